@@ -1,0 +1,51 @@
+"""vgg_course: the tested machinery behind the VGG16 transfer-learning notebooks.
+
+Use it as ``import vgg_course as vc`` and call functions through the module that owns
+them (``vc.models.load_vgg16()``, ``vc.inspection.param_counts(model)``).  Submodules are
+imported on first use, so ``import vgg_course`` itself is instant and has no side effects.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# One job each; see each module's first docstring line.
+_SUBMODULES = (
+    "config",       # settings read from environment variables, in one place
+    "downloads",    # hashing, verified downloads and safe installs of files
+    "weights",      # VGG16 weight files: the torchvision cache, local installs, verification
+    "models",       # building models: VGG16 (pretrained or practice) and a tiny twin
+    "inspection",   # tables and counts that show a model's structure and parameters
+    "freezing",     # requires_grad by layer, block or section
+    "heads",        # replacing classifier heads
+    "recipes",      # transfer learning / fine-tuning recipes by name
+    "optim",        # optimizers over trainable parameters, discriminative LRs, checks
+    "widgets",      # ipywidgets views over the freezing functions
+    "data",         # datasets: ants/bees, practice data, user folders, loaders
+    "engine",       # the training and evaluation loop
+    "features",     # feature caching for frozen backbones
+    "devices",      # device and precision choice
+    "companion",    # SqueezeNet 1.1 with offline ImageNet weights
+    "compare",      # the transfer-learning vs fine-tuning comparison lab
+    "figures",      # matplotlib figures of results
+    "exercises",    # graded exercises: check / hint / solution
+    "grading",      # the instructor's grader
+    "authoring",    # student notebooks generated from solution notebooks
+)
+
+__all__ = ["__version__", *_SUBMODULES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,91 @@
+"""Building the course's models: VGG16, pretrained or in practice mode, and a tiny twin.
+
+``load_vgg16()`` goes through torchvision's weights API (``VGG16_Weights.IMAGENET1K_V1``),
+never the deprecated ``pretrained=True``. ``tiny_vgg()`` has VGG16's exact layout
+(``features`` indices 0-30 with convs at the same places, ``avgpool``, a 7-layer
+``classifier``) with tiny widths, so tests and exercises run in milliseconds.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torchvision.models import VGG, VGG16_Weights, vgg16
+from torchvision.models.vgg import make_layers
+
+from vgg_course import config, weights as weights_files
+
+# VGG16 ("configuration D"): numbers are conv output channels, "M" a 2x2 max-pool.
+VGG16_CFG: list[int | str] = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M",
+                              512, 512, 512, "M", 512, 512, 512, "M"]
+
+
+def load_vgg16(
+    *,
+    practice: bool | None = None,
+    weights: VGG16_Weights = VGG16_Weights.IMAGENET1K_V1,
+    seed: int = 0,
+    download: bool = True,
+    progress: bool = True,
+) -> VGG:
+    """VGG16 with ImageNet weights, or with seeded random weights in practice mode.
+
+    Args:
+        practice: ``True`` for random weights, ``False`` for pretrained ones; ``None``
+            follows ``VGG_COURSE_PRACTICE`` / ``VGG_COURSE_QUICK`` (see ``vc.config``).
+        weights: which torchvision weights to load.
+        seed: the seed for the random weights of practice mode.
+        download: allow torchvision's one-time download when the file is not cached.
+
+    Raises:
+        vgg_course.weights.WeightsUnavailableError: pretrained weights were asked for and
+            cannot be had; the message lists the ways out. There is no silent fallback.
+
+    Example:
+        >>> model = load_vgg16(practice=True)
+        >>> sum(p.numel() for p in model.parameters())
+        138357544
+    """
+    if practice is None:
+        practice = config.settings().practice
+    if practice:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return vgg16(weights=None)
+    state_dict = weights_files.load_state_dict(weights, download=download, progress=progress)
+    with torch.device("meta"):
+        model = vgg16(weights=None)
+    model.load_state_dict(state_dict, assign=True)  # no 138M-parameter random init first
+    return model
+
+
+def tiny_vgg(num_classes: int = 10, *, width: int = 4, hidden: int = 32, seed: int = 0) -> VGG:
+    """A VGG16-shaped model with tiny widths: same indices, same sections, ~0.1M parameters.
+
+    Conv widths are ``width * (1, 2, 4, 8, 8)`` instead of (64, 128, 256, 512, 512), the
+    hidden layers have ``hidden`` units instead of 4096. It takes 32x32 images and up.
+
+    Example:
+        >>> model = tiny_vgg(num_classes=2)
+        >>> [i for i, m in enumerate(model.features) if isinstance(m, torch.nn.Conv2d)]
+        [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]
+        >>> model.classifier[6]
+        Linear(in_features=32, out_features=2, bias=True)
+    """
+    scale = {64: 1, 128: 2, 256: 4, 512: 8}
+    cfg = [v if v == "M" else width * scale[v] for v in VGG16_CFG]
+    last = width * 8
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = VGG(make_layers(cfg), num_classes=num_classes)
+        # (N, last, 7, 7) -> (N, last * 49): same layout as VGG16's classifier, tiny widths
+        model.classifier = nn.Sequential(
+            nn.Linear(last * 7 * 7, hidden), nn.ReLU(True), nn.Dropout(p=0.5),
+            nn.Linear(hidden, hidden), nn.ReLU(True), nn.Dropout(p=0.5),
+            nn.Linear(hidden, num_classes),
+        )
+        for m in model.classifier:
+            if isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0, 0.01)
+                nn.init.constant_(m.bias, 0)
+    return model

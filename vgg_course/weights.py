@@ -1,0 +1,241 @@
+"""VGG16 weight files: the torchvision cache, installs from a local copy, verification.
+
+Pretrained weights live where torchvision looks for them,
+``$TORCH_HOME/hub/checkpoints/vgg16-397923af.pth``. A classroom downloads the 528 MiB file
+once and installs it on every machine from a USB stick or a shared drive with
+``python -m vgg_course weights install PATH``. Every file is checked against its full
+SHA-256 and opened with ``torch.load(weights_only=True)``, which refuses pickles that
+would run code; a cached file is re-verified before use, because torchvision checks the
+hash only while downloading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+from torchvision.models import VGG16_Weights, WeightsEnum, vgg16
+
+from vgg_course import downloads
+
+DEFAULT_WEIGHTS = VGG16_Weights.IMAGENET1K_V1
+
+# file name -> (SHA-256, size in bytes). torchvision's file names carry only a hash prefix.
+KNOWN_FILES: dict[str, tuple[str, int]] = {
+    "vgg16-397923af.pth": (
+        "397923af8e79cdbb6a7127f12361acd7a2f83e06b05044ddf496e83de57a5bf0",
+        553_433_881,
+    ),
+}
+
+
+class WeightsError(RuntimeError):
+    """A weights file is missing, corrupt, or not the expected model's weights."""
+
+
+class WeightsUnavailableError(WeightsError):
+    """The pretrained weights are not cached and could not be downloaded."""
+
+
+def cache_dir() -> Path:
+    """torchvision's checkpoint folder: ``$TORCH_HOME/hub/checkpoints``."""
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def file_name(weights: WeightsEnum = DEFAULT_WEIGHTS) -> str:
+    return weights.url.rsplit("/", 1)[-1]
+
+
+def cache_path(weights: WeightsEnum = DEFAULT_WEIGHTS) -> Path:
+    """Where torchvision finds (or would download) the weights file."""
+    return cache_dir() / file_name(weights)
+
+
+def expected(weights: WeightsEnum = DEFAULT_WEIGHTS) -> tuple[str, int]:
+    """The (SHA-256, size) the weights file must have."""
+    try:
+        return KNOWN_FILES[file_name(weights)]
+    except KeyError:
+        raise WeightsError(f"The kit has no checksum for {file_name(weights)}.") from None
+
+
+def ways_out(weights: WeightsEnum = DEFAULT_WEIGHTS) -> str:
+    """The three ways to get going when the pretrained weights are missing."""
+    sha, size = expected(weights)
+    return (
+        "Ways out:\n"
+        f"  1. Connect to the internet and run again: torchvision downloads {weights.url}\n"
+        f"     ({size:,} bytes) into {cache_dir()}.\n"
+        "  2. Install it from a local copy (USB stick, shared drive), checked against its SHA-256:\n"
+        "       python -m vgg_course weights install /path/to/" + file_name(weights) + "\n"
+        "  3. Practise with random weights (shapes and counts are real, predictions are not):\n"
+        "       export VGG_COURSE_PRACTICE=1   (or VGG_COURSE_QUICK=1 for quick mode)"
+    )
+
+
+_verified: dict[tuple[str, int, int], bool] = {}
+
+
+def verify_cached(path: Path, weights: WeightsEnum = DEFAULT_WEIGHTS, *, progress: bool = False) -> Path:
+    """Re-check a cached file's size and SHA-256 (once per process per file version)."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _verified:
+        sha, size = expected(weights)
+        try:
+            downloads.verify_file(path, sha, size=size, progress=progress)
+        except downloads.ChecksumError as exc:
+            raise WeightsError(
+                f"The cached weights file is damaged: {exc}\nDelete it and install it again.\n"
+                + ways_out(weights)
+            ) from exc
+        _verified[key] = True
+    return path
+
+
+def _check_state_dict(obj: object, arch: Callable[..., nn.Module], source: Path) -> dict:
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise WeightsError(f"{source} is not a state_dict (a dict of tensor names to tensors).")
+    with torch.device("meta"):
+        reference = arch(weights=None).state_dict()
+    if obj.keys() != reference.keys():
+        missing = sorted(reference.keys() - obj.keys())[:3]
+        extra = sorted(obj.keys() - reference.keys())[:3]
+        raise WeightsError(f"{source} does not hold {arch.__name__} weights "
+                           f"(missing keys {missing}, unexpected keys {extra}).")
+    for key, tensor in obj.items():
+        if tensor.shape != reference[key].shape:
+            raise WeightsError(f"{source}: {key} has shape {tuple(tensor.shape)}, "
+                               f"{arch.__name__} needs {tuple(reference[key].shape)}.")
+    return obj
+
+
+def read_state_dict(path: str | os.PathLike, *, arch: Callable[..., nn.Module] = vgg16) -> dict:
+    """Load a weights file safely (``weights_only=True``) and check its keys and shapes."""
+    path = Path(path)
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # UnpicklingError, RuntimeError from zip reading, EOFError...
+        raise WeightsError(
+            f"{path} could not be read as safe PyTorch weights ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}). It may be truncated, or a pickle "
+            "that would run code, which torch.load(weights_only=True) refuses."
+        ) from exc
+    return _check_state_dict(obj, arch, path)
+
+
+def install(
+    src: str | os.PathLike,
+    weights: WeightsEnum = DEFAULT_WEIGHTS,
+    *,
+    arch: Callable[..., nn.Module] = vgg16,
+    progress: bool = False,
+) -> Path:
+    """Install a local copy of a weights file into torchvision's cache, verified first.
+
+    The size, the full SHA-256 and the contents (a safe state_dict with the right keys and
+    shapes) are checked before anything is written; a refused file leaves the cache as it
+    was.
+
+    Raises:
+        FileNotFoundError: ``src`` does not exist.
+        WeightsError: the file is not the expected weights; the message says why.
+    """
+    src = Path(src).expanduser()
+    if not src.is_file():
+        raise FileNotFoundError(f"No weights file at {src}.")
+    sha, size = expected(weights)
+    try:
+        downloads.verify_file(src, sha, size=size, progress=progress)
+    except downloads.ChecksumError as exc:
+        raise WeightsError(f"Refused {src}: {exc} Nothing was installed.") from exc
+    read_state_dict(src, arch=arch)
+    return downloads.install_file(src, cache_path(weights))
+
+
+def load_state_dict(
+    weights: WeightsEnum = DEFAULT_WEIGHTS,
+    *,
+    arch: Callable[..., nn.Module] = vgg16,
+    download: bool = True,
+    progress: bool = True,
+) -> dict:
+    """Return the pretrained state_dict: from the cache (re-verified) or downloaded once.
+
+    Raises:
+        WeightsUnavailableError: not cached and the download failed or was not allowed;
+            the message gives the ways out.
+        WeightsError: the cached file is damaged.
+    """
+    path = cache_path(weights)
+    if not path.is_file():
+        if not download:
+            raise WeightsUnavailableError(
+                f"The pretrained weights are not in torchvision's cache ({path}).\n" + ways_out(weights))
+        sha, size = expected(weights)
+        try:
+            downloads.download(weights.url, path, sha256=sha, size=size, progress=progress)
+        except (downloads.DownloadError, downloads.ChecksumError) as exc:
+            raise WeightsUnavailableError(
+                f"The pretrained weights are not cached at {path}, and downloading them failed:\n"
+                f"  {exc}\n" + ways_out(weights)) from exc
+    verify_cached(path, weights, progress=progress)
+    return read_state_dict(path, arch=arch)
+
+
+@dataclass(frozen=True)
+class WeightsStatus:
+    """Whether the pretrained weights are in the cache; a cell shows what to do next."""
+
+    path: Path
+    present: bool
+    size_ok: bool
+    advice: str
+
+    @property
+    def ready(self) -> bool:
+        return self.present and self.size_ok
+
+    def __repr__(self) -> str:
+        if self.ready:
+            return f"Pretrained weights found: {self.path} (hash checked when loaded)"
+        what = "has the wrong size" if self.present else "is missing"
+        return f"Pretrained weights file {what}: {self.path}\n{self.advice}"
+
+
+def status(weights: WeightsEnum = DEFAULT_WEIGHTS) -> WeightsStatus:
+    """Say whether the weights file is cached (a cheap size check; loading checks the hash)."""
+    path = cache_path(weights)
+    present = path.is_file()
+    size_ok = present and path.stat().st_size == expected(weights)[1]
+    return WeightsStatus(path, present, size_ok, ways_out(weights))
+
+
+def add_cli(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("weights", help="check or install the pretrained VGG16 weights")
+    sub = parser.add_subparsers(dest="action", required=True)
+    sub.add_parser("status", help="say whether the weights are cached").set_defaults(func=_cli_status)
+    inst = sub.add_parser("install", help="install a local copy of vgg16-397923af.pth, verified")
+    inst.add_argument("path", type=Path)
+    inst.set_defaults(func=_cli_install)
+
+
+def _cli_status(args: argparse.Namespace) -> int:
+    result = status()
+    print(repr(result))
+    return 0 if result.ready else 1
+
+
+def _cli_install(args: argparse.Namespace) -> int:
+    try:
+        dest = install(args.path, progress=True)
+    except (FileNotFoundError, WeightsError) as exc:
+        print(f"error: {exc}")
+        return 2
+    print(f"Installed and verified: {dest}")
+    return 0
