@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -24,9 +25,14 @@ def photos_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def real_vgg16() -> torch.nn.Module:
-    """The real torchvision VGG16 with random weights (built once per session, ~4 s)."""
+def _vgg16_template() -> torch.nn.Module:
     from torchvision.models import vgg16
 
     torch.manual_seed(0)
-    return vgg16(weights=None)
+    return vgg16(weights=None)  # ~4 s, once per session
+
+
+@pytest.fixture()
+def real_vgg16(_vgg16_template: torch.nn.Module) -> torch.nn.Module:
+    """A fresh copy of the real torchvision VGG16 with random weights; mutate it freely."""
+    return copy.deepcopy(_vgg16_template)
