@@ -25,6 +25,7 @@ _SUBMODULES = (
     "optim",        # optimizers over trainable parameters, discriminative LRs, checks
     "widgets",      # ipywidgets views over the freezing functions
     "data",         # datasets: ants/bees, practice data, user folders, loaders
+    "datasets",     # the dataset registry, verified download and install, practice data
     "engine",       # the training and evaluation loop
     "features",     # feature caching for frozen backbones
     "devices",      # device and precision choice

@@ -1,0 +1,475 @@
+"""The course's datasets: a checksummed registry, safe download and install, practice data.
+
+The ants/bees photos of the PyTorch transfer-learning tutorial are fetched once into the
+data folder (``vc.config.settings().data_home``), checked against their SHA-256, and
+extracted safely: no zip entry may leave the target folder (``../``, absolute paths and
+symlinks are refused), and extraction happens in a temporary folder renamed into place,
+so a failed one leaves nothing that looks complete. An instructor installs them from a
+USB stick with ``python -m vgg_course data install PATH`` (the zip, checked by hash, or
+the unpacked folder, checked by structure). ``VGG_COURSE_DATA`` names an unpacked folder
+and wins when set. ``practice_dataset()`` draws a small ants/bees look-alike set offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from vgg_course import config, data, downloads
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One downloadable dataset: where it is, what its zip must hash to, what it holds."""
+
+    name: str
+    url: str
+    sha256: str
+    size: int
+    folder: str  # the unpacked folder's name in the data folder (and the zip's top folder)
+    classes: tuple[str, ...]
+
+
+REGISTRY: dict[str, DatasetSpec] = {
+    "hymenoptera": DatasetSpec(
+        name="hymenoptera",
+        url="https://download.pytorch.org/tutorial/hymenoptera_data.zip",
+        sha256="fbc41b31d544714d18dd1230b1e2b455e1557766e13e67f9f5a7a23af7c02209",
+        size=47_286_322,
+        folder="hymenoptera_data",
+        classes=("ants", "bees"),
+    ),
+}
+
+MAX_UNPACKED_BYTES = 4 << 30  # refuse zips that claim to unpack to more (a zip bomb)
+
+
+class DatasetError(RuntimeError):
+    """A dataset file or folder is missing, corrupt, unsafe, or not the expected dataset."""
+
+
+class DatasetUnavailableError(DatasetError):
+    """The dataset is not installed and could not be downloaded."""
+
+
+def spec(name: str = "hymenoptera") -> DatasetSpec:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise DatasetError(f"Unknown dataset {name!r}; known: {', '.join(REGISTRY)}.") from None
+
+
+def cache_path(name: str = "hymenoptera") -> Path:
+    """Where the unpacked dataset lives in the data folder."""
+    return config.settings().data_home / spec(name).folder
+
+
+def zip_path(name: str = "hymenoptera") -> Path:
+    """Where the downloaded zip is kept (so it is fetched only once)."""
+    return config.settings().data_home / spec(name).url.rsplit("/", 1)[-1]
+
+
+def ways_out(name: str = "hymenoptera") -> str:
+    s = spec(name)
+    return (
+        "Ways out:\n"
+        f"  1. Download it (needs internet, {s.size:,} bytes): python -m vgg_course data download\n"
+        "  2. Install a local copy (USB stick, shared drive), the zip or the unpacked folder:\n"
+        f"       python -m vgg_course data install /path/to/{zip_path(name).name}\n"
+        f"  3. Point VGG_COURSE_DATA at an unpacked {s.folder} folder (train/ and val/ inside).\n"
+        "  4. Practise offline with generated images: export VGG_COURSE_QUICK=1"
+    )
+
+
+# ---------------------------------------------------------------- safe extraction
+
+
+def _unsafe_reason(info: zipfile.ZipInfo) -> str | None:
+    name = info.filename
+    if "\\" in name:
+        return "has a backslash in its name (a Windows path)"
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return "is an absolute path"
+    if ".." in PurePosixPath(name).parts:
+        return "climbs out of the target folder with '..'"
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "is a symbolic link"
+    return None
+
+
+def safe_extract(zip_file: str | os.PathLike, dest: str | os.PathLike) -> Path:
+    """Extract a zip into the new folder ``dest``, refusing any entry that could escape it.
+
+    Every entry is checked before anything is written. The files are written to a
+    temporary folder next to ``dest`` that is renamed to ``dest`` only when all of them
+    have been extracted and their CRCs checked.
+
+    Raises:
+        DatasetError: the file is not a readable zip, is corrupt, has an unsafe entry, or
+            ``dest`` already exists.
+    """
+    zip_file, dest = Path(zip_file), Path(dest)
+    if dest.exists():
+        raise DatasetError(f"{dest} already exists; extraction needs a new folder.")
+    try:
+        with zipfile.ZipFile(zip_file) as zf:
+            infos = zf.infolist()
+            unsafe = [f"{i.filename!r} {r}" for i in infos if (r := _unsafe_reason(i))]
+            if unsafe:
+                raise DatasetError(f"Refused {zip_file}: unsafe entries (nothing was extracted):\n  "
+                                   + "\n  ".join(unsafe[:10]))
+            if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
+                raise DatasetError(f"Refused {zip_file}: it would unpack to more than "
+                                   f"{MAX_UNPACKED_BYTES:,} bytes.")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent))
+            try:
+                _extract_all(zf, infos, tmp)
+                os.replace(tmp, dest)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, OSError) as exc:
+        raise DatasetError(f"{zip_file} could not be extracted ({type(exc).__name__}: {exc}); "
+                           "it is truncated or corrupt. Nothing was extracted.") from exc
+    return dest
+
+
+def _extract_all(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], tmp: Path) -> None:
+    root = tmp.resolve()
+    for info in infos:
+        target = (root / info.filename).resolve()
+        if target != root and root not in target.parents:  # belt and braces after _unsafe_reason
+            raise DatasetError(f"Refused entry {info.filename!r}: it resolves outside the target.")
+        if info.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with zf.open(info) as src, open(target, "wb") as out:  # reading checks the CRC
+            shutil.copyfileobj(src, out, 1 << 20)
+
+
+def _dataset_root(folder: Path) -> Path:
+    """The folder with train/ and val/: ``folder`` itself or its single top folder."""
+    if (folder / "train").is_dir():
+        return folder
+    tops = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "__MACOSX"))]
+    if len(tops) == 1 and (tops[0] / "train").is_dir():
+        return tops[0]
+    return folder
+
+
+def _check_structure(root: Path, s: DatasetSpec) -> data.FolderReport:
+    report = data.validate_folder(root)
+    if report.ok and tuple(report.classes) != s.classes:
+        report.errors.append(f"classes are {report.classes}, {s.name} has {list(s.classes)}.")
+    return report
+
+
+def _move_into_place(new: Path, dest: Path) -> Path:
+    """Rename ``new`` to ``dest``; an existing ``dest`` is replaced only once ``new`` is ready."""
+    old = None
+    if dest.exists():
+        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+        os.replace(dest, old)
+    os.replace(new, dest)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return dest
+
+
+def _install_zip(zip_file: Path, s: DatasetSpec, dest: Path) -> Path:
+    staging = dest.with_name(f".{dest.name}.unzip-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    safe_extract(zip_file, staging)
+    try:
+        root = _dataset_root(staging)
+        report = _check_structure(root, s)
+        if not report.ok:
+            raise DatasetError(f"{zip_file} does not hold the {s.name} dataset:\n"
+                               + "\n".join(f"  - {e}" for e in report.errors))
+        _move_into_place(root, dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return dest
+
+
+# ---------------------------------------------------------------- install and download
+
+
+def install(path: str | os.PathLike, name: str = "hymenoptera", *, progress: bool = False) -> Path:
+    """Install a dataset from a local zip (checked by SHA-256) or an unpacked folder.
+
+    A folder is checked by structure (``train/`` and ``val/`` with the dataset's class
+    folders, every image decoded) and copied. Nothing at the destination changes unless
+    the new copy is complete.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        DatasetError: the zip's hash is wrong, it is corrupt or unsafe, or the folder is
+            not the dataset; the message says why.
+    """
+    s, src = spec(name), Path(path).expanduser()
+    dest = cache_path(name)
+    if not src.exists():
+        raise FileNotFoundError(f"No file or folder at {src}.")
+    if src.is_dir():
+        root = _dataset_root(src)
+        report = _check_structure(root, s)
+        if not report.ok:
+            raise DatasetError(f"Refused {src}: it is not the {s.name} dataset. Nothing was "
+                               "installed.\n" + "\n".join(f"  - {e}" for e in report.errors))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent))
+        try:
+            shutil.copytree(root, tmp, dirs_exist_ok=True)
+            return _move_into_place(tmp, dest)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        downloads.verify_file(src, s.sha256, size=s.size, progress=progress)
+    except downloads.ChecksumError as exc:
+        raise DatasetError(f"Refused {src}: {exc} Nothing was installed.") from exc
+    return _install_zip(src, s, dest)
+
+
+def download(name: str = "hymenoptera", *, progress: bool = True) -> Path:
+    """Download the dataset's zip once (verified), extract it safely; return the folder.
+
+    Raises:
+        DatasetUnavailableError: the download failed or gave the wrong bytes.
+    """
+    return _download(name, progress=progress)
+
+
+def _download(name: str, *, progress: bool) -> Path:
+    s, dest = spec(name), cache_path(name)
+    try:
+        zf = downloads.download(s.url, zip_path(name), sha256=s.sha256, size=s.size, progress=progress)
+    except (downloads.DownloadError, downloads.ChecksumError) as exc:
+        raise DatasetUnavailableError(f"Downloading {s.name} failed:\n  {exc}\n" + ways_out(name)) from exc
+    return _install_zip(zf, s, dest)
+
+
+def hymenoptera(*, download: bool = True) -> Path:
+    """The ants/bees photos: ``VGG_COURSE_DATA`` if set, else the data folder, else downloaded.
+
+    Raises:
+        DatasetError: ``VGG_COURSE_DATA`` is set but has no ``train/`` and ``val/``.
+        DatasetUnavailableError: not installed, and the download failed or was not allowed.
+    """
+    configured = config.settings().data_dir
+    if configured is not None:
+        if not ((configured / "train").is_dir() and (configured / "val").is_dir()):
+            raise DatasetError(f"VGG_COURSE_DATA is {configured}, which has no train/ and val/ "
+                               "folders. Point it at the unpacked hymenoptera_data folder, or unset it.")
+        return configured
+    dest = cache_path("hymenoptera")
+    if (dest / "train").is_dir() and (dest / "val").is_dir():
+        return dest
+    if not download:
+        raise DatasetUnavailableError(f"The ants/bees photos are not in {dest}.\n" + ways_out())
+    return _download("hymenoptera", progress=True)
+
+
+def course_dataset() -> Path:
+    """The dataset the lessons use: practice images in quick mode, the ants/bees photos otherwise."""
+    return practice_dataset() if config.settings().quick else hymenoptera()
+
+
+# ---------------------------------------------------------------- practice data
+
+PRACTICE_VERSION = 1
+PRACTICE_COUNTS = {"train": 40, "val": 20}  # images per class
+PRACTICE_SIZE = 96  # pixels
+
+
+def _creature(rng: np.random.Generator, kind: str) -> Image.Image:
+    """One cartoon insect on a transparent layer: dark three-part ants, striped yellow bees."""
+    layer = Image.new("RGBA", (48, 48), (0, 0, 0, 0))
+    d = ImageDraw.Draw(layer)
+    if kind == "ants":
+        body = tuple(int(v) for v in rng.integers([40, 15, 5], [110, 45, 30])) + (255,)
+        for x0, r in ((8, 5), (17, 4), (26, 8)):  # head, thorax, abdomen along a line
+            d.ellipse((x0, 24 - r, x0 + 2 * r, 24 + r), fill=body)
+        for x in (17, 20, 23):  # six legs
+            d.line((x, 24, x - 4, 14), fill=body, width=1)
+            d.line((x, 24, x - 4, 34), fill=body, width=1)
+    else:
+        d.ellipse((16, 8, 30, 20), fill=(235, 240, 255, 170))  # wing
+        yellow = tuple(int(v) for v in rng.integers([220, 160, 0], [256, 210, 50])) + (255,)
+        d.ellipse((8, 16, 40, 34), fill=yellow)
+        for x in (16, 23, 30):  # black stripes
+            d.rectangle((x, 16, x + 3, 34), fill=(20, 20, 20, 255))
+        d.ellipse((36, 21, 43, 29), fill=(20, 20, 20, 255))  # head
+    scale = float(rng.uniform(0.7, 1.3))
+    side = max(8, int(48 * scale))
+    layer = layer.resize((side, side), Image.BILINEAR)
+    return layer.rotate(float(rng.uniform(0, 360)), resample=Image.BILINEAR, expand=True)
+
+
+def _practice_image(seed: int, split: int, cls: int, index: int) -> Image.Image:
+    rng = np.random.default_rng([seed, split, cls, index])  # one stream per image: order-free
+    kind = ("ants", "bees")[cls]
+    # ants on soil/grass/stone, bees among flowers/sky; the palettes overlap in the greens
+    palette = ([(110, 85, 60), (90, 120, 60), (130, 130, 120)] if kind == "ants"
+               else [(120, 170, 220), (100, 150, 70), (200, 150, 200)])
+    base = np.array(palette[rng.integers(len(palette))], dtype=np.float32)
+    noise = rng.normal(0, 18, (PRACTICE_SIZE // 4, PRACTICE_SIZE // 4, 3))
+    texture = np.kron(noise, np.ones((4, 4, 1)))  # blotches, not pixel noise
+    pixels = np.clip(base + texture + rng.normal(0, 6, texture.shape), 0, 255).astype(np.uint8)
+    img = Image.fromarray(pixels, "RGB").convert("RGBA")
+    for _ in range(int(rng.integers(1, 4 if kind == "ants" else 3))):
+        creature = _creature(rng, kind)
+        x = int(rng.integers(-8, PRACTICE_SIZE - creature.width + 8))
+        y = int(rng.integers(-8, PRACTICE_SIZE - creature.height + 8))
+        img.alpha_composite(creature, (max(0, x), max(0, y)))
+    return img.convert("RGB")
+
+
+def _write_practice(root: Path, seed: int) -> None:
+    for s_i, split in enumerate(data.SPLITS):
+        for c_i, cls in enumerate(("ants", "bees")):
+            folder = root / split / cls
+            folder.mkdir(parents=True)
+            for i in range(PRACTICE_COUNTS[split]):
+                _practice_image(seed, s_i, c_i, i).save(folder / f"{cls}_{i:03d}.jpg", quality=90)
+    # the real photos have a .gif placeholder that ImageFolder skips; so does the practice set
+    Image.new("P", (32, 32), 0).save(root / "train" / "ants" / "imageNotFound.gif")
+    manifest = {"kind": "vgg_course practice dataset", "version": PRACTICE_VERSION, "seed": seed}
+    (root / ".practice.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+def practice_dataset(root: str | os.PathLike | None = None, *, seed: int = 0) -> Path:
+    """Generate (once) a small offline ants/bees look-alike dataset; return its folder.
+
+    Cartoon insects on textured backgrounds, 96 px JPEGs: 40 train + 20 val images per
+    class (``ants``: dark three-part bodies on soil, grass or stone; ``bees``: yellow
+    with black stripes among flowers or sky), plus an ``imageNotFound.gif`` placeholder
+    in ``train/ants`` that ImageFolder skips, as in the real photos. The same seed gives
+    byte-identical files; it takes about a second and is reused once made.
+
+    Args:
+        root: where to put it; default ``<data_home>/practice/seed-<seed>``.
+        seed: what to draw.
+
+    Raises:
+        DatasetError: ``root`` exists and is not a practice dataset (it is never overwritten).
+
+    Example:
+        >>> import tempfile
+        >>> root = practice_dataset(tempfile.mkdtemp() + "/p", seed=1)
+        >>> sorted(p.name for p in root.iterdir())
+        ['train', 'val']
+    """
+    root = Path(root).expanduser() if root is not None else (
+        config.settings().data_home / "practice" / f"seed-{seed}")
+    manifest = root / ".practice.json"
+    if root.exists():
+        try:
+            found = json.loads(manifest.read_text())
+        except (OSError, ValueError):
+            if any(root.iterdir()):
+                raise DatasetError(f"{root} exists and is not a practice dataset; choose another "
+                                   "folder (it will not be overwritten).") from None
+            found = None
+        if found and found.get("version") == PRACTICE_VERSION and found.get("seed") == seed:
+            return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".part", dir=root.parent))
+    try:
+        _write_practice(tmp, seed)
+        _move_into_place(tmp, root)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return root
+
+
+# ---------------------------------------------------------------- status and CLI
+
+
+@dataclass(frozen=True)
+class DatasetStatus:
+    """Where the ants/bees photos come from, or what to do when they are missing."""
+
+    source: str  # "VGG_COURSE_DATA", "data folder" or "missing"
+    path: Path
+    ready: bool
+    advice: str
+
+    def __repr__(self) -> str:
+        if self.ready:
+            return f"Ants/bees photos ({self.source}): {self.path}"
+        return f"Ants/bees photos not found ({self.source}): {self.path}\n{self.advice}"
+
+
+def status() -> DatasetStatus:
+    """Say where ``hymenoptera()`` would find the photos (cheap: checks folders only)."""
+    configured = config.settings().data_dir
+    if configured is not None:
+        ok = (configured / "train").is_dir() and (configured / "val").is_dir()
+        return DatasetStatus("VGG_COURSE_DATA", configured, ok,
+                             "VGG_COURSE_DATA must name a folder with train/ and val/.\n" + ways_out())
+    dest = cache_path()
+    ok = (dest / "train").is_dir() and (dest / "val").is_dir()
+    return DatasetStatus("data folder" if ok else "missing", dest, ok, ways_out())
+
+
+def add_cli(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("data", help="check, download or install the course datasets")
+    sub = parser.add_subparsers(dest="action", required=True)
+    sub.add_parser("status", help="say where the ants/bees photos are").set_defaults(func=_cli_status)
+    inst = sub.add_parser("install", help="install the ants/bees photos from a local zip or folder")
+    inst.add_argument("path", type=Path)
+    inst.set_defaults(func=_cli_install)
+    sub.add_parser("download", help="download the ants/bees photos (verified)").set_defaults(func=_cli_download)
+    prac = sub.add_parser("practice", help="generate the offline practice dataset")
+    prac.add_argument("--seed", type=int, default=0)
+    prac.add_argument("--root", type=Path, default=None)
+    prac.set_defaults(func=_cli_practice)
+
+
+def _cli_status(args: argparse.Namespace) -> int:
+    result = status()
+    print(repr(result))
+    return 0 if result.ready else 1
+
+
+def _cli_install(args: argparse.Namespace) -> int:
+    try:
+        dest = install(args.path, progress=True)
+    except (FileNotFoundError, DatasetError) as exc:
+        print(f"error: {exc}")
+        return 2
+    print(f"Installed and checked: {dest}")
+    return 0
+
+
+def _cli_download(args: argparse.Namespace) -> int:
+    try:
+        dest = download(progress=True)
+    except DatasetError as exc:
+        print(f"error: {exc}")
+        return 2
+    print(f"Downloaded, verified and extracted: {dest}")
+    return 0
+
+
+def _cli_practice(args: argparse.Namespace) -> int:
+    try:
+        dest = practice_dataset(args.root, seed=args.seed)
+    except DatasetError as exc:
+        print(f"error: {exc}")
+        return 2
+    print(f"Practice dataset: {dest}")
+    return 0
