@@ -1,0 +1,79 @@
+"""VGG16 loading (pretrained and practice) and the tiny VGG-shaped twin."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torchvision.models import vgg16
+
+import vgg_course as vc
+from vgg_course import weights as vw
+
+VGG16_CONVS = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]
+
+
+@pytest.mark.slow
+def test_real_vgg16_exact_counts(real_vgg16):
+    counts = vc.inspection.param_counts(real_vgg16)
+    assert counts.total == 138_357_544
+    assert counts["features"].total == 14_714_688
+    assert counts["classifier"].total == 123_642_856
+    assert len(real_vgg16.state_dict()) == 32
+    assert vc.inspection.conv_indices(real_vgg16) == VGG16_CONVS
+    assert len(real_vgg16.features) == 31
+    assert isinstance(real_vgg16.avgpool, nn.AdaptiveAvgPool2d)
+    assert real_vgg16.avgpool.output_size == (7, 7)
+
+
+def test_practice_mode_is_seeded_and_does_not_touch_global_rng(monkeypatch):
+    monkeypatch.setenv("VGG_COURSE_PRACTICE", "1")
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a = vc.models.load_vgg16()
+    after = torch.rand(1)
+    assert torch.equal(before, after)  # global RNG untouched
+    b = vc.models.load_vgg16(practice=True)
+    assert torch.equal(a.classifier[6].weight, b.classifier[6].weight)
+    c = vc.models.load_vgg16(practice=True, seed=1)
+    assert not torch.equal(a.features[0].weight, c.features[0].weight)
+
+
+def test_pretrained_without_weights_is_a_clear_error_not_a_fallback(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.delenv("VGG_COURSE_PRACTICE", raising=False)
+    monkeypatch.delenv("VGG_COURSE_QUICK", raising=False)
+    with pytest.raises(vw.WeightsUnavailableError) as info:
+        vc.models.load_vgg16(download=False)
+    message = str(info.value)
+    assert str(tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth") in message
+    assert "python -m vgg_course weights install" in message
+    assert "VGG_COURSE_PRACTICE=1" in message
+    assert "internet" in message
+
+
+def test_pretrained_loads_from_cache_through_state_dict_assign(monkeypatch, tmp_path, real_vgg16):
+    # A cached file that passes verification is loaded into VGG16 without a random init.
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    path = vw.cache_path()
+    path.parent.mkdir(parents=True)
+    torch.save(real_vgg16.state_dict(), path)
+    sha = vc.downloads.sha256_file(path)
+    monkeypatch.setitem(vw.KNOWN_FILES, path.name, (sha, path.stat().st_size))
+    model = vc.models.load_vgg16(practice=False)
+    for key, value in real_vgg16.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+    assert not any(p.is_meta for p in model.parameters())
+
+
+def test_tiny_vgg_mirrors_vgg16_layout():
+    tiny = vc.models.tiny_vgg(num_classes=3)
+    with torch.device("meta"):
+        real = vgg16()
+    assert [type(m) for m in tiny.features] == [type(m) for m in real.features]
+    assert [type(m) for m in tiny.classifier] == [type(m) for m in real.classifier]
+    assert list(tiny.state_dict().keys()) == list(real.state_dict().keys())
+    assert tiny.classifier[6].out_features == 3
+    assert tiny(torch.randn(2, 3, 32, 32)).shape == (2, 3)
+    assert vc.inspection.param_counts(tiny).total < 200_000

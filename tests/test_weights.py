@@ -1,0 +1,150 @@
+"""Installing, verifying and loading weight files: always with small files made here."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import torch
+
+import vgg_course as vc
+from vgg_course import weights as vw
+
+
+@pytest.fixture()
+def torch_home(monkeypatch, tmp_path):
+    home = tmp_path / "torch_home"
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    return home
+
+
+def _expect(monkeypatch, path):
+    """Make the kit expect exactly this file (small test files stand in for the 528 MiB one)."""
+    monkeypatch.setitem(vw.KNOWN_FILES, "vgg16-397923af.pth",
+                        (vc.downloads.sha256_file(path), path.stat().st_size))
+
+
+def _meta_shaped_state_dict(dtype=torch.float16):
+    # Real VGG16 keys and shapes (checked on install) in a compact dtype: ~277 MB.
+    from torchvision.models import vgg16
+    with torch.device("meta"):
+        reference = vgg16().state_dict()
+    return {k: torch.zeros(v.shape, dtype=dtype) for k, v in reference.items()}
+
+
+def test_known_checksum_is_the_published_one():
+    assert vw.expected() == ("397923af8e79cdbb6a7127f12361acd7a2f83e06b05044ddf496e83de57a5bf0",
+                             553_433_881)
+    assert vw.file_name() == "vgg16-397923af.pth"
+
+
+def test_cache_path_follows_torch_home(torch_home):
+    assert vw.cache_path() == torch_home / "hub" / "checkpoints" / "vgg16-397923af.pth"
+
+
+def test_wrong_hash_is_refused_and_nothing_is_written(torch_home, tmp_path):
+    src = tmp_path / "vgg16-397923af.pth"
+    src.write_bytes(b"x" * 553_433_881)  # right size (sparse-ish), wrong contents
+    with pytest.raises(vw.WeightsError, match="SHA-256"):
+        vw.install(src)
+    assert not vw.cache_dir().exists() or not any(vw.cache_dir().iterdir())
+
+
+def test_truncated_file_is_refused_by_size(torch_home, tmp_path):
+    src = tmp_path / "vgg16-397923af.pth"
+    src.write_bytes(b"abc")
+    with pytest.raises(vw.WeightsError, match="truncated"):
+        vw.install(src)
+    assert not vw.cache_path().exists()
+
+
+def test_not_a_state_dict_is_refused(torch_home, tmp_path, monkeypatch):
+    src = tmp_path / "list.pth"
+    torch.save([1, 2, 3], src)
+    _expect(monkeypatch, src)
+    with pytest.raises(vw.WeightsError, match="not a state_dict"):
+        vw.install(src)
+    assert not vw.cache_path().exists()
+
+
+def test_wrong_model_state_dict_is_refused(torch_home, tmp_path, monkeypatch):
+    src = tmp_path / "tiny.pth"
+    torch.save(vc.models.tiny_vgg().state_dict(), src)
+    _expect(monkeypatch, src)
+    with pytest.raises(vw.WeightsError, match="shape"):
+        vw.install(src)
+    assert not vw.cache_path().exists()
+
+
+class _RunsCode:
+    def __reduce__(self):
+        import os
+        return (os.system, ("echo pwned > /dev/null",))
+
+
+def test_pickle_that_would_run_code_is_refused(torch_home, tmp_path, monkeypatch):
+    src = tmp_path / "evil.pth"
+    with open(src, "wb") as fh:
+        pickle.dump({"features.0.weight": _RunsCode()}, fh)
+    _expect(monkeypatch, src)
+    with pytest.raises(vw.WeightsError, match="weights_only"):
+        vw.install(src)
+    assert not vw.cache_path().exists()
+
+
+def test_missing_source_file(torch_home, tmp_path):
+    with pytest.raises(FileNotFoundError, match="No weights file"):
+        vw.install(tmp_path / "nope.pth")
+
+
+@pytest.mark.slow
+def test_correct_file_lands_where_torchvision_finds_it(torch_home, tmp_path, monkeypatch):
+    src = tmp_path / "copy-from-usb.pth"
+    torch.save(_meta_shaped_state_dict(), src)
+    _expect(monkeypatch, src)
+    dest = vw.install(src)
+    assert dest == vw.cache_path()
+    assert vc.downloads.sha256_file(dest) == vc.downloads.sha256_file(src)
+    assert vw.status().ready
+    # torchvision's own loader finds the file in the cache and does not try to download it
+    from torchvision.models import VGG16_Weights
+    state = VGG16_Weights.IMAGENET1K_V1.get_state_dict(progress=False, check_hash=False)
+    assert len(state) == 32
+
+
+def test_cached_file_is_reverified_before_use(torch_home, tmp_path, monkeypatch):
+    path = vw.cache_path()
+    path.parent.mkdir(parents=True)
+    torch.save({"a": torch.zeros(2)}, path)
+    _expect(monkeypatch, path)
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 0xFF  # flip a byte after the install: same size, different hash
+    path.write_bytes(bytes(data))
+    with pytest.raises(vw.WeightsError, match="damaged"):
+        vw.load_state_dict()
+
+
+def test_download_refused_when_not_allowed(torch_home):
+    with pytest.raises(vw.WeightsUnavailableError, match="Ways out"):
+        vw.load_state_dict(download=False)
+
+
+def test_failed_download_names_the_ways_out(torch_home, monkeypatch):
+    from torchvision.models import VGG16_Weights
+    monkeypatch.setattr(VGG16_Weights.IMAGENET1K_V1.value, "url",
+                        "http://127.0.0.1:9/vgg16-397923af.pth")  # port 9: nothing listens
+    with pytest.raises(vw.WeightsUnavailableError) as info:
+        vw.load_state_dict(progress=False)
+    assert "downloading them failed" in str(info.value)
+    assert "weights install" in str(info.value)
+    assert not list(vw.cache_dir().glob("*.part"))
+
+
+def test_cli_install_and_status(torch_home, tmp_path, monkeypatch, capsys):
+    from vgg_course.__main__ import main
+    assert main(["weights", "status"]) == 1
+    assert "missing" in capsys.readouterr().out
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"0" * 10)
+    assert main(["weights", "install", str(bad)]) == 2
+    assert "truncated" in capsys.readouterr().out
