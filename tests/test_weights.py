@@ -148,3 +148,43 @@ def test_cli_install_and_status(torch_home, tmp_path, monkeypatch, capsys):
     bad.write_bytes(b"0" * 10)
     assert main(["weights", "install", str(bad)]) == 2
     assert "truncated" in capsys.readouterr().out
+
+
+def _serve(directory):
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_real_download_path_against_a_local_server(torch_home, tmp_path, monkeypatch):
+    # torchvision would fetch weights.url; here a server on 127.0.0.1 plays download.pytorch.org.
+    from torchvision.models import VGG16_Weights
+    served = tmp_path / "served"
+    served.mkdir()
+    good = {"features.0.weight": torch.zeros(2)}  # hash-correct but not VGG16: refused after download
+    torch.save(good, served / "vgg16-397923af.pth")
+    _expect(monkeypatch, served / "vgg16-397923af.pth")
+    server = _serve(served)
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/vgg16-397923af.pth"
+        monkeypatch.setattr(VGG16_Weights.IMAGENET1K_V1.value, "url", url)
+        with pytest.raises(vw.WeightsError, match="does not hold vgg16 weights"):
+            vw.load_state_dict(progress=False)
+        # the verified download itself landed in the cache under its final name, no .part left
+        assert vw.cache_path().is_file()
+        assert not list(vw.cache_dir().glob("*.part"))
+        # a server that sends different bytes: refused, nothing left behind
+        vw.cache_path().unlink()
+        (served / "vgg16-397923af.pth").write_bytes(b"tampered" * 100)
+        with pytest.raises(vw.WeightsUnavailableError, match="SHA-256|bytes"):
+            vw.load_state_dict(progress=False)
+        assert not vw.cache_path().exists()
+        assert not list(vw.cache_dir().glob("*.part"))
+    finally:
+        server.shutdown()
