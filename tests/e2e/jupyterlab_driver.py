@@ -1,0 +1,357 @@
+"""Driving a real JupyterLab in headless Chromium: start the server, open, run and check notebooks.
+
+The server runs with ``expose_app_in_browser`` so the page's ``window.jupyterapp`` is the
+JupyterLab application; notebooks are opened and run through its commands
+(``docmanager:open``, ``notebook:run-all-cells``), the same commands the File and Run menus
+call. Problems are read from the notebook's model (error outputs) and from the rendered
+page (stderr tracebacks, "Error displaying widget", widgets stuck on "Loading widget...").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Chromium flags that work on a machine with no screen and a closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+# JupyterLab user settings for an unattended run: every cell stays in the page (so widget
+# views render and can be checked), and no news or update pop-ups.
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
+
+
+def missing_requirements() -> str | None:
+    """Why the browser suite cannot run here, or None when it can."""
+    if not CHROMIUM.exists():
+        return (f"{CHROMIUM} not found: install Debian's Chromium "
+                "(`apt-get install -y chromium`) to run the browser tests")
+    for module in ("playwright.sync_api", "jupyterlab"):
+        try:
+            __import__(module)
+        except ImportError:
+            return f"{module.split('.')[0]} is not installed (pip install -r requirements.txt)"
+    return None
+
+
+def run_timeout() -> float:
+    """Seconds one notebook may take to run all its cells (``VGG_COURSE_E2E_TIMEOUT``)."""
+    return float(os.environ.get("VGG_COURSE_E2E_TIMEOUT", "240"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LabServer:
+    """A JupyterLab server on 127.0.0.1 with its own token, home, config and workspace."""
+
+    def __init__(self, base: Path, *, env: dict[str, str]):
+        self.base = base
+        self.home = base / "home"
+        self.workspace = base / "workspace"
+        self.config_dir = base / "jupyter-config"
+        self.log_path = base / "jupyterlab.log"
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._extra_env = env
+        self._proc: subprocess.Popen | None = None
+
+    def start(self, *, timeout: float = 90) -> None:
+        for folder in (self.home, self.workspace, self.config_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        for name, value in LAB_SETTINGS.items():
+            path = self.config_dir / "lab" / "user-settings" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(value))
+        env = {key: value for key, value in os.environ.items()
+               if not key.startswith(("JUPYTER", "PYTEST", "TQDM_"))}
+        env.update(
+            HOME=str(self.home),
+            JUPYTER_CONFIG_DIR=str(self.config_dir),
+            JUPYTER_DATA_DIR=str(self.base / "jupyter-data"),
+            JUPYTER_RUNTIME_DIR=str(self.base / "jupyter-runtime"),
+            JUPYTERLAB_WORKSPACES_DIR=str(self.base / "lab-workspaces"),
+            IPYTHONDIR=str(self.base / "ipython"),
+            MPLCONFIGDIR=str(self.base / "matplotlib"),
+            PYTHONHASHSEED="0",
+        )
+        env.update(self._extra_env)
+        command = [
+            sys.executable, "-m", "jupyterlab", "--no-browser",
+            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.workspace}",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",  # no PyPI look-ups from the page
+        ]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
+            command.append("--allow-root")
+        log = open(self.log_path, "wb")
+        # Its own session, so teardown can end the server and every kernel it started.
+        self._proc = subprocess.Popen(command, env=env, cwd=self.workspace, stdout=log,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited with code {self._proc.returncode}:\n"
+                                   f"{self.log_tail()}")
+            try:
+                self.api("GET", "/api/status")
+                return
+            except OSError:
+                time.sleep(0.25)
+        self.stop()
+        raise RuntimeError(f"JupyterLab did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def api(self, method: str, path: str) -> object:
+        request = urllib.request.Request(f"{self.url}{path}", method=method,
+                                         headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def shutdown_kernels(self) -> None:
+        """End every session and kernel, so the next notebook has the CPUs to itself."""
+        try:
+            for session in self.api("GET", "/api/sessions"):
+                self.api("DELETE", f"/api/sessions/{session['id']}")
+            for kernel in self.api("GET", "/api/kernels"):
+                self.api("DELETE", f"/api/kernels/{kernel['id']}")
+        except OSError:
+            pass  # the server is gone; stop() deals with what is left
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGINT)  # twice: JupyterLab asks for confirmation on the first
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            pass
+        try:  # kernels left behind are in the server's process group
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait(timeout=10)
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return "(no server log)"
+
+    def add_notebook(self, source: Path, folder: str = "notebooks") -> str:
+        """Copy a notebook into the workspace; returns its path relative to the server root."""
+        target = self.workspace / folder / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        return f"{folder}/{source.name}"
+
+
+# --- the page side -----------------------------------------------------------------------
+
+_OPEN_JS = """async ({path}) => {
+  const app = window.jupyterapp;
+  await app.started; await app.restored;
+  const panel = await app.commands.execute('docmanager:open',
+      {path, factory: 'Notebook', kernel: {name: 'python3'}});
+  await panel.context.ready;
+  await panel.sessionContext.ready;
+  app.shell.activateById(panel.id);
+  window.__vggPanel = panel;
+  return panel.sessionContext.session.kernel.name;
+}"""
+
+_RUN_ALL_JS = """async ({timeoutMs}) => {
+  const app = window.jupyterapp, panel = window.__vggPanel;
+  app.shell.activateById(panel.id);
+  const timer = new Promise(resolve => setTimeout(() => resolve('timeout'), timeoutMs));
+  const result = await Promise.race([app.commands.execute('notebook:run-all-cells'), timer]);
+  return result === 'timeout' ? 'timeout' : String(result);
+}"""
+
+# One snapshot of the notebook: per code cell, its count and problems from model and page.
+_SNAPSHOT_JS = """() => {
+  const panel = window.__vggPanel;
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  const cells = [];
+  panel.content.widgets.forEach((cell, index) => {
+    const model = cell.model;
+    if (model.type !== 'code') return;
+    const tags = model.getMetadata('tags') || [];
+    const errors = [];
+    for (let i = 0; i < model.outputs.length; i++) {
+      const out = model.outputs.get(i).toJSON();
+      if (out.output_type === 'error') {
+        errors.push(`${out.ename}: ${out.evalue}`);
+      } else if (out.output_type === 'stream' && out.name === 'stderr'
+                 && String(out.text).includes('Traceback (most recent call last)')) {
+        errors.push('traceback on stderr: ' + String(out.text).slice(-600));
+      }
+    }
+    const rendered = cell.node.querySelector('.jp-Cell-outputArea');
+    const text = rendered ? rendered.innerText : '';
+    for (const line of text.split('\\n')) {
+      if (line.includes('Error displaying widget')) errors.push('page shows: ' + line.trim());
+    }
+    // ipywidgets 8 draws a widget whose model or view cannot be created as an error icon
+    // ("Click to show javascript error."); a click swaps in the message, which we report.
+    for (const icon of cell.node.querySelectorAll('.jupyter-widgets-error-widget')) {
+      const view = icon.closest('.jupyter-widgets');
+      if (icon.classList.contains('icon-error') && view && view.onclick) view.onclick();
+      const message = icon.innerText.split('\\n').filter(l => l.trim()).slice(1, 3).join(' | ');
+      errors.push('widget failed to render: ' + message);
+    }
+    cells.push({index, count: model.executionCount, tags, errors,
+                loading: text.includes('Loading widget...'),
+                source: model.sharedModel.getSource().slice(0, 120)});
+  });
+  return {kernel: kernel ? kernel.status : 'none', cells};
+}"""
+
+_KERNEL_EXEC_JS = """async ({code}) => {
+  const kernel = window.__vggPanel.sessionContext.session.kernel;
+  const future = kernel.requestExecute({code, store_history: false});
+  const chunks = [];
+  future.onIOPub = msg => {
+    const c = msg.content;
+    if (msg.header.msg_type === 'stream') chunks.push(c.text);
+    if (msg.header.msg_type === 'error') chunks.push(`${c.ename}: ${c.evalue}`);
+  };
+  const reply = await future.done;
+  return {status: reply.content.status, text: chunks.join('')};
+}"""
+
+
+# The kernel-side id of the widget output that holds the first element matching a selector.
+_WIDGET_MODEL_ID_JS = """(selector) => {
+  const element = document.querySelector(selector);
+  if (!element) return null;
+  const cellNode = element.closest('.jp-Cell');
+  const cell = window.__vggPanel.content.widgets.find(c => c.node === cellNode);
+  const children = [...cellNode.querySelectorAll('.jp-OutputArea-child')];
+  const index = children.indexOf(element.closest('.jp-OutputArea-child'));
+  const data = cell.model.outputs.get(index).data['application/vnd.jupyter.widget-view+json'];
+  return data ? data.model_id : null;
+}"""
+
+
+@dataclass
+class RunReport:
+    """What running a notebook in the browser showed."""
+
+    path: str
+    seconds: float
+    problems: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        lines = [f"{self.path}: {len(self.problems)} problem(s) in {self.seconds:.1f} s"]
+        return "\n".join(lines + [f"  - {problem}" for problem in self.problems])
+
+
+class NotebookPage:
+    """One notebook open in a browser page, with its own kernel."""
+
+    def __init__(self, page, server: LabServer, path: str):
+        self.page = page
+        self.server = server
+        self.path = path
+        self.page_errors: list[str] = []
+        page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
+
+    def open(self, *, timeout: float = 90) -> None:
+        workspace = "e2e-" + secrets.token_hex(4)  # a fresh layout: nothing else reopens
+        self.page.set_default_timeout(timeout * 1000)
+        self.page.goto(f"{self.server.url}/lab/workspaces/{workspace}?reset"
+                       f"&token={self.server.token}")
+        self.page.wait_for_function("() => window.jupyterapp !== undefined")
+        self.page.evaluate(_OPEN_JS, {"path": self.path})
+
+    def snapshot(self) -> dict:
+        return self.page.evaluate(_SNAPSHOT_JS)
+
+    def run_all(self, *, timeout: float | None = None, settle: float = 10) -> RunReport:
+        """Run every cell, wait for the kernel, and collect what went wrong."""
+        timeout = run_timeout() if timeout is None else timeout
+        start = time.monotonic()
+        outcome = self.page.evaluate(_RUN_ALL_JS, {"timeoutMs": int(timeout * 1000)})
+        seconds = time.monotonic() - start
+        problems: list[str] = []
+        if outcome == "timeout":
+            problems.append(f"Run All Cells did not finish within {timeout:.0f} s")
+        # Widget views render after the last reply; give them a moment to appear or fail.
+        deadline = time.monotonic() + settle
+        while True:
+            snap = self.snapshot()
+            busy = snap["kernel"] != "idle" or any(cell["loading"] for cell in snap["cells"])
+            if not busy or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
+        for cell in snap["cells"]:
+            label = f"cell {cell['index']} ({cell['source'].splitlines()[0] if cell['source'] else ''!r})"
+            expected_error = "raises-exception" in cell["tags"]
+            if cell["errors"] and not expected_error:
+                problems += [f"{label}: {error}" for error in cell["errors"]]
+            if cell["count"] is None:
+                problems.append(f"{label}: not executed")
+            if cell["loading"]:
+                problems.append(f"{label}: widget still 'Loading widget...' after {settle:.0f} s")
+        if snap["kernel"] != "idle":
+            problems.append(f"kernel is {snap['kernel']!r}, not idle")
+        return RunReport(self.path, seconds, problems)
+
+    def kernel_exec(self, code: str) -> str:
+        """Run code in this notebook's kernel (not in a cell) and return what it printed."""
+        result = self.page.evaluate(_KERNEL_EXEC_JS, {"code": code})
+        if result["status"] != "ok":
+            raise AssertionError(f"kernel code failed: {result['text']}")
+        return result["text"]
+
+    def widget_model_id(self, selector: str) -> str:
+        """The model id (``widget.model_id`` in the kernel) of the displayed widget holding
+        the first element that matches ``selector``."""
+        model_id = self.page.evaluate(_WIDGET_MODEL_ID_JS, selector)
+        if not model_id:
+            raise AssertionError(f"no widget output holds an element matching {selector!r}")
+        return model_id
+
+    def close(self) -> None:
+        try:
+            self.page.evaluate("() => window.__vggPanel && window.__vggPanel.sessionContext.shutdown()")
+        except Exception:  # noqa: BLE001 - the page may be gone; the server fixture cleans up
+            pass
+        self.page.close()
