@@ -369,8 +369,8 @@ def practice_dataset(root: str | os.PathLike | None = None, *, seed: int = 0) ->
     Example:
         >>> import tempfile
         >>> root = practice_dataset(tempfile.mkdtemp() + "/p", seed=1)
-        >>> sorted(p.name for p in root.iterdir())
-        ['train', 'val']
+        >>> sorted(p.name for p in (root / "train").iterdir())
+        ['ants', 'bees']
     """
     root = Path(root).expanduser() if root is not None else (
         config.settings().data_home / "practice" / f"seed-{seed}")
