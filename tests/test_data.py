@@ -199,6 +199,11 @@ def test_report_text_and_html(folder: Path):
     assert "train/cats/readme.txt: '.txt' is not a file type ImageFolder loads" in text
     assert text.endswith("No problems: ready to train.")
     assert "<code>train/cats/readme.txt</code>" in report._repr_html_()
+    for i in range(25):
+        (folder / "train" / "cats" / f"junk{i:02d}.txt").write_text("x")
+    many = data.validate_folder(folder)
+    assert len(many.skipped) == 26 and "... and 6 more (see report.skipped)" in repr(many)
+    assert "... and 6 more" in many._repr_html_()
     for f in (folder / "val" / "dogs").iterdir():
         f.unlink()
     assert "Problems (fix these before training):\n  - val/dogs/ has no usable images" in repr(

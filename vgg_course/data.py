@@ -29,6 +29,7 @@ from torchvision.datasets.folder import IMG_EXTENSIONS
 from torchvision.transforms import v2
 
 SPLITS = ("train", "val")
+_SHOWN = 20  # skipped files listed in a cell; the report keeps all of them
 
 
 class DataError(ValueError):
@@ -90,7 +91,9 @@ class FolderReport:
                            in enumerate(zip(row, widths))) for row in rows]
         lines = [f"Image folder {self.root} ({self.layout})", *table]
         lines.append(f"Skipped {len(self.skipped)} file(s)" + (":" if self.skipped else "."))
-        lines += [f"  {s.path}: {s.reason}" for s in self.skipped]
+        lines += [f"  {s.path}: {s.reason}" for s in self.skipped[:_SHOWN]]
+        if len(self.skipped) > _SHOWN:
+            lines.append(f"  ... and {len(self.skipped) - _SHOWN} more (see report.skipped)")
         if self.errors:
             lines.append("Problems (fix these before training):")
             lines += [f"  - {e}" for e in self.errors]
@@ -107,8 +110,11 @@ class FolderReport:
                  f"<table><tr>{head}</tr>{body}</table>",
                  f"<b>Skipped {len(self.skipped)} file(s)</b>"]
         if self.skipped:
+            more = len(self.skipped) - _SHOWN
             parts.append("<ul>" + "".join(f"<li><code>{esc(s.path)}</code>: {esc(s.reason)}</li>"
-                                          for s in self.skipped) + "</ul>")
+                                          for s in self.skipped[:_SHOWN])
+                         + (f"<li>... and {more} more (see report.skipped)</li>" if more > 0 else "")
+                         + "</ul>")
         if self.errors:
             parts.append('<b style="color:#b00020">Problems (fix these before training):</b><ul>'
                          + "".join(f"<li>{esc(e)}</li>" for e in self.errors) + "</ul>")
