@@ -1,0 +1,138 @@
+"""Tests for vc.recipes: the article's recipes by name, with VGG16's exact trainable counts."""
+
+from __future__ import annotations
+
+import copy
+import doctest
+import functools
+
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+import vgg_course as vc
+from vgg_course import freezing, models, recipes
+
+# Trainable parameters on VGG16 (134,268,738 in all with a 2-class head).
+VGG16_TRAINABLE = {
+    "transfer_learning": 8_194,
+    "finetune_new_classifier": 119_554_050,
+    "finetune_pretrained_classifier": 119_554_050,
+    "partial_finetune": 119_554_050 + 7_079_424,
+    "full_finetune": 134_268_738,
+    "from_scratch": 134_268_738,
+}
+
+
+_build_tiny_vgg = models.tiny_vgg  # the real one, even while fast_tiny_vgg patches models
+
+
+@functools.lru_cache(maxsize=None)
+def _tiny_template(num_classes: int) -> nn.Module:
+    return _build_tiny_vgg(num_classes)
+
+
+def tiny_vgg(num_classes: int = 10) -> nn.Module:
+    """vc.models.tiny_vgg(num_classes), copied from a cached build (a build takes ~1 s)."""
+    return copy.deepcopy(_tiny_template(num_classes))
+
+
+@pytest.fixture()
+def fast_tiny_vgg(monkeypatch):
+    """Docstring examples call vc.models.tiny_vgg; serve them cached copies."""
+    monkeypatch.setattr(models, "tiny_vgg", tiny_vgg)
+
+
+def test_recipe_names_in_order():
+    assert list(recipes.RECIPES) == list(VGG16_TRAINABLE)
+    assert recipes.describe("transfer_learning").startswith("Freeze everything")
+
+
+@pytest.mark.slow
+def test_vgg16_counts_for_two_classes_in_any_order(real_vgg16):
+    # each recipe sets every flag itself, so applying them one after another on the same
+    # model must give the same counts as on a fresh model
+    order = ["full_finetune", "transfer_learning", "partial_finetune", "finetune_pretrained_classifier",
+             "transfer_learning", "finetune_new_classifier", "partial_finetune", "full_finetune"]
+    for name in order:
+        model = recipes.apply(name, real_vgg16, 2)
+        assert model is real_vgg16
+        assert freezing.counts(model) == freezing.Counts(
+            VGG16_TRAINABLE[name], 134_268_738 - VGG16_TRAINABLE[name]), name
+    assert VGG16_TRAINABLE["partial_finetune"] == 126_633_474
+    recipes.partial_finetune(real_vgg16, 2)
+    assert freezing.frozen_blocks(real_vgg16) == ["conv1", "conv2", "conv3", "conv4"]
+
+
+@pytest.mark.slow
+def test_vgg16_three_classes(real_vgg16):
+    assert freezing.trainable_count(recipes.transfer_learning(real_vgg16, 3)) == 12_291
+    assert freezing.trainable_count(recipes.finetune_pretrained_classifier(real_vgg16, 3)) == 119_558_147
+    assert freezing.counts(real_vgg16).total == 134_272_835
+
+
+def test_pretrained_variant_keeps_fc6_fc7_new_variant_reinitialises_them():
+    model = tiny_vgg(10)
+    fc6 = model.classifier[0].weight.clone()
+    recipes.finetune_pretrained_classifier(model, 2)
+    assert torch.equal(model.classifier[0].weight, fc6)
+    recipes.finetune_new_classifier(model, 2)
+    assert not torch.equal(model.classifier[0].weight, fc6)
+    assert freezing.frozen_blocks(model) == ["conv1", "conv2", "conv3", "conv4", "conv5"]
+
+
+def test_from_scratch_reinitialises_everything():
+    model = tiny_vgg(10)
+    before = [p.clone() for p in model.parameters()]
+    recipes.transfer_learning(model, 2)
+    torch.manual_seed(1)
+    recipes.from_scratch(model, 2)
+    changed = [not torch.equal(a, b) for a, b in zip(before, model.parameters()) if a.shape == b.shape]
+    weights = [name for name, p in model.named_parameters() if name.endswith("weight")]
+    assert len(weights) == 16
+    assert freezing.counts(model).frozen == 0
+    # every weight tensor is new (biases of Linear layers are zero before and after)
+    assert sum(changed) >= len(weights) - 1
+
+
+@pytest.mark.parametrize("name", list(recipes.RECIPES))
+def test_every_recipe_trains_tiny_vgg(name):
+    model = recipes.apply(name, tiny_vgg(10), 3)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(trainable, lr=0.1)
+    loss = torch.nn.functional.cross_entropy(model(torch.randn(4, 3, 32, 32)), torch.tensor([0, 1, 2, 0]))
+    loss.backward()
+    optimizer.step()
+    assert model.classifier[6].out_features == 3
+    assert all(p.grad is None for p in model.parameters() if not p.requires_grad)
+
+
+@pytest.mark.parametrize("name, trainable", [
+    ("transfer_learning", 1_026),
+    ("finetune_new_classifier", 1_026),
+    ("finetune_pretrained_classifier", 1_026),
+    ("partial_finetune", 602_080 + 1_026),  # the Fire modules after the last pool, features[9:13]
+    ("full_finetune", 1_235_496 - 513_000 + 1_026),
+    ("from_scratch", 1_235_496 - 513_000 + 1_026),
+])
+def test_recipes_on_squeezenet(name, trainable):
+    model = recipes.apply(name, torchvision.models.squeezenet1_1(weights=None), 2)
+    assert freezing.trainable_count(model) == trainable
+    assert model(torch.randn(1, 3, 64, 64)).shape == (1, 2)
+
+
+def test_unknown_recipe_suggests_a_name():
+    with pytest.raises(ValueError, match="unknown recipe 'transfer_learnig'. Did you mean 'transfer_learning'"):
+        recipes.apply("transfer_learnig", tiny_vgg(2), 2)
+
+
+def test_recipes_needing_features_refuse_other_models():
+    resnet = torchvision.models.resnet18(weights=None)
+    with pytest.raises(TypeError, match="needs a model with a `features` section"):
+        recipes.partial_finetune(resnet, 2)
+    assert freezing.trainable_count(recipes.transfer_learning(resnet, 2)) == 1_026
+
+
+def test_docstring_examples_run(fast_tiny_vgg):
+    assert doctest.testmod(vc.recipes).failed == 0

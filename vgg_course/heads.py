@@ -1,0 +1,174 @@
+"""Finding and replacing a model's classifier head (its last layer with parameters).
+
+The head is the layer that turns features into one score per class: ``classifier.6``
+(``Linear(4096, 1000)``) in VGG16, ``fc`` in ResNet, ``classifier.1``
+(``Conv2d(512, 1000, kernel_size=1)``) in SqueezeNet. New layers get PyTorch's default
+initialisation and are put on the old head's device and dtype.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from torch import nn
+
+__all__ = ["Head", "find_head", "new_classifier", "replace_head", "set_head"]
+
+
+@dataclass(frozen=True)
+class Head:
+    """Where a model's head is and what it maps: ``in_features`` -> ``out_features`` scores."""
+
+    path: str
+    kind: str
+    in_features: int
+    out_features: int
+
+    @property
+    def explanation(self) -> str:
+        layer = ("a Linear layer" if self.kind == "Linear"
+                 else "a 1x1 convolution (one output channel per class, averaged over positions)")
+        extra = "" if self.kind == "Linear" else ", kernel_size=1"
+        return (f"`{self.path}` is the head: {layer} mapping {self.in_features:,} features to "
+                f"{self.out_features:,} class scores. replace_head(model, k) swaps it for a fresh "
+                f"{self.kind}({self.in_features}, k{extra}); everything before it stays as it is.")
+
+    def __repr__(self) -> str:
+        return (f"Head(path={self.path!r}, kind={self.kind!r}, in_features={self.in_features}, "
+                f"out_features={self.out_features})")
+
+    def _repr_markdown_(self) -> str:
+        return f"**Head** `{self.path}`: {html.escape(self.explanation)}"
+
+
+def _head_kind(layer: nn.Module) -> tuple[str, int, int] | None:
+    if isinstance(layer, nn.Linear):
+        return "Linear", layer.in_features, layer.out_features
+    if isinstance(layer, nn.Conv2d) and layer.kernel_size == (1, 1) and layer.groups == 1:
+        return "Conv2d", layer.in_channels, layer.out_channels
+    return None
+
+
+def find_head(model: nn.Module) -> Head:
+    """Locate the head: the last module, in registration order, that holds parameters.
+
+    Raises:
+        ValueError: that layer is not a ``Linear`` or a 1x1 ``Conv2d``, or the model has
+            no parameters at all.
+
+    Example:
+        >>> from vgg_course.models import tiny_vgg
+        >>> find_head(tiny_vgg(2))
+        Head(path='classifier.6', kind='Linear', in_features=32, out_features=2)
+    """
+    last = None
+    for path, module in model.named_modules():
+        if any(True for _ in module.parameters(recurse=False)):
+            last = path, module
+    if last is None:
+        raise ValueError(f"{type(model).__name__} has no layer with parameters, so no head to find")
+    path, layer = last
+    kind = _head_kind(layer)
+    if kind is None:
+        raise ValueError(f"the last layer with parameters in {type(model).__name__} is `{path}` = "
+                         f"{layer}, not a Linear or 1x1 Conv2d head; replace it by hand with "
+                         f"set_head(model, layer, path=...)")
+    return Head(path, *kind)
+
+
+def _fresh(kind: str, in_features: int, num_classes: int) -> nn.Module:
+    if kind == "Linear":
+        return nn.Linear(in_features, num_classes)
+    return nn.Conv2d(in_features, num_classes, kernel_size=1)
+
+
+def _check_num_classes(num_classes: int) -> None:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int):
+        raise TypeError(f"num_classes must be an int, got {type(num_classes).__name__} {num_classes!r}")
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be at least 1, got {num_classes} "
+                         "(2 for ants vs bees; the number of class folders for your own data)")
+
+
+def _place(model: nn.Module, path: str, layer: nn.Module) -> None:
+    parent_path, _, name = path.rpartition(".")
+    old = model.get_submodule(path)
+    reference = next(old.parameters(), None)
+    if reference is not None:
+        layer = layer.to(device=reference.device, dtype=reference.dtype)
+    setattr(model.get_submodule(parent_path) if parent_path else model, name, layer)
+
+
+def set_head(model: nn.Module, layer: nn.Module, *, path: str | None = None) -> nn.Module:
+    """Put ``layer`` where the head is (or at ``path``), after checking its input size fits.
+
+    Raises:
+        ValueError: ``layer`` takes a different number of inputs than the layer it replaces.
+
+    Example:
+        >>> from torch import nn
+        >>> from vgg_course.models import tiny_vgg
+        >>> set_head(tiny_vgg(2), nn.Linear(32, 5)).classifier[6]
+        Linear(in_features=32, out_features=5, bias=True)
+    """
+    if path is None:
+        head = find_head(model)
+        path, expected = head.path, head.in_features
+        new = _head_kind(layer)
+        got = new[1] if new else getattr(layer, "in_features", None)
+        if got is not None and got != expected:
+            raise ValueError(f"the new head takes {got} inputs but `{path}` receives {expected}; "
+                             f"use {head.kind}({expected}, num_classes)")
+    _place(model, path, layer)
+    return model
+
+
+def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
+    """Swap the head for a freshly initialised one with ``num_classes`` outputs (in place).
+
+    Works for a ``Linear`` head (VGG, ResNet) and a 1x1 ``Conv2d`` head (SqueezeNet).
+    The new layer is trainable; nothing else changes.
+
+    Example:
+        >>> from vgg_course.models import tiny_vgg
+        >>> replace_head(tiny_vgg(10), 2).classifier[6].out_features
+        2
+    """
+    _check_num_classes(num_classes)
+    head = find_head(model)
+    _place(model, head.path, _fresh(head.kind, head.in_features, num_classes))
+    if isinstance(getattr(model, "num_classes", None), int):
+        model.num_classes = num_classes  # torchvision's SqueezeNet keeps it
+    return model
+
+
+def new_classifier(model: nn.Module, num_classes: int) -> nn.Module:
+    """Replace ``model.classifier`` with a freshly initialised one of the same shape (in place).
+
+    Every layer is re-initialised and the last one gets ``num_classes`` outputs: the
+    "fine-tuning with a re-initialised classifier" variant. All of it is trainable.
+
+    Raises:
+        ValueError: the model has no ``classifier`` or its last layer is not a head.
+
+    Example:
+        >>> from vgg_course.models import tiny_vgg
+        >>> model = tiny_vgg(10)
+        >>> new_classifier(model, 3).classifier[6].out_features
+        3
+    """
+    _check_num_classes(num_classes)
+    classifier = getattr(model, "classifier", None)
+    if not isinstance(classifier, nn.Module):
+        raise ValueError(f"{type(model).__name__} has no `classifier` to re-initialise; "
+                         "use replace_head(model, num_classes) instead")
+    head = find_head(model)
+    if not head.path.startswith("classifier"):
+        raise ValueError(f"the head of {type(model).__name__} is `{head.path}`, not in `classifier`")
+    for module in classifier.modules():  # in place: no second copy of VGG16's 494 MB classifier
+        if hasattr(module, "reset_parameters"):
+            module.reset_parameters()
+        for p in module.parameters(recurse=False):
+            p.requires_grad_(True)
+    return replace_head(model, num_classes)

@@ -1,0 +1,179 @@
+"""The course's training recipes by name: transfer learning, fine-tuning variants, from scratch.
+
+Each recipe takes a loaded model and a number of classes, sets ``requires_grad`` on every
+parameter (whatever the state before), gives the model a new head, and returns it ready
+to train. Trainable parameters on VGG16 with 2 classes:
+
+==================================  =============  =========================================
+recipe                              trainable      what trains
+==================================  =============  =========================================
+``transfer_learning``               8,194          only the new ``classifier[6]``
+``finetune_new_classifier``         119,554,050    a re-initialised classifier (fc6-fc8)
+``finetune_pretrained_classifier``  119,554,050    the pretrained fc6, fc7 and a new fc8
+``partial_finetune``                126,633,474    as above, plus the last conv block (conv5)
+``full_finetune``                   134,268,738    everything, from the pretrained weights
+``from_scratch``                    134,268,738    everything, re-initialised (a baseline)
+==================================  =============  =========================================
+
+They work on any model with a ``features`` / ``classifier`` pair: VGG16, ``tiny_vgg`` and
+torchvision's SqueezeNet 1.1. For SqueezeNet the "last block" of ``partial_finetune`` is
+what follows the last ``MaxPool2d`` (Fire modules ``features[9:13]``, 602,080
+parameters), the same rule that gives conv5 (``features[24:31]``) on VGG16 (see
+``vc.freezing.blocks``). SqueezeNet's classifier holds only its 1x1-conv head, so its two
+``finetune_*`` variants train the same layers.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import OrderedDict
+from typing import Callable
+
+from torch import nn
+
+from vgg_course import freezing, heads
+
+__all__ = ["RECIPES", "apply", "describe", "finetune_new_classifier",
+           "finetune_pretrained_classifier", "from_scratch", "full_finetune",
+           "partial_finetune", "transfer_learning"]
+
+
+def _section(model: nn.Module, name: str) -> nn.Module:
+    section = getattr(model, name, None)
+    if not isinstance(section, nn.Module):
+        raise TypeError(f"this recipe needs a model with a `{name}` section (VGG, SqueezeNet, "
+                        f"AlexNet); {type(model).__name__} has none. transfer_learning and "
+                        "full_finetune work on any model with a Linear or 1x1-conv head.")
+    return section
+
+
+def transfer_learning(model: nn.Module, num_classes: int) -> nn.Module:
+    """Freeze everything, then put a new head (``classifier[6]`` on VGG16): only it trains.
+
+    Example:
+        >>> from vgg_course.models import tiny_vgg
+        >>> freezing.trainable_count(transfer_learning(tiny_vgg(10), 2))
+        66
+    """
+    freezing.freeze(model)
+    return heads.replace_head(model, num_classes)
+
+
+def finetune_new_classifier(model: nn.Module, num_classes: int) -> nn.Module:
+    """Freeze ``features``; replace the classifier with a re-initialised one of the same shape.
+
+    Example:
+        >>> from vgg_course.models import tiny_vgg
+        >>> freezing.trainable_count(finetune_new_classifier(tiny_vgg(10), 2))
+        51330
+    """
+    features = _section(model, "features")
+    _section(model, "classifier")
+    freezing.unfreeze(model)
+    freezing.freeze(features, model=model)
+    return heads.new_classifier(model, num_classes)
+
+
+def finetune_pretrained_classifier(model: nn.Module, num_classes: int) -> nn.Module:
+    """Freeze ``features``; keep the pretrained classifier trainable with a new last layer.
+
+    Example:
+        >>> from vgg_course.models import tiny_vgg
+        >>> freezing.trainable_count(finetune_pretrained_classifier(tiny_vgg(10), 2))
+        51330
+    """
+    features = _section(model, "features")
+    freezing.unfreeze(_section(model, "classifier"), model=model)
+    freezing.freeze(features, model=model)
+    return heads.replace_head(model, num_classes)
+
+
+def partial_finetune(model: nn.Module, num_classes: int) -> nn.Module:
+    """``finetune_pretrained_classifier``, plus the last block of ``features`` unfrozen.
+
+    Example:
+        >>> from vgg_course.models import tiny_vgg
+        >>> freezing.trainable_count(partial_finetune(tiny_vgg(10), 2))
+        79074
+    """
+    finetune_pretrained_classifier(model, num_classes)
+    last = [b for b in freezing.blocks(model) if b.paths[0].startswith("features.")][-1]
+    freezing.unfreeze_blocks(model, last.name)
+    return model
+
+
+def full_finetune(model: nn.Module, num_classes: int) -> nn.Module:
+    """Everything trains, starting from the pretrained weights, with a new head.
+
+    Example:
+        >>> from vgg_course.models import tiny_vgg
+        >>> model = full_finetune(tiny_vgg(10), 2)
+        >>> freezing.counts(model).frozen
+        0
+    """
+    freezing.unfreeze(model)
+    return heads.replace_head(model, num_classes)
+
+
+def from_scratch(model: nn.Module, num_classes: int) -> nn.Module:
+    """Re-initialise every layer and train everything: the baseline without pretrained weights.
+
+    Convolutions get He (Kaiming) normal initialisation and Linear layers N(0, 0.01) with
+    zero biases, as torchvision initialises a new VGG; other layers their own default.
+    Seed with ``torch.manual_seed`` first for a repeatable start.
+
+    Example:
+        >>> from vgg_course.models import tiny_vgg
+        >>> model = from_scratch(tiny_vgg(10), 2)
+        >>> freezing.counts(model).frozen, model.classifier[6].out_features
+        (0, 2)
+    """
+    heads.replace_head(model, num_classes)
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, 0, 0.01)
+            nn.init.zeros_(module.bias)
+        elif hasattr(module, "reset_parameters"):
+            module.reset_parameters()
+    freezing.unfreeze(model)
+    return model
+
+
+Recipe = Callable[[nn.Module, int], nn.Module]
+
+RECIPES: "OrderedDict[str, Recipe]" = OrderedDict([
+    ("transfer_learning", transfer_learning),
+    ("finetune_new_classifier", finetune_new_classifier),
+    ("finetune_pretrained_classifier", finetune_pretrained_classifier),
+    ("partial_finetune", partial_finetune),
+    ("full_finetune", full_finetune),
+    ("from_scratch", from_scratch),
+])
+
+
+def _recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        close = difflib.get_close_matches(name, RECIPES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown recipe {name!r}.{hint} Recipes: {', '.join(RECIPES)}")
+    return RECIPES[name]
+
+
+def apply(name: str, model: nn.Module, num_classes: int) -> nn.Module:
+    """Apply the recipe called ``name`` (a key of ``RECIPES``) and return the model.
+
+    Example:
+        >>> from vgg_course.models import tiny_vgg
+        >>> freezing.trainable_count(apply("transfer_learning", tiny_vgg(10), 3))
+        99
+    """
+    return _recipe(name)(model, num_classes)
+
+
+def describe(name: str) -> str:
+    """The one-line description of a recipe (the first line of its docstring)."""
+    return (_recipe(name).__doc__ or "").strip().splitlines()[0]
