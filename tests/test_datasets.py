@@ -239,7 +239,9 @@ def server(tiny_zip: Path):
             self.send_response(200 if body else 404)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            # /cut/...: the connection drops half-way through the body
+            self.wfile.write(body[: len(body) // 2] if self.path.startswith("/cut/") else body)
+            self.close_connection = True
 
         def log_message(self, *args):
             pass
@@ -276,6 +278,14 @@ def test_download_with_wrong_hash_keeps_nothing(server, data_home: Path, monkeyp
     with pytest.raises(datasets.DatasetUnavailableError, match="(?s)SHA-256.*Ways out"):
         datasets.download(progress=False)
     assert _leftovers(data_home) == []  # no zip, no .part, no folder
+
+
+def test_interrupted_download_keeps_nothing(server, data_home: Path, monkeypatch):
+    base, _ = server
+    _point_at(f"{base}/cut/hymenoptera_data.zip", monkeypatch)
+    with pytest.raises(datasets.DatasetUnavailableError, match="(?s)truncated.*Ways out"):
+        datasets.hymenoptera()
+    assert _leftovers(data_home) == []
 
 
 def test_download_failure_gives_ways_out(server, data_home: Path, monkeypatch):
