@@ -255,13 +255,12 @@ def _validate_one_folder(report: FolderReport, root: Path, val_fraction: float, 
         return
     good = _scan(report, root, root)
     report.classes = list(good)
-    rng = random.Random(seed)
     report.counts = {"train": {}, "val": {}}
     report.files = {"train": [], "val": []}
     val_files: set[str] = set()
     for cls, paths in good.items():
         shuffled = list(paths)
-        rng.shuffle(shuffled)
+        random.Random(f"{seed}/{cls}").shuffle(shuffled)  # per class: a new class moves no others
         n_val = min(len(paths) - 1, max(1, round(len(paths) * val_fraction))) if len(paths) > 1 else 0
         val_files.update(shuffled[:n_val])
         report.counts["train"][cls] = len(paths) - n_val
