@@ -8,6 +8,7 @@ import functools
 
 import pytest
 import torchvision
+from matplotlib.figure import Figure
 from torch import nn
 
 import vgg_course as vc
@@ -110,6 +111,7 @@ def test_block_chart_returns_a_figure():
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == [
         "classifier", "block4", "block3", "block2", "block1"]
     assert fig.axes[0].get_title() == "trainable: 1,235,496 of 1,235,496"
+    assert isinstance(fig, Figure) and fig._repr_png_()[:4] == b"\x89PNG"  # displays without pyplot
 
 
 @pytest.mark.slow

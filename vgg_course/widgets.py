@@ -21,10 +21,18 @@ from torch import nn
 
 from vgg_course import freezing
 
-__all__ = ["CUSTOM", "NONE", "FreezeWidget", "block_chart", "freeze_widget"]
+__all__ = ["CUSTOM", "NONE", "ChartFigure", "FreezeWidget", "block_chart", "freeze_widget"]
 
 NONE = "(none)"      # "freeze up to" value: nothing frozen
 CUSTOM = "(custom)"  # "freeze up to" value shown when the frozen blocks are not a prefix
+
+
+class ChartFigure(Figure):
+    """A ``Figure`` that shows itself as a PNG in a notebook even when no pyplot backend is
+    active (a bare ``Figure`` in a fresh kernel displays only as ``<Figure size ...>``)."""
+
+    def _repr_png_(self) -> bytes:
+        return _png(self)
 
 
 def block_chart(model: nn.Module) -> Figure:
@@ -36,14 +44,14 @@ def block_chart(model: nn.Module) -> Figure:
         1
     """
     rows = freezing.block_table(model).rows
-    fig = Figure(figsize=(5.5, 0.28 * len(rows) + 0.9), dpi=80, layout="constrained")
+    fig = ChartFigure(figsize=(5.5, 0.28 * len(rows) + 0.9), dpi=80, layout="constrained")
     ax = fig.add_subplot()
     names = [r.name for r in rows][::-1]  # first block at the top
     ax.barh(names, [max(r.total, 1) for r in rows][::-1], color="#d0d0d0", label="all")
     ax.barh(names, [r.trainable for r in rows][::-1], color="#1f77b4", label="trainable")
     ax.set_xscale("log")
     ax.set_xlabel("parameters (log scale)")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="upper right", fontsize="small")  # conv1 at the top is short
     total = freezing.counts(model)
     ax.set_title(f"trainable: {total.trainable:,} of {total.total:,}", fontsize="medium")
     return fig
