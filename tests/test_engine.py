@@ -1,0 +1,209 @@
+"""Tests for vgg_course.engine: the loop against hand-written PyTorch, seeds, checkpoints, resume."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+import vgg_course as vc
+from vgg_course import engine
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models gain nothing from threads, and OpenMP threads spin badly on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _data(n: int = 24, seed: int = 0) -> TensorDataset:
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 2
+    x = torch.randn(n, 3, 32, 32, generator=g) + y.view(-1, 1, 1, 1) * 0.5  # class 1 brighter
+    return TensorDataset(x, y)
+
+
+def _loaders(batch_size: int = 8):
+    return (DataLoader(_data(24, 0), batch_size=batch_size, shuffle=True),
+            DataLoader(_data(16, 1), batch_size=batch_size))
+
+
+def _model_and_opt(lr: float = 0.05):
+    model = vc.models.tiny_vgg(2)
+    return model, torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr,
+                                  momentum=0.9)
+
+
+def _params(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_evaluate_matches_a_hand_computed_oracle():
+    model = vc.models.tiny_vgg(2)
+    _, val = _loaders()
+    result = engine.evaluate(model, val, device="cpu", precision="fp32")
+    x, y = val.dataset.tensors
+    model.eval()
+    with torch.no_grad():
+        logits = model(x)
+    assert result.n == 16
+    assert result.loss == pytest.approx(nn.functional.cross_entropy(logits, y).item(), rel=1e-5)
+    assert result.accuracy == pytest.approx((logits.argmax(1) == y).float().mean().item())
+    assert not model.training
+
+
+def test_train_one_epoch_is_the_textbook_loop():
+    train, _ = _loaders()
+    model, opt = _model_and_opt()
+    twin, twin_opt = copy.deepcopy(model), None
+    twin_opt = torch.optim.SGD(twin.parameters(), lr=0.05, momentum=0.9)
+    torch.manual_seed(3)
+    result = engine.train_one_epoch(model, train, opt, device="cpu", precision="fp32")
+    torch.manual_seed(3)
+    twin.train()
+    for x, y in train:  # the loop from the PyTorch tutorials, written out
+        twin_opt.zero_grad()
+        loss = nn.functional.cross_entropy(twin(x), y)
+        loss.backward()
+        twin_opt.step()
+    assert result.n == 24 and model.training
+    for (name, a), b in zip(model.named_parameters(), twin.parameters()):
+        torch.testing.assert_close(a, b, msg=name)
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers():
+    runs = []
+    for seed in (0, 0, 1):
+        model, opt = _model_and_opt()
+        train, val = _loaders()
+        history = engine.fit(model, train, val, opt, epochs=2, device="cpu", precision="fp32",
+                             seed=seed, progress=False)
+        runs.append(([(r.train_loss, r.val_loss) for r in history.records], _params(model)))
+    assert runs[0][0] == runs[1][0] and _same(runs[0][1], runs[1][1])
+    assert runs[0][0] != runs[2][0]
+
+
+class _Interrupt:
+    """A loader that raises KeyboardInterrupt (the Jupyter stop button) at a given epoch."""
+
+    def __init__(self, loader, at_epoch: int):
+        self.loader, self.at_epoch, self.epoch = loader, at_epoch, 0
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        self.epoch += 1
+        for i, batch in enumerate(self.loader):
+            if self.epoch == self.at_epoch and i == 1:
+                raise KeyboardInterrupt
+            yield batch
+
+
+def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path):
+    model, opt = _model_and_opt()
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.1)
+    train, val = _loaders()
+    full = engine.fit(model, train, val, opt, epochs=4, device="cpu", precision="fp32",
+                      scheduler=sched, progress=False)
+    expected = _params(model)
+
+    model, opt = _model_and_opt()
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.1)
+    with pytest.raises(KeyboardInterrupt):
+        engine.fit(model, _Interrupt(train, at_epoch=3), val, opt, epochs=4, device="cpu",
+                   precision="fp32", scheduler=sched, checkpoint=tmp_path, progress=False)
+    # A fresh process: new model and optimizer, then resume from the folder.
+    model, opt = _model_and_opt()
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.1)
+    resumed = engine.fit(model, train, val, opt, epochs=4, device="cpu", precision="fp32",
+                         scheduler=sched, checkpoint=tmp_path, resume=True, progress=False)
+    assert [r.epoch for r in resumed.records] == [1, 2, 3, 4]
+    assert [r.val_loss for r in resumed.records] == [r.val_loss for r in full.records]
+    assert [r.lr for r in resumed.records] == pytest.approx([0.05, 0.05, 0.005, 0.005])
+    assert any("resumed after epoch 2" in n for n in resumed.notes)
+    assert _same(_params(model), expected)
+
+
+def test_best_checkpoint_holds_the_best_epoch_and_checks_the_model(tmp_path):
+    model, opt = _model_and_opt()
+    model.features.requires_grad_(False)
+    train, val = _loaders()
+    history = engine.fit(model, train, val, opt, epochs=3, device="cpu", precision="fp32",
+                         checkpoint=tmp_path, progress=False)
+    best = torch.load(tmp_path / "best.pt", weights_only=True)
+    assert best["epoch"] == history.best_epoch
+    assert best["accuracy"] == history.best_accuracy
+    assert not any(k.startswith("features.") for k in best["model"])  # frozen: not re-saved
+    fresh = vc.models.tiny_vgg(2)
+    state = engine.load_checkpoint(fresh, tmp_path / "last.pt")
+    assert state["epoch"] == 3 and _same(_params(fresh), _params(model))
+    other = vc.models.tiny_vgg(2, seed=1)  # different frozen weights
+    with pytest.raises(ValueError, match="different frozen weights"):
+        engine.load_checkpoint(other, tmp_path / "best.pt")
+    with pytest.raises(FileNotFoundError):
+        engine.load_checkpoint(fresh, tmp_path / "nope.pt")
+
+
+def test_resume_refuses_a_differently_frozen_model(tmp_path):
+    model, opt = _model_and_opt()
+    train, val = _loaders()
+    engine.fit(model, train, val, opt, epochs=1, device="cpu", precision="fp32",
+               checkpoint=tmp_path, progress=False)
+    model, _ = _model_and_opt()
+    model.features.requires_grad_(False)
+    opt = torch.optim.SGD(model.classifier.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="trainable now"):
+        engine.fit(model, train, val, opt, epochs=2, device="cpu", checkpoint=tmp_path,
+                   resume=True, progress=False)
+
+
+def test_bad_arguments_are_refused_clearly():
+    model, opt = _model_and_opt()
+    train, val = _loaders()
+    with pytest.raises(ValueError, match="epochs must be at least 1"):
+        engine.fit(model, train, val, opt, epochs=0, device="cpu", progress=False)
+    with pytest.raises(ValueError, match="needs checkpoint"):
+        engine.fit(model, train, val, opt, epochs=1, device="cpu", resume=True, progress=False)
+    model.requires_grad_(False)
+    with pytest.raises(ValueError, match="nothing would train"):
+        engine.fit(model, train, val, opt, epochs=1, device="cpu", progress=False)
+    with pytest.raises(ValueError, match="no batches"):
+        engine.evaluate(model, [], device="cpu")
+
+
+def test_history_displays_and_round_trips_through_json():
+    model, opt = _model_and_opt()
+    train, val = _loaders()
+    history = engine.fit(model, train, val, opt, epochs=2, device="cpu", precision="fp32",
+                         progress=False)
+    text = repr(history)
+    assert text.startswith("History: 2 epochs on cpu (fp32), best val accuracy ")
+    assert text.splitlines()[1].split() == list(engine._COLUMNS)
+    assert "<table>" in history._repr_html_() and "val_accuracy" in history._repr_html_()
+    data = json.loads(json.dumps(history.to_dict()))
+    assert engine.History.from_dict(data).records == history.records
+    record = history.records[0]
+    assert record.images_per_s == pytest.approx(40 / record.seconds)
+    assert record.peak_memory_mb is None or record.peak_memory_mb > 0
+
+
+def test_bf16_autocast_trains_on_cpu():
+    model, opt = _model_and_opt()
+    train, val = _loaders()
+    history = engine.fit(model, train, val, opt, epochs=1, device="cpu", precision="bf16",
+                         progress=False)
+    assert history.precision == "bfloat16"
+    assert model.classifier[6].weight.dtype is torch.float32  # master weights stay fp32
+    assert torch.isfinite(torch.tensor(history.records[0].train_loss))

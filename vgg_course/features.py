@@ -1,0 +1,297 @@
+"""Feature caching for frozen backbones: compute the frozen part once, train the rest.
+
+When every layer up to some point is frozen and gives the same output for the same image
+every time, running it again each epoch is wasted work -- for VGG16 it is nearly all the
+work. ``check()`` finds that frozen prefix (and says in words why caching is impossible
+when it is), ``cache()`` runs it once under ``torch.inference_mode()`` in the fast
+precision, and ``vc.engine.fit(..., cache_features=True)`` then trains only the remaining
+layers on the stored tensors, with the same batches in the same order as the uncached loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.utils.data import BatchSampler, DataLoader, Dataset, SequentialSampler, Subset
+from torchvision.models import VGG
+
+from vgg_course import devices, engine
+
+# Layers whose output depends only on their input and weights, in train mode as in eval mode.
+_DETERMINISTIC = (nn.Conv2d, nn.Linear, nn.ReLU, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Sigmoid,
+                  nn.Tanh, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d,
+                  nn.AdaptiveMaxPool2d, nn.Flatten, nn.Identity, nn.Softmax, nn.LayerNorm)
+# Transform class names that draw random numbers (torchvision v1 and v2).
+_RANDOM_TRANSFORMS = ("ColorJitter", "AutoAugment", "RandAugment", "TrivialAugmentWide",
+                      "AugMix", "GaussianBlur", "ElasticTransform", "GaussianNoise")
+
+
+def stages(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The model as an ordered list of ``(name, layer)`` whose chain equals ``model(x)``.
+
+    Knows torchvision's ``VGG`` (``features`` -> ``avgpool`` -> flatten -> ``classifier``)
+    and ``nn.Sequential``.
+
+    Raises:
+        TypeError: any other model (its ``forward`` could do anything).
+
+    Example:
+        >>> import vgg_course as vc
+        >>> [name for name, _ in stages(vc.models.tiny_vgg(2))][30:34]
+        ['features.30', 'avgpool', 'flatten', 'classifier.0']
+    """
+    if isinstance(model, VGG) and type(model).forward is VGG.forward:
+        return ([(f"features.{i}", m) for i, m in enumerate(model.features)]
+                + [("avgpool", model.avgpool), ("flatten", nn.Flatten(1))]
+                + [(f"classifier.{i}", m) for i, m in enumerate(model.classifier)])
+    if type(model) is nn.Sequential:
+        return [(name, m) for name, m in model.named_children()]
+    raise TypeError(f"Feature caching knows how to split torchvision's VGG and nn.Sequential "
+                    f"models; {type(model).__name__} has its own forward().")
+
+
+def _why_not_cacheable(name: str, layer: nn.Module) -> str | None:
+    """Why ``layer`` cannot be part of the cached prefix, or ``None`` when it can."""
+    trainable = [n for n, p in layer.named_parameters() if p.requires_grad]
+    if trainable:
+        return f"{name} is trainable"
+    for sub_name, sub in layer.named_modules():
+        where = f"{name}.{sub_name}".rstrip(".")
+        if isinstance(sub, nn.modules.dropout._DropoutNd) and sub.p > 0:
+            return (f"{where} is a frozen {type(sub).__name__}(p={sub.p}) that is active in "
+                    "train mode (it drops different units every batch)")
+        if isinstance(sub, nn.modules.batchnorm._BatchNorm):
+            return (f"{where} is a frozen {type(sub).__name__}: in train mode it normalises "
+                    "with each batch's statistics and updates its running ones")
+        if not isinstance(sub, (*_DETERMINISTIC, nn.Sequential, nn.modules.dropout._DropoutNd)):
+            return f"{where} is a {type(sub).__name__}, not known to be deterministic"
+    return None
+
+
+def _transforms(dataset: Dataset) -> list[object]:
+    """The transform objects a dataset applies, looking through Subset and Compose."""
+    while isinstance(dataset, Subset):
+        dataset = dataset.dataset
+    found, todo = [], [getattr(dataset, a, None) for a in ("transform", "transforms",
+                                                          "target_transform")]
+    while todo:
+        t = todo.pop()
+        if t is None:
+            continue
+        found.append(t)
+        for attr in ("transforms", "transform"):  # Compose, RandomApply, StandardTransform
+            inner = getattr(t, attr, None)
+            if isinstance(inner, (list, tuple)):
+                todo.extend(inner)
+            elif inner is not None and inner is not t:
+                todo.append(inner)
+    return found
+
+
+def random_transforms(loader: Iterable) -> list[str]:
+    """Names of the random augmentations a loader's dataset applies (empty when none).
+
+    Example:
+        >>> from torchvision import transforms as T
+        >>> class Photos(torch.utils.data.Dataset):
+        ...     transform = T.Compose([T.RandomHorizontalFlip(), T.ToTensor()])
+        >>> random_transforms(DataLoader(Photos()))
+        ['RandomHorizontalFlip']
+    """
+    dataset = getattr(loader, "dataset", None)
+    if dataset is None:
+        return []
+    names = [type(t).__name__ for t in _transforms(dataset)]
+    return sorted({n for n in names if n.startswith("Random") or n in _RANDOM_TRANSFORMS})
+
+
+@dataclass(frozen=True)
+class CacheCheck:
+    """Whether feature caching is possible for a model and its data, and where to split."""
+
+    boundary: int            # layers [0, boundary) form the cached prefix
+    names: tuple[str, ...]   # every stage's name, in order
+    reason: str | None       # why caching is impossible, or None
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None
+
+    def __repr__(self) -> str:
+        if not self.ok:
+            return f"CacheCheck(no: {self.reason})"
+        return (f"CacheCheck(yes: cache {self.names[0]}..{self.names[self.boundary - 1]}, "
+                f"train {self.names[self.boundary]}..{self.names[-1]})")
+
+
+def check(model: nn.Module, train_loader: Iterable, val_loader: Iterable) -> CacheCheck:
+    """Find the longest frozen, deterministic prefix of ``model`` and check the data allows it.
+
+    Example:
+        >>> import vgg_course as vc
+        >>> model = vc.models.tiny_vgg(2)
+        >>> model.features.requires_grad_(False)  # doctest: +ELLIPSIS
+        Sequential(...)
+        >>> check(model, [], [])
+        CacheCheck(yes: cache features.0..flatten, train classifier.0..classifier.6)
+    """
+    try:
+        named = stages(model)
+    except TypeError as err:
+        return CacheCheck(0, (), str(err))
+    names = tuple(n for n, _ in named)
+    boundary, stop = 0, None
+    for name, layer in named:
+        stop = _why_not_cacheable(name, layer)
+        if stop:
+            break
+        boundary += 1
+    if boundary == 0:
+        return CacheCheck(0, names, f"the first layer cannot be cached: {stop}")
+    if boundary == len(named):
+        return CacheCheck(boundary, names, "every layer is frozen: there is nothing to train")
+    if any(p.requires_grad for _, m in named[:boundary] for p in m.parameters()):
+        raise AssertionError("unreachable: a cached layer is trainable")
+    for role, loader in (("training", train_loader), ("validation", val_loader)):
+        if not isinstance(loader, (DataLoader, list, tuple)):
+            return CacheCheck(boundary, names, f"the {role} loader is a {type(loader).__name__}; "
+                              "caching needs a DataLoader (or a list of batches)")
+        augment = random_transforms(loader)
+        if augment:
+            return CacheCheck(boundary, names, (
+                f"the {role} data has random augmentation ({', '.join(augment)}): every "
+                "epoch sees different pixels, so the frozen layers' output changes too. "
+                "Train on weights.transforms() alone to cache, or keep the augmentation "
+                "and train uncached"))
+    return CacheCheck(boundary, names, None)
+
+
+class _Indices(Dataset):
+    """Dataset whose items are their own indices: replays a loader's sampling order."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> int:
+        return i
+
+
+class CachedLoader:
+    """Batches of cached features in the order the original loader would have drawn them.
+
+    The original ``DataLoader``'s own sampler (and generator) picks the indices through an
+    index-only twin loader, so shuffling consumes the random generator exactly as the
+    uncached loop does -- that is what makes cached and uncached training agree.
+    """
+
+    def __init__(self, loader: Iterable, features: torch.Tensor, labels: torch.Tensor) -> None:
+        self.features, self.labels = features, labels
+        if isinstance(loader, DataLoader):
+            if loader.batch_sampler is not None:
+                self._order = DataLoader(_Indices(len(features)), batch_sampler=loader.batch_sampler,
+                                         generator=loader.generator)
+            else:  # batch_size=None: the sampler yields whole batches of indices
+                self._order = DataLoader(_Indices(len(features)), sampler=loader.sampler,
+                                         batch_size=None, generator=loader.generator)
+        else:  # a fixed list of batches: replay it in order
+            sizes = [len(y) for _, y in loader]
+            bounds = torch.tensor([0, *sizes]).cumsum(0).tolist()
+            self._order = [torch.arange(a, b) for a, b in zip(bounds, bounds[1:])]
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for idx in self._order:
+            idx = torch.as_tensor(idx).to(self.features.device)
+            yield self.features[idx], self.labels[idx]
+
+
+@dataclass
+class Cached:
+    """The trainable remainder of a model plus cached train/val features for it."""
+
+    head: nn.Sequential
+    train: CachedLoader
+    val: CachedLoader
+    check: CacheCheck
+    seconds: float
+    precision: str
+    feature_shape: tuple[int, ...]
+
+    def __str__(self) -> str:
+        mb = (self.train.features.nbytes + self.val.features.nbytes) / 2**20
+        return (f"features cached: {self.check.names[0]}..{self.check.names[self.check.boundary - 1]} "
+                f"ran once ({self.precision}, {self.seconds:.1f} s) for "
+                f"{len(self.train.features)} + {len(self.val.features)} images -> "
+                f"{tuple(self.feature_shape)} each, {mb:.1f} MB; training "
+                f"{self.check.names[self.check.boundary]}..{self.check.names[-1]}")
+
+
+def _ordered(loader: Iterable) -> Iterable:
+    """The loader's data in index order (no shuffling), same batch size and workers."""
+    if not isinstance(loader, DataLoader):
+        return loader
+    if loader.batch_size is None:  # the dataset takes lists of indices (data kept on a GPU)
+        batches = BatchSampler(SequentialSampler(loader.dataset), 256, drop_last=False)
+        return DataLoader(loader.dataset, sampler=batches, batch_size=None,
+                          collate_fn=loader.collate_fn)
+    return DataLoader(loader.dataset, batch_size=loader.batch_size, shuffle=False,
+                      num_workers=loader.num_workers, collate_fn=loader.collate_fn,
+                      pin_memory=loader.pin_memory)
+
+
+def extract(prefix: nn.Module, loader: Iterable, *, device: torch.device | str | None = None,
+            precision: str = "auto", progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run ``prefix`` once over ``loader`` in index order; return (features fp32, labels).
+
+    Runs under ``torch.inference_mode()`` in the fast precision of ``vc.devices.plan``
+    (bf16 and channels_last where the hardware has bf16). Features stay on the device.
+    """
+    chosen = devices.plan(device, precision)
+    devices.prepare(prefix, chosen)
+    prefix.eval()
+    feats, labels = [], []
+    with torch.inference_mode():
+        for x, y in engine.batches(_ordered(loader), desc="caching features", progress=progress):
+            with devices.autocast(chosen.device, chosen.dtype):
+                out = prefix(devices.to_device(x, chosen))
+            # fp32 storage: the head then trains on exactly what the uncached loop computes
+            feats.append(out.float().contiguous())
+            labels.append(torch.as_tensor(y).to(chosen.device))
+    if not feats:
+        raise ValueError("The loader yielded no batches: nothing to cache.")
+    return torch.cat(feats), torch.cat(labels)
+
+
+def cache(model: nn.Module, train_loader: Iterable, val_loader: Iterable,
+          checked: CacheCheck | None = None, *, device: torch.device | str | None = None,
+          precision: str = "auto", progress: bool = False) -> Cached:
+    """Cache the frozen prefix's output for both loaders; return the head to train on it.
+
+    Raises:
+        ValueError: caching is not possible here; the message says why.
+    """
+    checked = checked or check(model, train_loader, val_loader)
+    if not checked.ok:
+        raise ValueError(f"Feature caching is not possible: {checked.reason}.")
+    named = stages(model)
+    prefix = nn.Sequential(*(m for _, m in named[:checked.boundary]))
+    head = nn.Sequential(*(m for _, m in named[checked.boundary:]))
+    start = time.perf_counter()
+    train_x, train_y = extract(prefix, train_loader, device=device, precision=precision,
+                               progress=progress)
+    val_x, val_y = extract(prefix, val_loader, device=device, precision=precision,
+                           progress=progress)
+    seconds = time.perf_counter() - start
+    chosen = devices.plan(device, precision)
+    return Cached(head=head, train=CachedLoader(train_loader, train_x, train_y),
+                  val=CachedLoader(val_loader, val_x, val_y), check=checked, seconds=seconds,
+                  precision=chosen.precision, feature_shape=tuple(train_x.shape[1:]))
