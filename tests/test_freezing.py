@@ -166,3 +166,9 @@ def test_block_table_text():
 
 def test_docstring_examples_run(fast_tiny_vgg):
     assert doctest.testmod(vc.freezing).failed == 0
+
+
+def test_counts_text():
+    c = freezing.Counts(8_194, 134_260_544)
+    assert str(c) == "trainable 8,194 | frozen 134,260,544 | total 134,268,738"  # the widget label
+    assert repr(c) == "Counts(trainable=8,194, frozen=134,260,544, total=134,268,738)"

@@ -51,8 +51,11 @@ class Counts:
     def total(self) -> int:
         return self.trainable + self.frozen
 
-    def __str__(self) -> str:
+    def __str__(self) -> str:  # the freeze widget's label shows this text
         return f"trainable {self.trainable:,} | frozen {self.frozen:,} | total {self.total:,}"
+
+    def __repr__(self) -> str:
+        return f"Counts(trainable={self.trainable:,}, frozen={self.frozen:,}, total={self.total:,})"
 
 
 @dataclass(frozen=True)
