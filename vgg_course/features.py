@@ -144,6 +144,8 @@ def check(model: nn.Module, train_loader: Iterable, val_loader: Iterable) -> Cac
     except TypeError as err:
         return CacheCheck(0, (), str(err))
     names = tuple(n for n, _ in named)
+    if not any(p.requires_grad for p in model.parameters()):
+        return CacheCheck(0, names, "every layer is frozen: there is nothing to train")
     boundary, stop = 0, None
     for name, layer in named:
         stop = _why_not_cacheable(name, layer)
@@ -152,10 +154,6 @@ def check(model: nn.Module, train_loader: Iterable, val_loader: Iterable) -> Cac
         boundary += 1
     if boundary == 0:
         return CacheCheck(0, names, f"the first layer cannot be cached: {stop}")
-    if boundary == len(named):
-        return CacheCheck(boundary, names, "every layer is frozen: there is nothing to train")
-    if any(p.requires_grad for _, m in named[:boundary] for p in m.parameters()):
-        raise AssertionError("unreachable: a cached layer is trainable")
     for role, loader in (("training", train_loader), ("validation", val_loader)):
         if not isinstance(loader, (DataLoader, list, tuple)):
             return CacheCheck(boundary, names, f"the {role} loader is a {type(loader).__name__}; "

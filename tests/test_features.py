@@ -1,0 +1,164 @@
+"""Tests for vgg_course.features: where to split, when caching is refused, and that it trains the same head."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
+from torchvision import transforms as T
+
+import vgg_course as vc
+from vgg_course import engine, features
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models gain nothing from threads, and OpenMP threads spin badly on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _data(n: int, seed: int) -> TensorDataset:
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 2
+    return TensorDataset(torch.randn(n, 3, 32, 32, generator=g) + y.view(-1, 1, 1, 1) * 0.5, y)
+
+
+def _loaders():
+    return (DataLoader(_data(24, 0), batch_size=6, shuffle=True),
+            DataLoader(_data(12, 1), batch_size=6))
+
+
+def _tl_model(frozen_classifier_layers: int = 0) -> nn.Module:
+    model = vc.models.tiny_vgg(2)
+    model.features.requires_grad_(False)
+    for layer in list(model.classifier)[:frozen_classifier_layers]:
+        layer.requires_grad_(False)
+    return model
+
+
+class _Photos(Dataset):
+    """An ImageFolder stand-in: PIL images through a transform."""
+
+    def __init__(self, transform):
+        self.transform = transform
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        from PIL import Image
+        return self.transform(Image.new("RGB", (40, 40), (i * 40, 0, 0))), i % 2
+
+
+def test_stages_chain_equals_the_model():
+    model = vc.models.tiny_vgg(3).eval()
+    x = torch.randn(2, 3, 32, 32)
+    out = x
+    for _, layer in features.stages(model):
+        out = layer(out)
+    torch.testing.assert_close(out, model(x), rtol=0, atol=0)
+    with pytest.raises(TypeError, match="has its own forward"):
+        features.stages(nn.Module())
+
+
+def test_check_finds_the_longest_frozen_deterministic_prefix():
+    assert repr(features.check(_tl_model(), [], [])) == (
+        "CacheCheck(yes: cache features.0..flatten, train classifier.0..classifier.6)")
+    # Only classifier.6 trains, but classifier.2 is a frozen Dropout: stop before it.
+    checked = features.check(_tl_model(frozen_classifier_layers=6), [], [])
+    assert checked.ok and checked.names[checked.boundary] == "classifier.2"
+
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda: vc.models.tiny_vgg(2), "the first layer cannot be cached: features.0 is trainable"),
+    (lambda: vc.models.tiny_vgg(2).requires_grad_(False), "every layer is frozen"),
+    (lambda: nn.Sequential(nn.BatchNorm2d(3).requires_grad_(False), nn.Flatten(),
+                           nn.LazyLinear(2)), "BatchNorm2d: in train mode it normalises"),
+    (lambda: nn.Sequential(nn.Dropout(0.2), nn.Flatten(), nn.LazyLinear(2)),
+     r"Dropout\(p=0.2\) that is active in train mode"),
+    (lambda: nn.Module(), "has its own forward"),
+])
+def test_check_says_why_caching_is_impossible(make, reason):
+    checked = features.check(make(), [], [])
+    assert not checked.ok
+    assert re.search(reason, checked.reason)
+
+
+def test_random_augmentation_is_found_through_subset_and_compose():
+    augmented = _Photos(T.Compose([T.RandomResizedCrop(32), T.RandomApply([T.ColorJitter()]),
+                                   T.ToTensor()]))
+    plain = _Photos(T.Compose([T.Resize(32), T.ToTensor()]))
+    assert features.random_transforms(DataLoader(Subset(augmented, [0, 1]))) == [
+        "ColorJitter", "RandomApply", "RandomResizedCrop"]
+    assert features.random_transforms(DataLoader(plain)) == []
+    checked = features.check(_tl_model(), DataLoader(augmented), DataLoader(plain))
+    assert "training data has random augmentation (ColorJitter, RandomApply, " in checked.reason
+    checked = features.check(_tl_model(), DataLoader(plain), DataLoader(augmented))
+    assert "validation data has random augmentation" in checked.reason
+
+
+@pytest.mark.parametrize("frozen_classifier_layers", [0, 6])
+def test_cached_training_gives_the_same_head_as_the_uncached_loop(frozen_classifier_layers):
+    """The oracle is the plain loop: same seed, same batches, same dropout draws, fp32."""
+    heads, histories = [], []
+    for cache in (False, True):
+        model = _tl_model(frozen_classifier_layers)
+        opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.05,
+                              momentum=0.9)
+        train, val = _loaders()
+        histories.append(engine.fit(model, train, val, opt, epochs=3, device="cpu",
+                                    precision="fp32", seed=7, progress=False,
+                                    cache_features=cache))
+        heads.append(model.classifier.state_dict())
+    uncached, cached = histories
+    assert not uncached.notes and cached.notes[0].startswith("features cached: ")
+    for key in heads[0]:
+        torch.testing.assert_close(heads[1][key], heads[0][key], rtol=1e-5, atol=1e-6, msg=key)
+    assert [r.val_accuracy for r in cached.records] == [r.val_accuracy for r in uncached.records]
+    for a, b in zip(cached.records, uncached.records):
+        assert a.train_loss == pytest.approx(b.train_loss, rel=1e-5)
+
+
+def test_fit_falls_back_with_the_reason_when_caching_is_impossible():
+    model = vc.models.tiny_vgg(2)  # nothing frozen
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    train, val = _loaders()
+    with pytest.warns(UserWarning, match="feature caching not used: the first layer"):
+        history = engine.fit(model, train, val, opt, epochs=1, device="cpu", progress=False,
+                             cache_features=True)
+    assert history.notes[0].startswith("feature caching not used: the first layer")
+    assert "note: feature caching not used" in repr(history)
+
+
+def test_cache_refuses_loudly_and_bf16_extraction_is_close_to_fp32():
+    with pytest.raises(ValueError, match="Feature caching is not possible: the first layer"):
+        features.cache(vc.models.tiny_vgg(2), [], [])
+    model = _tl_model()
+    train, val = _loaders()
+    fp32 = features.cache(model, train, val, device="cpu", precision="fp32")
+    bf16 = features.cache(model, train, val, device="cpu", precision="bf16")
+    assert fp32.train.features.shape == (24, 32 * 7 * 7) and fp32.precision == "fp32"
+    assert bf16.precision == "bfloat16" and bf16.train.features.dtype is torch.float32
+    err = (bf16.train.features - fp32.train.features).norm() / fp32.train.features.norm()
+    assert 0 < err < 0.02  # bf16 keeps ~3 significant digits
+    assert torch.equal(fp32.train.labels, train.dataset.tensors[1])  # index order, not shuffled
+    assert len(fp32.train) == len(train) and "ran once (fp32" in str(fp32)
+
+
+def test_cached_loader_replays_a_list_of_batches():
+    model = _tl_model()
+    batches = [(torch.randn(3, 3, 32, 32), torch.tensor([0, 1, 0])),
+               (torch.randn(2, 3, 32, 32), torch.tensor([1, 1]))]
+    cached = features.cache(model, batches, batches, device="cpu", precision="fp32")
+    got = list(cached.train)
+    assert [len(y) for _, y in got] == [3, 2] and got[1][1].tolist() == [1, 1]
+    model.eval()
+    with torch.no_grad():
+        expected = torch.flatten(model.avgpool(model.features(batches[1][0])), 1)
+    torch.testing.assert_close(got[1][0], expected)
