@@ -39,7 +39,7 @@ class Head:
                 f"out_features={self.out_features})")
 
     def _repr_markdown_(self) -> str:
-        return f"**Head** `{self.path}`: {html.escape(self.explanation)}"
+        return f"**Head:** {html.escape(self.explanation)}"
 
 
 def _head_kind(layer: nn.Module) -> tuple[str, int, int] | None:
