@@ -22,7 +22,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium; VGG_COURSE_CHROMIUM points the suite at another Chromium or Chrome.
+CHROMIUM = Path(os.environ.get("VGG_COURSE_CHROMIUM", "/usr/bin/chromium"))
 # Chromium flags that work on a machine with no screen and a closed network.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -49,8 +50,8 @@ LAB_SETTINGS = {
 def missing_requirements() -> str | None:
     """Why the browser suite cannot run here, or None when it can."""
     if not CHROMIUM.exists():
-        return (f"{CHROMIUM} not found: install Debian's Chromium "
-                "(`apt-get install -y chromium`) to run the browser tests")
+        return (f"{CHROMIUM} not found: install Debian's Chromium (`apt-get install -y "
+                "chromium`) or set VGG_COURSE_CHROMIUM to a Chromium/Chrome to run the browser tests")
     for module in ("playwright.sync_api", "jupyterlab"):
         try:
             __import__(module)
@@ -184,16 +185,20 @@ class LabServer:
 
 # --- the page side -----------------------------------------------------------------------
 
-_OPEN_JS = """async ({path}) => {
+_OPEN_JS = """async ({path, timeoutMs}) => {
   const app = window.jupyterapp;
-  await app.started; await app.restored;
-  const panel = await app.commands.execute('docmanager:open',
-      {path, factory: 'Notebook', kernel: {name: 'python3'}});
-  await panel.context.ready;
-  await panel.sessionContext.ready;
-  app.shell.activateById(panel.id);
-  window.__vggPanel = panel;
-  return panel.sessionContext.session.kernel.name;
+  const opening = (async () => {
+    await app.started; await app.restored;
+    const panel = await app.commands.execute('docmanager:open',
+        {path, factory: 'Notebook', kernel: {name: 'python3'}});
+    await panel.context.ready;
+    await panel.sessionContext.ready;
+    app.shell.activateById(panel.id);
+    window.__vggPanel = panel;
+    return panel.sessionContext.session.kernel.name;
+  })();
+  const timer = new Promise(resolve => setTimeout(() => resolve(null), timeoutMs));
+  return await Promise.race([opening, timer]);
 }"""
 
 _RUN_ALL_JS = """async ({timeoutMs}) => {
@@ -277,10 +282,14 @@ class RunReport:
     path: str
     seconds: float
     problems: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)  # uncaught JavaScript errors, for context
 
     def __str__(self) -> str:
         lines = [f"{self.path}: {len(self.problems)} problem(s) in {self.seconds:.1f} s"]
-        return "\n".join(lines + [f"  - {problem}" for problem in self.problems])
+        lines += [f"  - {problem}" for problem in self.problems]
+        if self.problems and self.page_errors:
+            lines += ["  JavaScript errors in the page:"] + [f"    {e}" for e in self.page_errors[:5]]
+        return "\n".join(lines)
 
 
 class NotebookPage:
@@ -299,7 +308,10 @@ class NotebookPage:
         self.page.goto(f"{self.server.url}/lab/workspaces/{workspace}?reset"
                        f"&token={self.server.token}")
         self.page.wait_for_function("() => window.jupyterapp !== undefined")
-        self.page.evaluate(_OPEN_JS, {"path": self.path})
+        kernel = self.page.evaluate(_OPEN_JS, {"path": self.path, "timeoutMs": int(timeout * 1000)})
+        if kernel is None:
+            raise AssertionError(f"{self.path} did not open with a running kernel within "
+                                 f"{timeout:.0f} s; server log:\n{self.server.log_tail()}")
 
     def snapshot(self) -> dict:
         return self.page.evaluate(_SNAPSHOT_JS)
@@ -310,9 +322,13 @@ class NotebookPage:
         start = time.monotonic()
         outcome = self.page.evaluate(_RUN_ALL_JS, {"timeoutMs": int(timeout * 1000)})
         seconds = time.monotonic() - start
+        problems = [f"Run All Cells did not finish within {timeout:.0f} s"] if outcome == "timeout" else []
+        problems += self.problems(settle=settle)
+        return RunReport(self.path, seconds, problems, list(self.page_errors))
+
+    def problems(self, *, settle: float = 10) -> list[str]:
+        """What is wrong in the page now: errors, failed or unrendered widgets, unrun cells."""
         problems: list[str] = []
-        if outcome == "timeout":
-            problems.append(f"Run All Cells did not finish within {timeout:.0f} s")
         # Widget views render after the last reply; give them a moment to appear or fail.
         deadline = time.monotonic() + settle
         while True:
@@ -321,18 +337,22 @@ class NotebookPage:
             if not busy or time.monotonic() > deadline:
                 break
             time.sleep(0.25)
+        not_run = []
         for cell in snap["cells"]:
-            label = f"cell {cell['index']} ({cell['source'].splitlines()[0] if cell['source'] else ''!r})"
-            expected_error = "raises-exception" in cell["tags"]
+            first_line = cell["source"].splitlines()[0] if cell["source"] else ""
+            label = f"cell {cell['index']} ({first_line!r})"
+            expected_error = "raises-exception" in cell["tags"]  # JupyterLab runs on past these
             if cell["errors"] and not expected_error:
                 problems += [f"{label}: {error}" for error in cell["errors"]]
             if cell["count"] is None:
-                problems.append(f"{label}: not executed")
+                not_run.append(str(cell["index"]))
             if cell["loading"]:
                 problems.append(f"{label}: widget still 'Loading widget...' after {settle:.0f} s")
+        if not_run:
+            problems.append(f"cells not executed: {', '.join(not_run)}")
         if snap["kernel"] != "idle":
             problems.append(f"kernel is {snap['kernel']!r}, not idle")
-        return RunReport(self.path, seconds, problems)
+        return problems
 
     def kernel_exec(self, code: str) -> str:
         """Run code in this notebook's kernel (not in a cell) and return what it printed."""

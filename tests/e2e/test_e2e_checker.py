@@ -45,7 +45,15 @@ def test_a_cell_that_raises_fails_the_check(tmp_path, open_notebook):
     report = open_notebook(path, folder="checker").run_all(timeout=60)
     text = str(report)
     assert "ValueError: deliberate failure in a lesson cell" in text
-    assert "not executed" in text  # Run All stops at the error, as it does for a student
+    assert "cells not executed: 3" in text  # Run All stops at the error, as it does for a student
+
+
+def test_a_traceback_on_stderr_fails_the_check(tmp_path, open_notebook):
+    # e.g. a library that catches an exception and prints it, or a failing widget callback
+    printed = "import traceback\ntry:\n    {}['missing']\nexcept KeyError:\n    traceback.print_exc()"
+    path = _notebook(tmp_path, "stderr_traceback", "import warnings", printed)
+    report = open_notebook(path, folder="checker").run_all(timeout=60)
+    assert "traceback on stderr" in str(report) and "KeyError: 'missing'" in str(report), str(report)
 
 
 def test_a_widget_that_cannot_render_fails_the_check(tmp_path, open_notebook):

@@ -68,6 +68,7 @@ def _click_conv1_and_check(page, screenshot: Path) -> None:
     assert flipped == CONV1_PARAMS, f"clicking conv1 changed requires_grad of {sorted(flipped)}"
     assert trainable_after != trainable_before
     assert _shown_trainable(counts.inner_text()) == trainable_after
+    assert page.problems(settle=2) == []  # e.g. a traceback from the click's callback
     ARTIFACTS.mkdir(exist_ok=True)
     panel.screenshot(path=str(screenshot))
     assert screenshot.stat().st_size > 0
