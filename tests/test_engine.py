@@ -31,7 +31,9 @@ def _data(n: int = 24, seed: int = 0) -> TensorDataset:
 
 
 def _loaders(batch_size: int = 8):
-    return (DataLoader(_data(24, 0), batch_size=batch_size, shuffle=True),
+    # Its own shuffling generator, as vc.data.make_loaders builds: resume must handle it.
+    return (DataLoader(_data(24, 0), batch_size=batch_size, shuffle=True,
+                       generator=torch.Generator().manual_seed(5)),
             DataLoader(_data(16, 1), batch_size=batch_size))
 
 
@@ -69,8 +71,10 @@ def test_train_one_epoch_is_the_textbook_loop():
     twin, twin_opt = copy.deepcopy(model), None
     twin_opt = torch.optim.SGD(twin.parameters(), lr=0.05, momentum=0.9)
     torch.manual_seed(3)
+    train.generator.manual_seed(5)
     result = engine.train_one_epoch(model, train, opt, device="cpu", precision="fp32")
     torch.manual_seed(3)
+    train.generator.manual_seed(5)
     twin.train()
     for x, y in train:  # the loop from the PyTorch tutorials, written out
         twin_opt.zero_grad()
@@ -94,21 +98,18 @@ def test_same_seed_same_numbers_other_seed_other_numbers():
     assert runs[0][0] != runs[2][0]
 
 
-class _Interrupt:
-    """A loader that raises KeyboardInterrupt (the Jupyter stop button) at a given epoch."""
+class _StopButton(TensorDataset):
+    """Training data whose n-th read raises KeyboardInterrupt (the Jupyter stop button)."""
 
-    def __init__(self, loader, at_epoch: int):
-        self.loader, self.at_epoch, self.epoch = loader, at_epoch, 0
+    def __init__(self, data: TensorDataset, stop_at: int):
+        super().__init__(*data.tensors)
+        self.reads, self.stop_at = 0, stop_at
 
-    def __len__(self):
-        return len(self.loader)
-
-    def __iter__(self):
-        self.epoch += 1
-        for i, batch in enumerate(self.loader):
-            if self.epoch == self.at_epoch and i == 1:
-                raise KeyboardInterrupt
-            yield batch
+    def __getitem__(self, i):
+        self.reads += 1
+        if self.reads == self.stop_at:
+            raise KeyboardInterrupt
+        return super().__getitem__(i)
 
 
 def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path):
@@ -121,8 +122,10 @@ def test_resume_after_interruption_matches_an_uninterrupted_run(tmp_path):
 
     model, opt = _model_and_opt()
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.1)
-    with pytest.raises(KeyboardInterrupt):
-        engine.fit(model, _Interrupt(train, at_epoch=3), val, opt, epochs=4, device="cpu",
+    stopping = DataLoader(_StopButton(train.dataset, stop_at=2 * 24 + 10), batch_size=8,
+                          shuffle=True, generator=torch.Generator().manual_seed(5))
+    with pytest.raises(KeyboardInterrupt):  # in the middle of epoch 3
+        engine.fit(model, stopping, val, opt, epochs=4, device="cpu",
                    precision="fp32", scheduler=sched, checkpoint=tmp_path, progress=False)
     # A fresh process: new model and optimizer, then resume from the folder.
     model, opt = _model_and_opt()

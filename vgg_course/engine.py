@@ -237,15 +237,20 @@ def batches(loader: Iterable, *, desc: str, progress: bool) -> Iterator:
             bar.update()
 
 
-def seed_epoch(seed: int, epoch: int) -> None:
-    """Seed Python's and PyTorch's generators for one epoch of one run.
+def seed_epoch(seed: int, epoch: int, loader_generator: torch.Generator | None = None,
+               loader_seed: int = 0) -> None:
+    """Seed Python's and PyTorch's generators (and the loader's own) for one epoch of one run.
 
     Seeding every epoch (not once per run) makes a resumed run repeat exactly what the
     uninterrupted run would have done: epoch 3 starts from the same state either way.
+    A loader built with its own shuffling generator (``vc.data.make_loaders``) keeps its
+    seed's say: it is re-seeded from that seed, this seed and the epoch.
     """
     value = (seed * 1_000_003 + epoch) % (2**63)
     random.seed(value)
     torch.manual_seed(value)
+    if loader_generator is not None:
+        loader_generator.manual_seed((loader_seed * 998_244_353 + value) % (2**63))
 
 
 def fit(
@@ -327,34 +332,41 @@ def fit(
             history.notes.append(note)
     history.setup_seconds += time.perf_counter() - start
 
+    generator = getattr(train_loader, "generator", None)
+    loader_seed = generator.initial_seed() if generator is not None else 0
+    saved_state = generator.get_state() if generator is not None else None
     bar = tqdm(range(len(history.records) + 1, epochs + 1), desc="epochs", unit="epoch",
                **_bar(progress))
-    for epoch in bar:
-        seed_epoch(seed, epoch)
-        peak = devices.PeakMemory(chosen.device)
-        start = time.perf_counter()
-        train = train_one_epoch(train_model, train_data, optimizer, device=chosen.device,
-                                precision=precision, loss_fn=loss_fn, progress=progress)
-        val = evaluate(train_model, val_data, device=chosen.device, precision=precision,
-                       loss_fn=loss_fn, progress=progress)
-        if chosen.device.type == "cuda":
-            torch.cuda.synchronize(chosen.device)
-        seconds = time.perf_counter() - start
-        lr = float(optimizer.param_groups[0]["lr"])
-        if scheduler is not None:
-            scheduler.step()
-        memory = peak.read()
-        record = EpochRecord(
-            epoch=epoch, train_loss=train.loss, train_accuracy=train.accuracy,
-            val_loss=val.loss, val_accuracy=val.accuracy, seconds=seconds,
-            images_per_s=(train.n + val.n) / seconds,
-            peak_memory_mb=None if memory is None else memory / 2**20, lr=lr)
-        improved = history.best_accuracy is None or val.accuracy > history.best_accuracy
-        history.records.append(record)
-        if folder is not None:
-            _save(folder, model, optimizer, scheduler, history, trained, best=improved)
-        bar.set_postfix(loss=f"{train.loss:.3f}", val_acc=f"{val.accuracy:.1%}")
-    bar.close()
+    try:
+        for epoch in bar:
+            seed_epoch(seed, epoch, generator, loader_seed)
+            peak = devices.PeakMemory(chosen.device)
+            start = time.perf_counter()
+            train = train_one_epoch(train_model, train_data, optimizer, device=chosen.device,
+                                    precision=precision, loss_fn=loss_fn, progress=progress)
+            val = evaluate(train_model, val_data, device=chosen.device, precision=precision,
+                           loss_fn=loss_fn, progress=progress)
+            if chosen.device.type == "cuda":
+                torch.cuda.synchronize(chosen.device)
+            seconds = time.perf_counter() - start
+            lr = float(optimizer.param_groups[0]["lr"])
+            if scheduler is not None:
+                scheduler.step()
+            memory = peak.read()
+            record = EpochRecord(
+                epoch=epoch, train_loss=train.loss, train_accuracy=train.accuracy,
+                val_loss=val.loss, val_accuracy=val.accuracy, seconds=seconds,
+                images_per_s=(train.n + val.n) / seconds,
+                peak_memory_mb=None if memory is None else memory / 2**20, lr=lr)
+            improved = history.best_accuracy is None or val.accuracy > history.best_accuracy
+            history.records.append(record)
+            if folder is not None:
+                _save(folder, model, optimizer, scheduler, history, trained, best=improved)
+            bar.set_postfix(loss=f"{train.loss:.3f}", val_acc=f"{val.accuracy:.1%}")
+    finally:  # the loader leaves as it came, so a re-run (or a resume) starts the same way
+        bar.close()
+        if generator is not None:
+            generator.set_state(saved_state)
     return history
 
 
