@@ -75,17 +75,25 @@ def tiny_vgg(num_classes: int = 10, *, width: int = 4, hidden: int = 32, seed: i
     scale = {64: 1, 128: 2, 256: 4, 512: 8}
     cfg = [v if v == "M" else width * scale[v] for v in VGG16_CFG]
     last = width * 8
+    with torch.device("meta"):
+        # VGG() would allocate and initialise VGG16's 123M-parameter classifier only for us
+        # to throw it away: build the shell on the meta device, then the real tiny parts.
+        model = VGG(nn.Sequential(), num_classes=num_classes, init_weights=False)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = VGG(make_layers(cfg), num_classes=num_classes)
+        model.features = make_layers(cfg)
+        model.avgpool = nn.AdaptiveAvgPool2d((7, 7))
         # (N, last, 7, 7) -> (N, last * 49): same layout as VGG16's classifier, tiny widths
         model.classifier = nn.Sequential(
             nn.Linear(last * 7 * 7, hidden), nn.ReLU(True), nn.Dropout(p=0.5),
             nn.Linear(hidden, hidden), nn.ReLU(True), nn.Dropout(p=0.5),
             nn.Linear(hidden, num_classes),
         )
-        for m in model.classifier:
-            if isinstance(m, nn.Linear):
+        for m in model.modules():  # torchvision's VGG initialisation
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.constant_(m.bias, 0)
+            elif isinstance(m, nn.Linear):
                 nn.init.normal_(m.weight, 0, 0.01)
                 nn.init.constant_(m.bias, 0)
     return model
