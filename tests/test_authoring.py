@@ -1,0 +1,154 @@
+"""Tests for vgg_course.authoring: stubs, student notebooks, the exercise section."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from vgg_course import authoring, exercises
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_function_body_gets_nbgraders_stub_at_its_indentation():
+    source = ("def f(x):\n"
+              '    """Doc."""\n'
+              "    ### BEGIN SOLUTION\n"
+              "    y = x + 1\n"
+              "    return y\n"
+              "    ### END SOLUTION")
+    assert authoring.clear_solutions(source) == (
+        'def f(x):\n    """Doc."""\n    # YOUR CODE HERE\n    raise NotImplementedError()')
+
+
+def test_top_level_stub_keeps_the_names_used_later_and_the_answer():
+    source = ("### BEGIN SOLUTION\n"
+              "with open('x') as f:\n"
+              "    helper = 1\n"
+              "    a, b = 2, 3\n"
+              "def inner():\n"
+              "    hidden = 4\n"
+              "### END SOLUTION\n"
+              "print(a + b)")
+    stub = authoring.clear_solutions(source, keep=("helper",))
+    assert stub == "# YOUR CODE HERE\nhelper = ...\na = ...\nb = ...\nprint(a + b)"
+    assert "hidden" not in stub and "open" not in stub
+
+
+def test_markdown_regions_become_your_answer_here():
+    source = "Why does this work?\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION"
+    assert authoring.clear_solutions(source, markdown=True) == "Why does this work?\nYOUR ANSWER HERE"
+
+
+@pytest.mark.parametrize("source, message", [
+    ("### BEGIN SOLUTION\nx = 1", "without END"),
+    ("x = 1\n### END SOLUTION", "without BEGIN"),
+    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "nested"),
+])
+def test_malformed_markers_are_clear_errors(source, message):
+    with pytest.raises(authoring.AuthoringError, match=message):
+        authoring.clear_solutions(source)
+
+
+def _lesson(tmp_path: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 03 Freezing"),
+                nbformat.v4.new_code_cell("1 + 1", outputs=[nbformat.v4.new_output(
+                    "execute_result", data={"text/plain": "2"}, execution_count=1)],
+                    execution_count=1)]
+    path = tmp_path / "03_freezing.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_add_exercises_appends_once_and_keeps_the_lesson(tmp_path):
+    path = _lesson(tmp_path)
+    authoring.add_exercises(path)
+    authoring.add_exercises(path)  # idempotent: replaces its own section
+    nb = nbformat.read(path, as_version=4)
+    roles = [c.metadata.get("vgg_course", {}).get("role") for c in nb.cells]
+    n = len(exercises.load("freezing").EXERCISES)
+    assert roles == [None, None, "section", "setup"] + ["task", "answer", "check"] * n
+    assert nb.cells[1].outputs  # the lesson's own outputs are untouched
+    answer = nb.cells[5]
+    assert answer.metadata.nbgrader["solution"] is True and "### BEGIN SOLUTION" in answer.source
+    assert nb.cells[6].source == exercises.load("freezing").q1.check_source()
+    assert nb.cells[6].metadata.nbgrader["locked"] is True
+
+
+def test_student_version_has_no_solutions_and_no_outputs(tmp_path):
+    nb = nbformat.read(authoring.add_exercises(_lesson(tmp_path)), as_version=4)
+    student = authoring.student_version(nb)
+    nbformat.validate(student)
+    text = nbformat.writes(student)
+    assert "BEGIN SOLUTION" not in text and "param.requires_grad = False" not in text
+    assert all(c.outputs == [] and c.execution_count is None
+               for c in student.cells if c.cell_type == "code")
+    assert [c.id for c in student.cells] == [c.id for c in nb.cells]
+    assert "BEGIN SOLUTION" in nbformat.writes(nb)  # the original is not modified
+
+
+def test_cli_writes_then_check_passes_then_detects_a_stale_copy(tmp_path, capsys):
+    lesson = authoring.add_exercises(_lesson(tmp_path))
+    parser = argparse.ArgumentParser()
+    authoring.add_cli(parser.add_subparsers(dest="command"))
+    out = tmp_path / "student"
+
+    def run(*extra: str) -> int:
+        args = parser.parse_args(["student-notebooks", str(lesson), "--out", str(out), *extra])
+        return args.func(args)
+
+    assert run() == 0 and (out / lesson.name).is_file()
+    assert run("--check") == 0
+    nb = nbformat.read(lesson, as_version=4)
+    nb.cells[0].source += " (edited)"
+    nbformat.write(nb, lesson)
+    assert run("--check") == 1
+    assert "stale" in capsys.readouterr().out
+
+
+def test_committed_student_notebooks_are_up_to_date():
+    lessons = authoring.lesson_notebooks()
+    if not lessons:
+        pytest.skip("no lesson notebooks yet")
+    stale = authoring.write_student_notebooks(lessons, check=True)
+    assert stale == [], "run `python -m vgg_course student-notebooks` and commit notebooks/student/"
+
+
+def _section(path: Path) -> list:
+    nb = nbformat.read(path, as_version=4)
+    return [c for c in nb.cells if c.metadata.get("vgg_course", {}).get("role")]
+
+
+def _run_sections(paths: list[Path], strict: bool) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [cell for path in paths for cell in _section(path)]
+    env = {**os.environ, "VGG_COURSE_QUICK": "1", "VGG_COURSE_STRICT": "1" if strict else "0"}
+    client = NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=not strict)
+    with client.setup_kernel(env=env):
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+    return nb
+
+
+@pytest.mark.slow
+def test_every_lesson_section_passes_in_strict_and_every_student_section_is_not_attempted():
+    """One kernel runs the exercise sections of all lessons in strict mode (a failed check
+    raises), another runs the student sections untouched: every check says not attempted."""
+    lessons = [p for p in authoring.lesson_notebooks() if _section(p)]
+    if not lessons:
+        pytest.skip("no lesson notebook has its exercises yet")
+    _run_sections(lessons, strict=True)  # raises CellExecutionError on any failed check
+    students = [authoring.STUDENT / p.name for p in lessons]
+    nb = _run_sections(students, strict=False)
+    checks = [c for c in nb.cells if c.metadata["vgg_course"]["role"] == "check"]
+    assert len(checks) == sum(len(exercises.load(p.stem).EXERCISES) for p in lessons)
+    for cell in checks:
+        assert not any(o.output_type == "error" for o in cell.outputs), cell.source
+        text = cell.outputs[0]["data"]["text/plain"]
+        assert "not attempted, 0/" in text, text
