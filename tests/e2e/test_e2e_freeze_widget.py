@@ -8,10 +8,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from lab_fixtures import ARTIFACTS  # test-artifacts/, unless VGG_COURSE_E2E_ARTIFACTS says
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
 LESSON = ROOT / "notebooks" / "03_freezing.ipynb"
 
 # conv1 of VGG16 (and of tiny_vgg, which keeps VGG16's indices) is features[0:4]:
@@ -69,7 +69,7 @@ def _click_conv1_and_check(page, screenshot: Path) -> None:
     assert trainable_after != trainable_before
     assert _shown_trainable(counts.inner_text()) == trainable_after
     assert page.problems(settle=2) == []  # e.g. a traceback from the click's callback
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     panel.screenshot(path=str(screenshot))
     assert screenshot.stat().st_size > 0
 
