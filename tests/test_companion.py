@@ -188,3 +188,16 @@ def test_imagenet_ant_and_bee_logits_classify_the_val_photos(photos_dir):
     result = companion.zero_shot(model, torch.utils.data.DataLoader(val, batch_size=32))
     ants, bees = result.per_class
     assert ants >= 0.93 and bees >= 0.93, result  # measured: 95.7% / 95.2%
+
+
+def test_training_preprocessing_shows_its_random_steps_to_feature_caching():
+    from torch.utils.data import DataLoader, Dataset
+
+    from vgg_course import features
+
+    class Photos(Dataset):
+        transform = companion.CaffePreprocess(train=True)
+
+    assert features.random_transforms(DataLoader(Photos())) == ["RandomHorizontalFlip", "RandomResizedCrop"]
+    Photos.transform = companion.CaffePreprocess()
+    assert features.random_transforms(DataLoader(Photos())) == []

@@ -190,10 +190,11 @@ class CaffePreprocess(nn.Module):
         self.mean_bgr = tuple(float(m) for m in mean_bgr)
         geometry = ([v2.RandomResizedCrop(crop_size, antialias=True), v2.RandomHorizontalFlip()]
                     if train else [v2.Resize((crop_size, crop_size), antialias=True)])
-        self.geometry = v2.Compose([v2.ToImage(), v2.RGB(), *geometry])
+        # named `transforms` like Compose's, so vc.features can see the random ones
+        self.transforms = v2.Compose([v2.ToImage(), v2.RGB(), *geometry])
 
     def forward(self, img: Any) -> torch.Tensor:
-        x = self.geometry(img).to(torch.float32)  # (3, H, W) RGB, values 0-255
+        x = self.transforms(img).to(torch.float32)  # (3, H, W) RGB, values 0-255
         mean = torch.tensor(self.mean_bgr).view(3, 1, 1)
         return x.flip(0) - mean  # RGB -> BGR, then centre each channel
 

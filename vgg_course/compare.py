@@ -1,0 +1,525 @@
+"""The transfer-learning vs fine-tuning comparison lab: every recipe, one budget, one table.
+
+``run()`` trains each recipe of ``vc.recipes`` from the same starting weights, with the
+same seed, data, epochs and learning rates, and measures what it buys (validation accuracy
+and loss) and what it costs (trainable parameters, seconds, images/s, peak memory).
+Recipes that freeze the whole backbone train on cached features, so their epochs cost
+almost nothing. ``Comparison.save(out)`` writes JSON, CSV, a Markdown summary and PNG
+figures; ``python -m vgg_course compare`` does all of it from a shell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import json
+import os
+import sys
+import threading
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
+
+from vgg_course import companion, config, data, devices, engine, figures, freezing, optim, recipes
+
+MODELS = ("vgg16", "squeezenet")
+# Recipes that freeze all of `features`: their backbone output can be computed once and cached.
+FROZEN_BACKBONE = ("transfer_learning", "finetune_new_classifier", "finetune_pretrained_classifier")
+_PRELOAD_LIMIT = 1 << 30  # bytes of decoded images kept in memory
+_ROW_KEYS = ("recipe", "trainable_params", "epochs", "best_val_acc", "best_epoch", "final_val_acc",
+             "best_val_loss", "final_val_loss", "s_per_epoch", "setup_s", "total_s", "images_per_s",
+             "peak_gpu_mb", "peak_cpu_mb", "device", "precision", "cached_features")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What every recipe gets: the same epochs, batch size, learning rates and seed.
+
+    ``lr`` trains the new head; ``backbone_lr`` every other trainable (pretrained or
+    re-initialised) layer. ``augment=False`` (the default) shows every recipe the same
+    images every epoch, which also lets frozen-backbone recipes cache their features;
+    ``augment=True`` adds random crops and flips to all recipes and turns caching off.
+    ``image_size`` overrides the model's input size (quick mode uses small images).
+    """
+
+    epochs: int = 3
+    batch_size: int = 32
+    lr: float = 1e-2
+    backbone_lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    augment: bool = False
+    image_size: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, not {self.epochs}.")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {self.batch_size}.")
+
+
+@dataclass
+class RecipeResult:
+    """One recipe's numbers (``row()``), its per-epoch curves and, if kept, val predictions."""
+
+    recipe: str
+    trainable_params: int
+    epochs: int
+    best_val_acc: float
+    best_epoch: int
+    final_val_acc: float
+    best_val_loss: float
+    final_val_loss: float
+    s_per_epoch: float  # training + validation, per epoch
+    setup_s: float  # before epoch 1: feature caching
+    total_s: float  # wall clock of the whole recipe
+    images_per_s: float  # (train + val images) x epochs / total_s
+    peak_gpu_mb: float | None
+    peak_cpu_mb: float | None
+    device: str
+    precision: str
+    cached_features: bool
+    notes: list[str] = field(default_factory=list)
+    curves: dict[str, list[float]] = field(default_factory=dict)
+
+    def row(self) -> dict:
+        return {k: getattr(self, k) for k in _ROW_KEYS}
+
+
+@dataclass
+class Predictions:
+    """Validation predictions of one trained recipe, for the confusion matrix and image grid."""
+
+    recipe: str
+    paths: list[str]
+    labels: list[int]
+    preds: list[int]
+    probs: list[float]
+
+
+@dataclass
+class Comparison:
+    """Every recipe's results under one budget; displays as a table in a notebook cell."""
+
+    model: str
+    model_note: str
+    data: str
+    classes: list[str]
+    n_train: int
+    n_val: int
+    budget: Budget
+    results: list[RecipeResult]
+    predictions: Predictions | None = None
+    skipped: dict[str, str] = field(default_factory=dict)  # recipe -> why it does not apply
+
+    @property
+    def rows(self) -> list[dict]:
+        return [r.row() for r in self.results]
+
+    @property
+    def curves(self) -> dict[str, dict[str, list[float]]]:
+        return {r.recipe: r.curves for r in self.results}
+
+    def best(self) -> RecipeResult:
+        return max(self.results, key=lambda r: (r.best_val_acc, -r.total_s))
+
+    def result(self, recipe: str) -> RecipeResult:
+        for r in self.results:
+            if r.recipe == recipe:
+                return r
+        raise KeyError(f"no result for {recipe!r}; ran {[r.recipe for r in self.results]}")
+
+    def to_markdown(self) -> str:
+        head = ["recipe", "trainable", "best val acc", "final val acc", "final val loss",
+                "s/epoch", "total s", "images/s", "peak CPU MB", "peak GPU MB"]
+        lines = [f"**{self.model}** on `{self.data}` ({self.n_train} train / {self.n_val} val "
+                 f"images, classes {', '.join(self.classes)}); {self.budget.epochs} epoch(s), "
+                 f"batch {self.budget.batch_size}, lr {self.budget.lr:g} (head) / "
+                 f"{self.budget.backbone_lr:g} (backbone), seed {self.budget.seed}, on "
+                 f"{self.results[0].device if self.results else '-'} "
+                 f"({self.results[0].precision if self.results else '-'}).", "",
+                 "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for r in self.results:
+            gpu = f"{r.peak_gpu_mb:,.0f}" if r.peak_gpu_mb is not None else "-"
+            cpu = f"{r.peak_cpu_mb:,.0f}" if r.peak_cpu_mb is not None else "-"
+            lines.append(f"| {r.recipe}{' (cached features)' if r.cached_features else ''} | "
+                         f"{r.trainable_params:,} | {r.best_val_acc:.1%} (epoch {r.best_epoch}) | "
+                         f"{r.final_val_acc:.1%} | {r.final_val_loss:.3f} | {r.s_per_epoch:.1f} | "
+                         f"{r.total_s:.1f} | {r.images_per_s:.0f} | {cpu} | {gpu} |")
+        notes = [f"- {r.recipe}: {n}" for r in self.results for n in r.notes]
+        notes += [f"- {name} was not run: {why}" for name, why in self.skipped.items()]
+        if notes:
+            lines += ["", "Notes:", *notes]
+        if self.results:
+            best, cheap = self.best(), min(self.results, key=lambda r: r.total_s)
+            lines += ["", f"Best validation accuracy: **{best.recipe}** ({best.best_val_acc:.1%}). "
+                      f"Cheapest: **{cheap.recipe}** ({cheap.total_s:.1f} s, "
+                      f"{cheap.best_val_acc:.1%})."]
+        if self.model_note:
+            lines += ["", f"_{self.model_note}_"]
+        return "\n".join(lines)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def __repr__(self) -> str:
+        cols = [("recipe", 31, "{}"), ("trainable", 12, "{:,}"), ("best acc", 9, "{:.1%}"),
+                ("final acc", 9, "{:.1%}"), ("s/epoch", 8, "{:.1f}"), ("total s", 8, "{:.1f}")]
+        keys = ("recipe", "trainable_params", "best_val_acc", "final_val_acc", "s_per_epoch", "total_s")
+        lines = [f"Comparison of {len(self.results)} recipe(s) on {self.model}, {self.budget.epochs} epoch(s)",
+                 "  ".join(name.rjust(w) if i else name.ljust(w) for i, (name, w, _) in enumerate(cols))]
+        for row in self.rows:
+            lines.append("  ".join(fmt.format(row[k]).rjust(w) if i else fmt.format(row[k]).ljust(w)
+                                   for i, ((_, w, fmt), k) in enumerate(zip(cols, keys))))
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "model_note": self.model_note, "data": self.data,
+                "classes": self.classes, "n_train": self.n_train, "n_val": self.n_val,
+                "budget": asdict(self.budget), "skipped": self.skipped,
+                "results": [asdict(r) for r in self.results],
+                "predictions": asdict(self.predictions) if self.predictions else None}
+
+    def save(self, out: str | os.PathLike) -> dict[str, Path]:
+        """Write comparison.json, comparison.csv, summary.md and the PNG figures to ``out``."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        written = {"json": out / "comparison.json", "csv": out / "comparison.csv",
+                   "markdown": out / "summary.md"}
+        written["json"].write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        with open(written["csv"], "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=_ROW_KEYS)
+            writer.writeheader()
+            writer.writerows(self.rows)
+        written["markdown"].write_text(f"# Comparison: {self.model}\n\n{self.to_markdown()}\n")
+        figs = {"curves": figures.curves(self.curves),
+                "accuracy_vs_cost": figures.accuracy_vs_cost(self.rows)}
+        if self.predictions:
+            p = self.predictions
+            figs["confusion"] = figures.confusion_matrix(
+                p.labels, p.preds, self.classes, title=f"Confusion matrix: {p.recipe}")
+            figs["predictions"] = figures.prediction_grid(
+                p.paths, p.labels, p.preds, self.classes, probs=p.probs,
+                title=f"{p.recipe} on validation images")
+        for name, fig in figs.items():
+            written[name] = out / f"{name}.png"
+            fig.savefig(written[name], dpi=100)
+        return written
+
+
+# ---------------------------------------------------------------- running
+
+
+def _transforms(model: str, budget: Budget) -> tuple[Callable, Callable]:
+    if model == "squeezenet":
+        size = budget.image_size or companion.CROP_SIZE
+        return (companion.CaffePreprocess(train=budget.augment, crop_size=size),
+                companion.CaffePreprocess(crop_size=size))
+    from torchvision.models import VGG16_Weights
+
+    weights = VGG16_Weights.IMAGENET1K_V1
+    return (data.train_transform(weights, augment=budget.augment, image_size=budget.image_size),
+            data.eval_transform(weights, image_size=budget.image_size))
+
+
+def load_model(model: str, *, practice: bool | None = None) -> tuple[nn.Module, str]:
+    """The starting model by name and a note saying what it is (``"vgg16"`` / ``"squeezenet"``).
+
+    Raises:
+        ValueError: an unknown name.
+        vgg_course.weights.WeightsUnavailableError: VGG16's weights are missing (no fallback).
+    """
+    from vgg_course import models
+
+    if model == "squeezenet":
+        return companion.load_squeezenet(), companion.Banner().text
+    if model == "vgg16":
+        practice = config.settings().practice if practice is None else practice
+        note = ("VGG16 with RANDOM practice weights: the pipeline is real, the accuracies are "
+                "not those of pretrained VGG16." if practice else "VGG16, ImageNet weights.")
+        return models.load_vgg16(practice=practice), note
+    raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+
+
+class _PeakMemory:
+    """Samples this process's resident memory (and CUDA allocations) in a thread.
+
+    The engine resets the kernel's high-water mark every epoch, so feature caching (before
+    epoch 1) would be missed; sampling every 20 ms sees the whole run.
+    """
+
+    def __init__(self, device: torch.device, interval: float = 0.02) -> None:
+        self.device, self.interval = device, interval
+        self.cpu_mb: float | None = None
+        self.gpu_mb: float | None = None
+        self._stop = threading.Event()
+
+    def _read(self) -> None:
+        try:  # Linux: resident pages are the second field of /proc/self/statm
+            rss = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+            self.cpu_mb = max(self.cpu_mb or 0.0, rss)
+        except (OSError, ValueError, AttributeError):
+            pass
+        if self.device.type == "cuda":
+            self.gpu_mb = max(self.gpu_mb or 0.0, torch.cuda.memory_allocated(self.device) / 2**20)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._read()
+
+    def __enter__(self) -> "_PeakMemory":
+        self._read()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._read()
+
+
+@torch.no_grad()
+def predict(model: nn.Module, loader: DataLoader, device: torch.device | str = "cpu"
+            ) -> tuple[list[int], list[int], list[float]]:
+    """Labels, predicted classes and their softmax probabilities over a loader (eval mode)."""
+    model.eval()
+    labels, preds, probs = [], [], []
+    for images, y in loader:
+        p = model(images.to(device)).float().softmax(1).cpu()
+        conf, guess = p.max(1)
+        labels += y.tolist()
+        preds += guess.tolist()
+        probs += conf.tolist()
+    return labels, preds, probs
+
+
+def _curves(history: engine.History) -> dict[str, list[float]]:
+    return {"val_acc": [r.val_accuracy for r in history.records],
+            "val_loss": [r.val_loss for r in history.records],
+            "train_loss": [r.train_loss for r in history.records],
+            "train_acc": [r.train_accuracy for r in history.records]}
+
+
+class InMemory(Dataset):
+    """A dataset's transformed items, computed once and kept as tensors (deterministic data only).
+
+    Every recipe and every epoch then reuses the same decoded images instead of opening
+    and resizing each JPEG again. ``classes`` and ``samples`` are kept from the original.
+    """
+
+    def __init__(self, dataset: Dataset, *, progress: bool = False) -> None:
+        self.classes = list(getattr(dataset, "classes", []))
+        self.samples = list(getattr(dataset, "samples", []))
+        items = [dataset[i] for i in tqdm(range(len(dataset)), desc="decoding images",
+                                          leave=False, **({} if progress else {"disable": True}))]
+        self.images = torch.stack([x for x, _ in items])
+        self.labels = torch.tensor([int(y) for _, y in items])
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return self.images[i], int(self.labels[i])
+
+
+def _preload(train_ds: Dataset, val_ds: Dataset, budget: Budget, progress: bool
+             ) -> tuple[Dataset, Dataset]:
+    """Decode once into memory when the data is deterministic and fits in ``_PRELOAD_LIMIT``."""
+    if budget.augment:
+        return train_ds, val_ds
+    first = train_ds[0][0]
+    size = first.numel() * first.element_size() * (len(train_ds) + len(val_ds))
+    if size > _PRELOAD_LIMIT:
+        return train_ds, val_ds
+    return InMemory(train_ds, progress=progress), InMemory(val_ds, progress=progress)
+
+
+def run(
+    model: str | nn.Module = "squeezenet",
+    data_root: str | os.PathLike | None = None,
+    *,
+    recipe_names: Sequence[str] | None = None,
+    budget: Budget = Budget(),
+    transforms: tuple[Callable, Callable] | None = None,
+    device: str | torch.device | None = None,
+    precision: str = "auto",
+    keep_predictions: bool = True,
+    progress: bool = True,
+    out: str | os.PathLike | None = None,
+) -> Comparison:
+    """Train every recipe from the same starting weights under one budget; return the table.
+
+    The data are checked before anything trains; without augmentation the images are
+    decoded once and kept in memory (up to 1 GiB) for every recipe and epoch.
+
+    Args:
+        model: ``"squeezenet"`` (the offline companion), ``"vgg16"`` (pretrained, or practice
+            weights in practice/quick mode), or a model to start from (each recipe gets a
+            copy; pass ``transforms`` then).
+        data_root: ``root/train/<class>`` + ``root/val/<class>``; default: the course data
+            (practice images in quick mode, the ants/bees photos otherwise).
+        recipe_names: which recipes, in order; default all of ``vc.recipes.RECIPES``. A recipe
+            that does not apply to the model (e.g. a ResNet has no ``classifier``) is skipped
+            and the reason kept in ``Comparison.skipped``.
+        budget: epochs, batch size, learning rates, seed, augmentation, image size.
+        transforms: ``(train_transform, val_transform)``; default: the model's own.
+        device: default ``vc.devices.pick_device()``.
+        precision: ``"auto"``, ``"fp32"`` or ``"bf16"`` (see ``vc.devices``).
+        keep_predictions: keep the best recipe's validation predictions (one extra pass).
+        progress: show progress bars.
+        out: also write the results there (see ``Comparison.save``).
+
+    Raises:
+        vgg_course.data.DataError: the data cannot be trained on (one class, a val class the
+            train split lacks, empty folders), found before any training starts.
+
+    Example:
+        >>> import vgg_course as vc, tempfile
+        >>> from torchvision.transforms import v2
+        >>> t = v2.Compose([v2.Resize((32, 32)), v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
+        >>> root = vc.datasets.practice_dataset(tempfile.mkdtemp() + "/p")
+        >>> result = run(vc.models.tiny_vgg(2), root, recipe_names=["transfer_learning"],
+        ...              budget=Budget(epochs=1), transforms=(t, t), device="cpu", progress=False)
+        >>> result.rows[0]["trainable_params"]
+        66
+    """
+    names = list(recipes.RECIPES) if recipe_names is None else list(recipe_names)
+    for name in names:
+        recipes.describe(name)  # an unknown name fails now, with a suggestion
+    if isinstance(model, str) and model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    if not isinstance(model, str) and transforms is None:
+        raise ValueError("pass transforms=(train_transform, val_transform) with your own model.")
+    if data_root is None:
+        from vgg_course import datasets
+
+        data_root = datasets.course_dataset()
+    transforms = transforms or _transforms(model, budget)
+    # DataError here, before any model is built or trained
+    train_ds, val_ds = data.image_folders(data_root, train_transform=transforms[0],
+                                          val_transform=transforms[1], seed=budget.seed)
+    if isinstance(model, str):
+        base, note = load_model(model)
+        label = model + (" (offline companion)" if model == "squeezenet" else "")
+    else:
+        base, label, note = model, type(model).__name__, ""
+    device = devices.pick_device(None if device is None else str(device))
+    paths = [p for p, _ in val_ds.samples]
+    train_ds, val_ds = _preload(train_ds, val_ds, budget, progress)
+    train_loader, val_loader = data.make_loaders(train_ds, val_ds, batch_size=budget.batch_size,
+                                                 device=device, seed=budget.seed)
+    comparison = Comparison(label, note, str(data_root), list(train_ds.classes), len(train_ds),
+                            len(val_ds), budget, [])
+    best: tuple[tuple[float, float], str, nn.Module] | None = None
+    bar = tqdm(names, desc="recipes", unit="recipe", **({} if progress else {"disable": True}))
+    for name in bar:
+        bar.set_postfix_str(name)
+        outcome = _run_one(name, base, train_loader, val_loader, budget, device, precision,
+                           progress, comparison.skipped)
+        if outcome is None:
+            continue
+        result, trained = outcome
+        comparison.results.append(result)
+        key = (result.best_val_acc, -result.total_s)  # as Comparison.best() ranks them
+        if keep_predictions and (best is None or key > best[0]):
+            best = (key, name, trained)
+        del trained  # at most the best model and the one training are kept
+    if best is not None:
+        labels, preds, probs = predict(best[2], val_loader, device)
+        comparison.predictions = Predictions(best[1], paths, labels, preds, probs)
+    if out is not None:
+        comparison.save(out)
+    return comparison
+
+
+def _run_one(name: str, base: nn.Module, train_loader: DataLoader, val_loader: DataLoader,
+             budget: Budget, device: torch.device, precision: str, progress: bool,
+             skipped: dict[str, str]) -> tuple[RecipeResult, nn.Module] | None:
+    model = copy.deepcopy(base)  # every recipe starts from the same weights
+    torch.manual_seed(budget.seed)  # ... and the same new-head initialisation
+    try:
+        recipes.apply(name, model, len(train_loader.dataset.classes))
+    except (TypeError, ValueError) as exc:
+        skipped[name] = str(exc)
+        return None
+    cache = name in FROZEN_BACKBONE and not budget.augment
+    optimizer = optim.make_optimizer(model, lr=budget.backbone_lr, head_lr=budget.lr,
+                                     momentum=budget.momentum, weight_decay=budget.weight_decay)
+    trainable = freezing.trainable_count(model)
+    n_images = len(train_loader.dataset) + len(val_loader.dataset)
+    start = time.perf_counter()
+    with _PeakMemory(device) as peak, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a refused cache is reported in the notes instead
+        history = engine.fit(model, train_loader, val_loader, optimizer, epochs=budget.epochs,
+                             device=device, precision=precision, seed=budget.seed,
+                             progress=progress, cache_features=cache)
+    total = time.perf_counter() - start
+    c = _curves(history)
+    gpu = [r.peak_memory_mb for r in history.records if r.peak_memory_mb is not None]
+    result = RecipeResult(
+        recipe=name, trainable_params=trainable, epochs=len(history.records),
+        best_val_acc=max(c["val_acc"]), best_epoch=history.best_epoch,
+        final_val_acc=c["val_acc"][-1], best_val_loss=min(c["val_loss"]),
+        final_val_loss=c["val_loss"][-1],
+        s_per_epoch=sum(r.seconds for r in history.records) / len(history.records),
+        setup_s=history.setup_seconds, total_s=total,
+        images_per_s=n_images * len(history.records) / total,
+        peak_gpu_mb=(max([peak.gpu_mb or 0.0, *gpu]) if device.type == "cuda" else None),
+        peak_cpu_mb=peak.cpu_mb, device=history.device, precision=history.precision,
+        cached_features=any(n.startswith("features cached") for n in history.notes),
+        notes=list(history.notes), curves=c)
+    return result, model
+
+
+# ---------------------------------------------------------------- command line
+
+
+def add_cli(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "compare", help="run every transfer-learning / fine-tuning recipe under one budget",
+        description="Train each recipe from the same weights and seed; write JSON, CSV, "
+                    "a Markdown summary and PNG figures.")
+    parser.add_argument("--model", choices=MODELS, default="squeezenet",
+                        help="vgg16 (needs its pretrained weights) or squeezenet (the offline "
+                             "companion, weights installed with the kit)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="folder with train/<class>/ and val/<class>/ (default: the course data)")
+    parser.add_argument("--epochs", type=int, default=Budget.epochs)
+    parser.add_argument("--batch-size", type=int, default=Budget.batch_size)
+    parser.add_argument("--lr", type=float, default=Budget.lr, help="learning rate of the new head")
+    parser.add_argument("--backbone-lr", type=float, default=Budget.backbone_lr)
+    parser.add_argument("--augment", action="store_true", help="random crops/flips (turns caching off)")
+    parser.add_argument("--image-size", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--recipes", nargs="+", default=None, metavar="NAME",
+                        help=f"default: all ({', '.join(recipes.RECIPES)})")
+    parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best one)")
+    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.set_defaults(func=_cli_compare)
+
+
+def _cli_compare(args: argparse.Namespace) -> int:
+    from vgg_course import weights
+
+    try:
+        budget = Budget(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                        backbone_lr=args.backbone_lr, augment=args.augment,
+                        image_size=args.image_size, seed=args.seed)
+        result = run(args.model, args.data, recipe_names=args.recipes, budget=budget,
+                     device=args.device, out=args.out)
+    except (data.DataError, weights.WeightsError, ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(result.to_markdown())
+    print(f"\nWrote {args.out}/: comparison.json, comparison.csv, summary.md and PNG figures.")
+    return 0
