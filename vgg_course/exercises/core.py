@@ -10,8 +10,6 @@ returns a :class:`Verdict` whose text is deterministic, so stored outputs can be
 
 from __future__ import annotations
 
-import copy
-import functools
 import html
 import importlib
 import inspect
@@ -20,7 +18,6 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import torch
 from torch import nn
 
 from vgg_course import config, models
@@ -233,28 +230,9 @@ class Exercise:
         return namespace[self.answer]
 
 
-@functools.lru_cache(maxsize=None)
-def _tiny_template(num_classes: int) -> nn.Module:
-    # Built on the meta device, then given real memory: torchvision's VGG first makes a
-    # full-size 4096-wide classifier, which takes seconds on CPU; this takes milliseconds.
-    with torch.device("meta"):
-        model = models.tiny_vgg(num_classes=num_classes)
-    model = model.to_empty(device="cpu")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        for module in model.modules():
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
-                module.reset_parameters()
-    return model
-
-
 def tiny_model(num_classes: int = 10) -> nn.Module:
-    """A fresh copy of ``vc.models.tiny_vgg(num_classes)``'s layout for one check.
-
-    Checks look at structure, shapes and ``requires_grad``, never at weight values, so
-    the weights are seeded torch defaults rather than tiny_vgg's own initialisation.
-    """
-    return copy.deepcopy(_tiny_template(num_classes))
+    """A fresh ``vc.models.tiny_vgg(num_classes)`` for one check (students may mutate it)."""
+    return models.tiny_vgg(num_classes=num_classes)
 
 
 def _unset(answer: Any) -> bool:
