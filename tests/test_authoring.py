@@ -152,3 +152,14 @@ def test_every_lesson_section_passes_in_strict_and_every_student_section_is_not_
         assert not any(o.output_type == "error" for o in cell.outputs), cell.source
         text = cell.outputs[0]["data"]["text/plain"]
         assert "not attempted, 0/" in text, text
+
+
+@pytest.mark.parametrize("name", exercises.MODULES)
+def test_each_lesson_ends_with_the_section_its_exercise_module_defines(name):
+    paths = sorted(authoring.LESSONS.glob(f"[0-9][0-9]_{name}.ipynb"))
+    if not paths:
+        pytest.skip(f"notebooks/NN_{name}.ipynb does not exist yet")
+    cells = nbformat.read(paths[0], as_version=4).cells
+    expected = authoring.exercise_cells(paths[0].stem)
+    assert [c.source for c in cells[-len(expected):]] == [c.source for c in expected], (
+        f"run vc.authoring.add_exercises('{paths[0]}') and regenerate the notebook")
