@@ -134,4 +134,8 @@ def test_cli_rejects_a_missing_folder(tmp_path, capsys):
     args = parser.parse_args(["grade", str(tmp_path / "nope"), "--out", str(tmp_path / "g")])
     assert args.func(args) == 2
     assert "not a folder" in capsys.readouterr().err
+    (tmp_path / "subs").mkdir()
+    args = parser.parse_args(["grade", str(tmp_path / "subs"), "--lesson", "99_nothing"])
+    assert args.func(args) == 2
+    assert "lessons with exercises" in capsys.readouterr().err
 

@@ -303,6 +303,8 @@ def grade(submissions: str | Path, out: str | Path, *, lesson: str | None = None
     submissions, out = Path(submissions), Path(out)
     if not submissions.is_dir():
         raise FileNotFoundError(f"{submissions} is not a folder of submitted notebooks")
+    if lesson is not None:
+        exercises.load(lesson)  # KeyError naming the lessons that have exercises
     found = discover(submissions, lesson)
     graded = {exercises.load(name).__name__ for _, _, name in found if name}
     columns = [(e.id, e.points) for name in exercises.MODULES
