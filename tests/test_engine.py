@@ -210,3 +210,23 @@ def test_bf16_autocast_trains_on_cpu():
     assert history.precision == "bfloat16"
     assert model.classifier[6].weight.dtype is torch.float32  # master weights stay fp32
     assert torch.isfinite(torch.tensor(history.records[0].train_loss))
+
+
+def test_training_benchmark_runs_in_quick_mode(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_training.py"
+    spec = importlib.util.spec_from_file_location("bench_training", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--quick", "--out", str(tmp_path / "b.json")]) == 0
+    result = json.loads((tmp_path / "b.json").read_text())
+    names = [r["variant"] for r in result["variants"]]
+    assert names == ["B0 tutorial loop", "TL graph (kit)", "TL cached (kit)",
+                     "partial FT (kit)", "full FT (kit)"]
+    b0, graph, cached = result["variants"][:3]
+    assert cached["notes"][0].startswith("features cached:") and not cached["extrapolated"]
+    assert b0["speedup_vs_b0"] == 1.0 and result["extraction"]["speedup"] > 0
+    # Same batches, same dropout masks: after one epoch the kit's head matches B0's.
+    assert abs(graph["accuracies"][0] - b0["accuracies"][0]) <= 0.1
