@@ -112,10 +112,12 @@ def test_optimizer_params_and_discriminative_lrs():
 def test_comparison_lab_is_computed_from_the_given_table():
     best = max(comparison_lab.RESULTS, key=lambda r: r["val_acc"])["recipe"]
     assert comparison_lab.q1.check(best).passed
-    assert comparison_lab.q1.check("full fine-tuning").status == "failed"
+    assert comparison_lab.q1.check("full_finetune").status == "failed"
     assert comparison_lab.q1.check("not a recipe").status == "failed"
-    memorised = comparison_lab.q2.check(lambda rows, tol: "last block + head")
-    assert memorised.status == "partial"
+    memorised = comparison_lab.q2.check(lambda rows, tol: "finetune_pretrained_classifier")
+    assert [p.passed for p in memorised.parts] == [True, False, False]
+    most_accurate = comparison_lab.q2.check(lambda rows, tol: max(rows, key=lambda r: r["val_acc"])["recipe"])
+    assert most_accurate.score == 0 and "faster one is within tolerance" in repr(most_accurate)
 
 
 def test_other_networks_head_paths():

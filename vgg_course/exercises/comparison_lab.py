@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from vgg_course.exercises.core import Exercise, Part
 
-# A small comparison, as the lab reports it: one row per recipe.
+# An illustrative comparison with the kit's recipe names (vc.recipes.RECIPES), one row per
+# recipe: VGG16 on ants/bees, 2 classes. Not this machine's run: the numbers are fixed.
 RESULTS: tuple[dict, ...] = (
-    {"recipe": "feature extraction", "val_acc": 0.915, "minutes": 2.0, "trainable_params": 8_194},
-    {"recipe": "head only", "val_acc": 0.928, "minutes": 6.5, "trainable_params": 119_554_050},
-    {"recipe": "last block + head", "val_acc": 0.948, "minutes": 11.0, "trainable_params": 126_633_474},
-    {"recipe": "full fine-tuning", "val_acc": 0.941, "minutes": 24.0, "trainable_params": 134_268_738},
+    {"recipe": "transfer_learning", "val_acc": 0.915, "minutes": 2.0, "trainable_params": 8_194},
+    {"recipe": "finetune_new_classifier", "val_acc": 0.924, "minutes": 6.5,
+     "trainable_params": 119_554_050},
+    {"recipe": "finetune_pretrained_classifier", "val_acc": 0.935, "minutes": 6.6,
+     "trainable_params": 119_554_050},
+    {"recipe": "partial_finetune", "val_acc": 0.948, "minutes": 11.0,
+     "trainable_params": 126_633_474},
+    {"recipe": "full_finetune", "val_acc": 0.941, "minutes": 24.0, "trainable_params": 134_268_738},
+    {"recipe": "from_scratch", "val_acc": 0.601, "minutes": 24.5, "trainable_params": 134_268_738},
 )
 
 # The same columns with other numbers: a function that only memorised RESULTS fails here.
@@ -23,6 +29,13 @@ _OTHER = (
     {"recipe": "c", "val_acc": 0.88, "minutes": 3.0, "trainable_params": 100},
     {"recipe": "d", "val_acc": 0.91, "minutes": 30.0, "trainable_params": 10_000},
 )
+
+
+def _table(rows) -> str:
+    lines = ["| recipe | val_acc | minutes | trainable_params |", "|---|---:|---:|---:|"]
+    lines += [f"| `{r['recipe']}` | {r['val_acc']:.3f} | {r['minutes']:.1f} | "
+              f"{r['trainable_params']:,} |" for r in rows]
+    return "\n".join(lines)
 
 
 def _best(rows) -> str:
@@ -53,7 +66,9 @@ q1 = Exercise(
     title="the most accurate recipe",
     task=("`ex.RESULTS` is a small comparison table (a tuple of dicts with `recipe`, "
           "`val_acc`, `minutes`, `trainable_params`). Set `best_recipe` to the name of the "
-          "recipe with the highest validation accuracy, computed from the table."),
+          "recipe with the highest validation accuracy, computed from the table (not "
+          "typed in: the next exercise checks your code on other tables too).\n\n"
+          + _table(RESULTS)),
     answer="best_recipe",
     cell=("results = ex.RESULTS\n"
           "### BEGIN SOLUTION\n"
@@ -91,7 +106,7 @@ q2 = Exercise(
           '    close = [row for row in results if best - row["val_acc"] <= tolerance]\n'
           '    return min(close, key=lambda row: row["minutes"])["recipe"]\n'
           "    ### END SOLUTION"),
-    parts=(Part("on RESULTS, tolerance 0.01", _within_case(RESULTS, 0.01)),
+    parts=(Part("on RESULTS, tolerance 0.02", _within_case(RESULTS, 0.02)),
            Part("on RESULTS, tolerance 0.05", _within_case(RESULTS, 0.05)),
            Part("on another table", _within_case(_OTHER, 0.025))),
     hint_text=("First find the best accuracy, then keep the rows close enough to it, then "
