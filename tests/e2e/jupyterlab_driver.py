@@ -65,6 +65,40 @@ def run_timeout() -> float:
     return float(os.environ.get("VGG_COURSE_E2E_TIMEOUT", "240"))
 
 
+def descendants(root: int) -> dict[int, str]:
+    """Every live process below ``root`` (Linux ``/proc``): pid -> its command line."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pid, rest = stat.read_text().split(" ", 1)
+            ppid = int(rest.rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(pid))
+    found: dict[int, str] = {}
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            try:
+                found[child] = Path(f"/proc/{child}/cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            todo.append(child)
+    return found
+
+
+def still_running(processes: dict[int, str]) -> dict[int, str]:
+    """Those of ``processes`` that still run (same pid and command line: not a reused pid)."""
+    alive = {}
+    for pid, cmdline in processes.items():
+        try:
+            if Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace") == cmdline:
+                alive[pid] = cmdline
+        except OSError:
+            pass
+    return alive
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -135,8 +169,10 @@ class LabServer:
         self.stop()
         raise RuntimeError(f"JupyterLab did not answer within {timeout:.0f} s:\n{self.log_tail()}")
 
-    def api(self, method: str, path: str) -> object:
-        request = urllib.request.Request(f"{self.url}{path}", method=method,
+    def api(self, method: str, path: str, body: dict | None = None) -> object:
+        """Call the server's REST API with the token; returns the decoded JSON answer."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}{path}", method=method, data=data,
                                          headers={"Authorization": f"token {self.token}"})
         with urllib.request.urlopen(request, timeout=10) as response:
             body = response.read()
@@ -156,18 +192,23 @@ class LabServer:
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return
-        proc.send_signal(signal.SIGINT)  # twice: JupyterLab asks for confirmation on the first
-        time.sleep(0.2)
-        proc.send_signal(signal.SIGINT)
+        # Kernels run in sessions of their own (jupyter_client starts them so), so the
+        # server's process group does not hold them: note them now, end them if left.
+        started = descendants(proc.pid)
+        proc.terminate()  # SIGTERM: the server shuts its kernels down, then exits
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            pass
-        try:  # kernels left behind are in the server's process group
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        proc.wait(timeout=10)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            proc.wait(timeout=10)
+        for pid in still_running(started):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def log_tail(self, chars: int = 4000) -> str:
         try:
@@ -370,8 +411,4 @@ class NotebookPage:
         return model_id
 
     def close(self) -> None:
-        try:
-            self.page.evaluate("() => window.__vggPanel && window.__vggPanel.sessionContext.shutdown()")
-        except Exception:  # noqa: BLE001 - the page may be gone; the server fixture cleans up
-            pass
-        self.page.close()
+        self.page.close()  # its kernel is ended through the server: LabServer.shutdown_kernels

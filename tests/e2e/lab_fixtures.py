@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -73,13 +74,17 @@ def open_notebook(lab_server: LabServer, browser, request: pytest.FixtureRequest
             if failed:
                 ARTIFACTS.mkdir(parents=True, exist_ok=True)
                 name = request.node.name.replace("/", "_").replace("[", "-").rstrip("]")
-                try:
+                try:  # show the first error, which may be far down the notebook
+                    page.page.evaluate("""() => { const e = document.querySelector(
+                        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"],'
+                        + ' .jupyter-widgets-error-widget'); if (e) e.scrollIntoView(); }""")
                     page.page.screenshot(path=str(ARTIFACTS / f"failed-{name}.png"), full_page=True)
                 except Exception:  # noqa: BLE001 - a screenshot must not hide the failure
                     pass
             page.close()
         context.close()
-        lab_server.shutdown_kernels()
+        # Kernels take a second or two to exit; let the next test start meanwhile.
+        threading.Thread(target=lab_server.shutdown_kernels, daemon=True).start()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
