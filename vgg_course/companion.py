@@ -41,7 +41,7 @@ SHA256 = "f286bbf493e6389979ed3036f960f4404e0079acdb92156500df0d4a43d085f1"
 SIZE = 4_945_361
 
 MEAN_BGR = (104.006, 116.669, 122.679)
-CROP_SIZE = 227
+CROP_SIZE, RESIZE_SIZE = 227, 256
 IMAGENET_ANT, IMAGENET_BEE = 310, 309
 
 # The only globals the weights pickle may name: numpy's array reconstruction. numpy 2
@@ -171,10 +171,11 @@ class CaffePreprocess(nn.Module):
     """Caffe-style preprocessing for the companion: 227x227, RGB->BGR, 0-255, minus means.
 
     Takes a PIL image or a uint8 tensor ``(3, H, W)``, returns a float tensor ``(3, 227, 227)``.
-    The whole image is resized to 227x227 (as Caffe's data layer does; on the ants/bees
-    val photos this scores 95.7% / 95.2% zero-shot, a 256 resize + 227 centre crop 94.3% /
-    96.4%). ``train=True`` uses a random resized crop and a horizontal flip instead. Pass it
-    to the data functions as ``train_transform`` / ``val_transform``.
+    The short side is resized to 256 px and the centre 227 x 227 kept (other crop sizes keep
+    that ratio). On the ants/bees photos this beats squashing the whole
+    image to 227 x 227 for a new head (a linear probe: 93.5% vs 90.8%), with the same 95.4%
+    zero-shot. ``train=True`` uses a random resized crop and a horizontal flip instead. Pass
+    it to the data functions as ``train_transform`` / ``val_transform``.
 
     Example:
         >>> from PIL import Image
@@ -187,9 +188,10 @@ class CaffePreprocess(nn.Module):
                  mean_bgr: Sequence[float] = MEAN_BGR) -> None:
         super().__init__()
         self.train_mode, self.crop_size = train, crop_size
+        self.resize_size = round(crop_size * RESIZE_SIZE / CROP_SIZE)
         self.mean_bgr = tuple(float(m) for m in mean_bgr)
         geometry = ([v2.RandomResizedCrop(crop_size, antialias=True), v2.RandomHorizontalFlip()]
-                    if train else [v2.Resize((crop_size, crop_size), antialias=True)])
+                    if train else [v2.Resize(self.resize_size, antialias=True), v2.CenterCrop(crop_size)])
         # named `transforms` like Compose's, so vc.features can see the random ones
         self.transforms = v2.Compose([v2.ToImage(), v2.RGB(), *geometry])
 
@@ -200,7 +202,7 @@ class CaffePreprocess(nn.Module):
 
     def __repr__(self) -> str:
         size = ("random resized crop + horizontal flip" if self.train_mode
-                else "whole image resized, aspect not kept")
+                else f"short side resized to {self.resize_size}, centre crop")
         lines = [f"    train={self.train_mode}",
                  f"    size=({self.crop_size}, {self.crop_size}), {size}"]
         lines += ["    channels=BGR (Caffe order)", "    value_range=0-255",
@@ -260,8 +262,8 @@ def zero_shot(model: nn.Module, loader: torch.utils.data.DataLoader,
               imagenet_ids: Sequence[int] = (IMAGENET_ANT, IMAGENET_BEE)) -> "ZeroShot":
     """Classify with ImageNet logits only, no training: class ``i`` is ``imagenet_ids[i]``.
 
-    With the companion and the ants/bees photos, ImageNet's "ant" (310) and "bee" (309)
-    logits pick the right class about 95% of the time.
+    With the companion and the ants/bees val photos, ImageNet's "ant" (310) and "bee" (309)
+    logits pick the right class 95.4% of the time (ants 94.3%, bees 96.4%).
     """
     model.eval()
     ids = torch.tensor(list(imagenet_ids))

@@ -14,6 +14,7 @@ import argparse
 import copy
 import csv
 import json
+import math
 import os
 import sys
 import threading
@@ -52,7 +53,7 @@ class Budget:
 
     epochs: int = 3
     batch_size: int = 32
-    lr: float = 1e-2
+    lr: float = 3e-3
     backbone_lr: float = 1e-3
     momentum: float = 0.9
     weight_decay: float = 0.0
@@ -465,6 +466,10 @@ def _run_one(name: str, base: nn.Module, train_loader: DataLoader, val_loader: D
                              progress=progress, cache_features=cache)
     total = time.perf_counter() - start
     c = _curves(history)
+    notes = list(history.notes)
+    if not all(math.isfinite(v) for v in c["train_loss"] + c["val_loss"]):
+        notes.append("training diverged (a loss is NaN or infinite): the learning rate is too "
+                     "large for this start; try a smaller backbone_lr")
     gpu = [r.peak_memory_mb for r in history.records if r.peak_memory_mb is not None]
     result = RecipeResult(
         recipe=name, trainable_params=trainable, epochs=len(history.records),
@@ -477,7 +482,7 @@ def _run_one(name: str, base: nn.Module, train_loader: DataLoader, val_loader: D
         peak_gpu_mb=(max([peak.gpu_mb or 0.0, *gpu]) if device.type == "cuda" else None),
         peak_cpu_mb=peak.cpu_mb, device=history.device, precision=history.precision,
         cached_features=any(n.startswith("features cached") for n in history.notes),
-        notes=list(history.notes), curves=c)
+        notes=notes, curves=c)
     return result, model
 
 
