@@ -178,15 +178,21 @@ class LabServer:
             body = response.read()
         return json.loads(body) if body else None
 
-    def shutdown_kernels(self) -> None:
-        """End every session and kernel, so the next notebook has the CPUs to itself."""
+    def running(self) -> list[str]:
+        """API paths of the sessions and kernels running now."""
         try:
-            for session in self.api("GET", "/api/sessions"):
-                self.api("DELETE", f"/api/sessions/{session['id']}")
-            for kernel in self.api("GET", "/api/kernels"):
-                self.api("DELETE", f"/api/kernels/{kernel['id']}")
+            return ([f"/api/sessions/{s['id']}" for s in self.api("GET", "/api/sessions")]
+                    + [f"/api/kernels/{k['id']}" for k in self.api("GET", "/api/kernels")])
         except OSError:
-            pass  # the server is gone; stop() deals with what is left
+            return []
+
+    def shutdown_kernels(self, paths: list[str] | None = None) -> None:
+        """End these sessions and kernels (default: all), so the next notebook has the CPUs."""
+        for path in self.running() if paths is None else paths:
+            try:
+                self.api("DELETE", path)
+            except OSError:
+                pass  # already gone with its session, or the server is gone: stop() cleans up
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None

@@ -83,8 +83,10 @@ def open_notebook(lab_server: LabServer, browser, request: pytest.FixtureRequest
                     pass
             page.close()
         context.close()
-        # Kernels take a second or two to exit; let the next test start meanwhile.
-        threading.Thread(target=lab_server.shutdown_kernels, daemon=True).start()
+        # Kernels take a second or two to exit; let the next test start meanwhile (only
+        # this test's kernels: the list is taken now).
+        threading.Thread(target=lab_server.shutdown_kernels, args=(lab_server.running(),),
+                         daemon=True).start()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
