@@ -332,7 +332,7 @@ def fit(
             history.notes.append(note)
     history.setup_seconds += time.perf_counter() - start
 
-    generator = getattr(train_loader, "generator", None)
+    generator = _shuffle_generator(train_loader)
     loader_seed = generator.initial_seed() if generator is not None else 0
     saved_state = generator.get_state() if generator is not None else None
     bar = tqdm(range(len(history.records) + 1, epochs + 1), desc="epochs", unit="epoch",
@@ -368,6 +368,16 @@ def fit(
         if generator is not None:
             generator.set_state(saved_state)
     return history
+
+
+def _shuffle_generator(loader: Iterable) -> torch.Generator | None:
+    """The generator that shuffles ``loader``: its own, or its sampler's (also inside a BatchSampler)."""
+    for owner in (loader, getattr(loader, "sampler", None),
+                  getattr(getattr(loader, "sampler", None), "sampler", None)):
+        generator = getattr(owner, "generator", None)
+        if isinstance(generator, torch.Generator):
+            return generator
+    return None
 
 
 # --- checkpoints -------------------------------------------------------------------------
