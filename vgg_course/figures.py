@@ -90,9 +90,8 @@ def accuracy_vs_cost(rows: Sequence[Mapping], *, accuracy: str = "best_val_acc",
     for i, r in enumerate(rows):
         colour = f"C{i % 10}"
         for ax, x in ((time_ax, r["total_s"]), (param_ax, max(int(r["trainable_params"]), 1))):
+            # colours and the legend name the points: labels beside them would overlap
             ax.scatter([x], [r[accuracy]], s=60, color=colour, label=r["recipe"] if ax is time_ax else None)
-            ax.annotate(r["recipe"], (x, r[accuracy]), textcoords="offset points", xytext=(5, 4),
-                        fontsize="x-small")
     time_ax.set(xlabel="total training time (s)", ylabel=accuracy.replace("_", " "), ylim=(0, 1.05))
     param_ax.set(xlabel="trainable parameters (log scale)", xscale="log")
     for ax in (time_ax, param_ax):
