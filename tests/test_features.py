@@ -162,3 +162,25 @@ def test_cached_loader_replays_a_list_of_batches():
     with torch.no_grad():
         expected = torch.flatten(model.avgpool(model.features(batches[1][0])), 1)
     torch.testing.assert_close(got[1][0], expected)
+
+
+def test_squeezenet_transfer_learning_is_cached_and_matches_its_forward():
+    from torchvision.models import squeezenet1_1
+
+    torch.manual_seed(0)
+    model = squeezenet1_1(weights=None, num_classes=2).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for p in model.classifier[1].parameters():
+        p.requires_grad_(True)
+    chain = features.stages(model)
+    x = torch.randn(2, 3, 64, 64)
+    out = x
+    for _, layer in chain:
+        out = layer(out)
+    torch.testing.assert_close(out, model(x))
+    names = [n for n, _ in chain]
+    assert names[-1] == "flatten" and "classifier.1" in names
+    assert "features.12" in names
+    verdict = features.check(model, [], [])
+    assert "features.0..features.12" in repr(verdict) and "classifier.0" in repr(verdict), repr(verdict)

@@ -17,14 +17,16 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, Dataset, SequentialSampler, Subset
-from torchvision.models import VGG
+from torchvision.models import VGG, SqueezeNet
+from torchvision.models.squeezenet import Fire
 
 from vgg_course import devices, engine
 
 # Layers whose output depends only on their input and weights, in train mode as in eval mode.
 _DETERMINISTIC = (nn.Conv2d, nn.Linear, nn.ReLU, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Sigmoid,
                   nn.Tanh, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d,
-                  nn.AdaptiveMaxPool2d, nn.Flatten, nn.Identity, nn.Softmax, nn.LayerNorm)
+                  nn.AdaptiveMaxPool2d, nn.Flatten, nn.Identity, nn.Softmax, nn.LayerNorm,
+                  Fire)  # Fire: squeeze 1x1 -> ReLU -> concat(expand 1x1, expand 3x3), no randomness
 # Transform class names that draw random numbers (torchvision v1 and v2).
 _RANDOM_TRANSFORMS = ("ColorJitter", "AutoAugment", "RandAugment", "TrivialAugmentWide",
                       "AugMix", "GaussianBlur", "ElasticTransform", "GaussianNoise")
@@ -33,8 +35,8 @@ _RANDOM_TRANSFORMS = ("ColorJitter", "AutoAugment", "RandAugment", "TrivialAugme
 def stages(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """The model as an ordered list of ``(name, layer)`` whose chain equals ``model(x)``.
 
-    Knows torchvision's ``VGG`` (``features`` -> ``avgpool`` -> flatten -> ``classifier``)
-    and ``nn.Sequential``.
+    Knows torchvision's ``VGG`` (``features`` -> ``avgpool`` -> flatten -> ``classifier``),
+    ``SqueezeNet`` (``features`` -> ``classifier`` -> flatten) and ``nn.Sequential``.
 
     Raises:
         TypeError: any other model (its ``forward`` could do anything).
@@ -48,9 +50,14 @@ def stages(model: nn.Module) -> list[tuple[str, nn.Module]]:
         return ([(f"features.{i}", m) for i, m in enumerate(model.features)]
                 + [("avgpool", model.avgpool), ("flatten", nn.Flatten(1))]
                 + [(f"classifier.{i}", m) for i, m in enumerate(model.classifier)])
+    if isinstance(model, SqueezeNet) and type(model).forward is SqueezeNet.forward:
+        # SqueezeNet.forward: features -> classifier -> flatten
+        return ([(f"features.{i}", m) for i, m in enumerate(model.features)]
+                + [(f"classifier.{i}", m) for i, m in enumerate(model.classifier)]
+                + [("flatten", nn.Flatten(1))])
     if type(model) is nn.Sequential:
         return [(name, m) for name, m in model.named_children()]
-    raise TypeError(f"Feature caching knows how to split torchvision's VGG and nn.Sequential "
+    raise TypeError(f"Feature caching knows how to split torchvision's VGG, SqueezeNet and nn.Sequential "
                     f"models; {type(model).__name__} has its own forward().")
 
 
