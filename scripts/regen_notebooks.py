@@ -7,7 +7,8 @@ Usage:
 Each notebook runs top to bottom in a fresh kernel with ``VGG_COURSE_QUICK=1`` (the mode
 nbval uses in ``pytest``), from the ``notebooks/`` folder, and is written back with its new
 outputs. Volatile metadata (execution timings) is dropped so diffs show only real changes.
-A notebook that raises is not written, and the script exits non-zero.
+A notebook that raises is not written, and the script exits non-zero. Afterwards the
+student copies in ``notebooks/student/`` are regenerated from the lessons (solutions removed).
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         except CellExecutionError as exc:
             failed.append(path.name)
             print(f"{path.name}: FAILED, not written\n{str(exc)[-2000:]}", file=sys.stderr)
+    from vgg_course.authoring import write_student_notebooks
+
+    for path in write_student_notebooks():
+        print(f"student copy: {path.relative_to(ROOT)}")
     return 1 if failed else 0
 
 
