@@ -101,3 +101,10 @@ def test_prediction_grid_marks_mistakes(tmp_path):
     assert "2 of 5 wrong" in fig._suptitle.get_text()
     with pytest.raises(ValueError, match="one entry per image"):
         figures.prediction_grid(paths, labels[:2], preds, ["ants", "bees"])
+
+
+def test_every_figure_displays_as_png_without_a_pyplot_backend():
+    # A bare matplotlib Figure shows only "<Figure size ...>" in a fresh kernel.
+    fig = figures.curves({"a": {"val_acc": [0.5, 0.8], "val_loss": [0.7, 0.4]}})
+    assert isinstance(fig, figures.NotebookFigure)
+    assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,14 +1,16 @@
 """Matplotlib figures of training results; every function returns its ``Figure``.
 
-Figures are built with ``matplotlib.figure.Figure`` rather than ``pyplot``, so nothing is
-drawn twice in a notebook and no global state changes: a cell that ends on
-``vc.figures.curves(...)`` shows it once, and ``fig.savefig(path)`` writes a PNG. Inputs are
+Figures are ``NotebookFigure``s, built without ``pyplot``, so nothing is drawn twice in a
+notebook and no global state changes: a cell that ends on ``vc.figures.curves(...)`` shows it
+once, as a PNG, even in a kernel where no matplotlib backend was ever activated (a bare
+``Figure`` would show only ``<Figure size ...>`` there), and ``fig.savefig(path)`` writes a file. Inputs are
 plain data (lists, dicts, tensors), which ``vc.compare`` results provide
 (``result.curves``, ``result.rows``).
 """
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from typing import Mapping, Sequence
@@ -18,6 +20,20 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 _CORRECT, _WRONG = "#2e7d32", "#c62828"
+
+
+class NotebookFigure(Figure):
+    """A ``Figure`` that displays itself as a PNG in a notebook, with no pyplot backend needed."""
+
+    def _repr_png_(self) -> bytes:
+        return to_png(self)
+
+
+def to_png(fig: Figure) -> bytes:
+    """The figure rendered as PNG bytes (for ``ipywidgets.Image`` or a ``_repr_png_``)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
 
 
 def _check_curves(curves: Mapping[str, Mapping[str, Sequence[float]]], keys: Sequence[str]) -> None:
@@ -43,7 +59,7 @@ def curves(curves: Mapping[str, Mapping[str, Sequence[float]]], *,
         ['validation accuracy', 'loss']
     """
     _check_curves(curves, ("val_acc", "val_loss"))
-    fig = Figure(figsize=(11, 4), layout="constrained")
+    fig = NotebookFigure(figsize=(11, 4), layout="constrained")
     acc_ax, loss_ax = fig.subplots(1, 2)
     for name, c in curves.items():
         epochs = range(1, len(c["val_acc"]) + 1)
@@ -85,7 +101,7 @@ def accuracy_vs_cost(rows: Sequence[Mapping], *, accuracy: str = "best_val_acc",
     for key in ("recipe", accuracy, "total_s", "trainable_params"):
         if any(key not in r for r in rows):
             raise ValueError(f"every row needs {key!r}; got keys {sorted(rows[0])}")
-    fig = Figure(figsize=(11, 4), layout="constrained")
+    fig = NotebookFigure(figsize=(11, 4), layout="constrained")
     time_ax, param_ax = fig.subplots(1, 2, sharey=True)
     for i, r in enumerate(rows):
         colour = f"C{i % 10}"
@@ -128,7 +144,7 @@ def confusion_matrix(labels: Sequence[int] | torch.Tensor, preds: Sequence[int] 
         ['1', '1', '0', '1']
     """
     counts = confusion_counts(labels, preds, len(classes))
-    fig = Figure(figsize=(1.2 * len(classes) + 2.5, 1.1 * len(classes) + 2), layout="constrained")
+    fig = NotebookFigure(figsize=(1.2 * len(classes) + 2.5, 1.1 * len(classes) + 2), layout="constrained")
     ax = fig.subplots()
     image = ax.imshow(counts.numpy(), cmap="Blues")
     fig.colorbar(image, ax=ax, shrink=0.8)
@@ -174,7 +190,7 @@ def prediction_grid(paths: Sequence[str | os.PathLike], labels: Sequence[int], p
         order.sort(key=lambda i: int(labels[i]) == int(preds[i]))  # stable: mistakes, then the rest
     order = order[:max_images]
     nrows = math.ceil(len(order) / ncols)
-    fig = Figure(figsize=(2.6 * ncols, 2.9 * nrows), layout="constrained")
+    fig = NotebookFigure(figsize=(2.6 * ncols, 2.9 * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).flatten()
     for ax, i in zip(axes, order):
         with Image.open(paths[i]) as img:

@@ -12,7 +12,6 @@ its block name and the CSS class ``vgg-freeze-<block>``; the dropdown has
 
 from __future__ import annotations
 
-import io
 from typing import Mapping
 
 import ipywidgets as widgets
@@ -20,19 +19,12 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from vgg_course import freezing
+from vgg_course.figures import NotebookFigure, to_png
 
-__all__ = ["CUSTOM", "NONE", "ChartFigure", "FreezeWidget", "block_chart", "freeze_widget"]
+__all__ = ["CUSTOM", "NONE", "FreezeWidget", "block_chart", "freeze_widget"]
 
 NONE = "(none)"      # "freeze up to" value: nothing frozen
 CUSTOM = "(custom)"  # "freeze up to" value shown when the frozen blocks are not a prefix
-
-
-class ChartFigure(Figure):
-    """A ``Figure`` that shows itself as a PNG in a notebook even when no pyplot backend is
-    active (a bare ``Figure`` in a fresh kernel displays only as ``<Figure size ...>``)."""
-
-    def _repr_png_(self) -> bytes:
-        return _png(self)
 
 
 def block_chart(model: nn.Module) -> Figure:
@@ -44,7 +36,7 @@ def block_chart(model: nn.Module) -> Figure:
         1
     """
     rows = freezing.block_table(model).rows
-    fig = ChartFigure(figsize=(5.5, 0.28 * len(rows) + 0.9), dpi=80, layout="constrained")
+    fig = NotebookFigure(figsize=(5.5, 0.28 * len(rows) + 0.9), dpi=80, layout="constrained")
     ax = fig.add_subplot()
     names = [r.name for r in rows][::-1]  # first block at the top
     ax.barh(names, [max(r.total, 1) for r in rows][::-1], color="#d0d0d0", label="all")
@@ -55,12 +47,6 @@ def block_chart(model: nn.Module) -> Figure:
     total = freezing.counts(model)
     ax.set_title(f"trainable: {total.trainable:,} of {total.total:,}", fontsize="medium")
     return fig
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
 
 
 class FreezeWidget(widgets.VBox):
@@ -125,7 +111,7 @@ class FreezeWidget(widgets.VBox):
             self.up_to.value = self._prefix([state[n] for n in self.names])
             self.counts.value = str(freezing.counts(self.model))
             if self.chart is not None:
-                self.chart.value = _png(block_chart(self.model))
+                self.chart.value = to_png(block_chart(self.model))
         finally:
             self._syncing = False
 
