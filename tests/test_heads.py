@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-import copy
-import doctest
-import functools
 
 import pytest
 import torch
 import torchvision
 from torch import nn
 
-import vgg_course as vc
 from vgg_course import heads, models
 
 
-_build_tiny_vgg = models.tiny_vgg  # the real one, even while fast_tiny_vgg patches models
-
-
-@functools.lru_cache(maxsize=None)
-def _tiny_template(num_classes: int) -> nn.Module:
-    return _build_tiny_vgg(num_classes)
-
-
-def tiny_vgg(num_classes: int = 10) -> nn.Module:
-    """vc.models.tiny_vgg(num_classes), copied from a cached build (a build takes ~1 s)."""
-    return copy.deepcopy(_tiny_template(num_classes))
-
-
-@pytest.fixture()
-def fast_tiny_vgg(monkeypatch):
-    """Docstring examples call vc.models.tiny_vgg; serve them cached copies."""
-    monkeypatch.setattr(models, "tiny_vgg", tiny_vgg)
+tiny_vgg = models.tiny_vgg  # builds in milliseconds
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +111,3 @@ def test_new_classifier_reinitialises_every_layer_and_unfreezes_it():
     assert model.classifier[6].out_features == 2
     assert all(p.requires_grad for p in model.classifier.parameters())
     assert not any(p.requires_grad for p in model.features.parameters())
-
-
-def test_docstring_examples_run(fast_tiny_vgg):
-    assert doctest.testmod(vc.heads).failed == 0

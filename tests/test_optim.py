@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-import copy
-import doctest
-import functools
 import warnings
 
 import pytest
 import torch
 from torch import nn
 
-import vgg_course as vc
 from vgg_course import freezing, models, optim, recipes
 
 
-_build_tiny_vgg = models.tiny_vgg  # the real one, even while fast_tiny_vgg patches models
-
-
-@functools.lru_cache(maxsize=None)
-def _tiny_template(num_classes: int) -> nn.Module:
-    return _build_tiny_vgg(num_classes)
-
-
-def tiny_vgg(num_classes: int = 10) -> nn.Module:
-    """vc.models.tiny_vgg(num_classes), copied from a cached build (a build takes ~1 s)."""
-    return copy.deepcopy(_tiny_template(num_classes))
-
-
-@pytest.fixture()
-def fast_tiny_vgg(monkeypatch):
-    """Docstring examples call vc.models.tiny_vgg; serve them cached copies."""
-    monkeypatch.setattr(models, "tiny_vgg", tiny_vgg)
+tiny_vgg = models.tiny_vgg  # builds in milliseconds
 
 
 def train_steps(model: nn.Module, optimizer: torch.optim.Optimizer, steps: int = 3,
@@ -166,7 +146,3 @@ def test_vgg16_memory_for_transfer_learning_and_full_finetuning(real_vgg16):
     recipes.full_finetune(real_vgg16, 2)
     full = optim.optimizer_memory(real_vgg16, "adamw")
     assert full.total == 16 * 134_268_738
-
-
-def test_docstring_examples_run(fast_tiny_vgg):
-    assert doctest.testmod(vc.optim).failed == 0

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import copy
-import doctest
-import functools
 
 import pytest
 import torch
 import torchvision
-from torch import nn
 
-import vgg_course as vc
 from vgg_course import freezing, models, recipes
 
 # Trainable parameters on VGG16 (134,268,738 in all with a 2-class head).
@@ -25,23 +20,7 @@ VGG16_TRAINABLE = {
 }
 
 
-_build_tiny_vgg = models.tiny_vgg  # the real one, even while fast_tiny_vgg patches models
-
-
-@functools.lru_cache(maxsize=None)
-def _tiny_template(num_classes: int) -> nn.Module:
-    return _build_tiny_vgg(num_classes)
-
-
-def tiny_vgg(num_classes: int = 10) -> nn.Module:
-    """vc.models.tiny_vgg(num_classes), copied from a cached build (a build takes ~1 s)."""
-    return copy.deepcopy(_tiny_template(num_classes))
-
-
-@pytest.fixture()
-def fast_tiny_vgg(monkeypatch):
-    """Docstring examples call vc.models.tiny_vgg; serve them cached copies."""
-    monkeypatch.setattr(models, "tiny_vgg", tiny_vgg)
+tiny_vgg = models.tiny_vgg  # builds in milliseconds
 
 
 def test_recipe_names_in_order():
@@ -132,7 +111,3 @@ def test_recipes_needing_features_refuse_other_models():
     with pytest.raises(TypeError, match="needs a model with a `features` section"):
         recipes.partial_finetune(resnet, 2)
     assert freezing.trainable_count(recipes.transfer_learning(resnet, 2)) == 1_026
-
-
-def test_docstring_examples_run(fast_tiny_vgg):
-    assert doctest.testmod(vc.recipes).failed == 0

@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-import copy
-import doctest
-import functools
 
 import pytest
 import torchvision
 from matplotlib.figure import Figure
-from torch import nn
 
-import vgg_course as vc
 from vgg_course import freezing, models, recipes, widgets
 
 BLOCKS = ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"]
-_build_tiny_vgg = models.tiny_vgg  # the real one, even while fast_tiny_vgg patches models
-
-
-@functools.lru_cache(maxsize=None)
-def _tiny_template(num_classes: int) -> nn.Module:
-    return _build_tiny_vgg(num_classes)
-
-
-def tiny_vgg(num_classes: int = 10) -> nn.Module:
-    """vc.models.tiny_vgg(num_classes), copied from a cached build (a build takes ~1 s)."""
-    return copy.deepcopy(_tiny_template(num_classes))
-
-
-@pytest.fixture()
-def fast_tiny_vgg(monkeypatch):
-    """Docstring examples call vc.models.tiny_vgg; serve them cached copies."""
-    monkeypatch.setattr(models, "tiny_vgg", tiny_vgg)
+tiny_vgg = models.tiny_vgg  # builds in milliseconds
 
 
 def flags(panel: widgets.FreezeWidget) -> dict[str, bool]:
@@ -122,7 +101,3 @@ def test_vgg16_panel_shows_the_transfer_learning_counts(real_vgg16):
     assert panel.counts_text == "trainable 8,194 | frozen 134,260,544 | total 134,268,738"
     panel.up_to.value = "conv4"
     assert panel.counts_text == "trainable 126,633,474 | frozen 7,635,264 | total 134,268,738"
-
-
-def test_docstring_examples_run(fast_tiny_vgg):
-    assert doctest.testmod(vc.widgets).failed == 0
