@@ -57,6 +57,9 @@ def curves(curves: Mapping[str, Mapping[str, Sequence[float]]], *,
         >>> fig = curves({"a": {"val_acc": [0.5, 0.8], "val_loss": [0.7, 0.4]}})
         >>> [ax.get_ylabel() for ax in fig.axes]
         ['validation accuracy', 'loss']
+        >>> curves({"a": {"val_acc": [0.5], "val_loss": [0.7]},
+        ...         "diverged": {"val_acc": [0.5], "val_loss": [9e6]}}).axes[1].get_yscale()
+        'log'
     """
     _check_curves(curves, ("val_acc", "val_loss"))
     fig = NotebookFigure(figsize=(11, 4), layout="constrained")
@@ -69,7 +72,13 @@ def curves(curves: Mapping[str, Mapping[str, Sequence[float]]], *,
             loss_ax.plot(range(1, len(c["train_loss"]) + 1), c["train_loss"], linestyle="--",
                          color=line.get_color(), alpha=0.6)
     acc_ax.set(xlabel="epoch", ylabel="validation accuracy", ylim=(0, 1.02))
-    loss_ax.set(xlabel="epoch", ylabel="loss")
+    losses = [v for c in curves.values() for key in ("val_loss", "train_loss")
+              for v in c.get(key) or [] if math.isfinite(v) and v > 0]
+    if losses and max(losses) > 50 * min(losses):  # a diverging recipe would flatten the rest
+        loss_ax.set_yscale("log")
+        loss_ax.set(xlabel="epoch", ylabel="loss (log scale)")
+    else:
+        loss_ax.set(xlabel="epoch", ylabel="loss")
     for ax in (acc_ax, loss_ax):
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
