@@ -82,6 +82,7 @@ class _RunsCode:
         return (os.system, ("echo pwned > /dev/null",))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
 def test_pickle_that_would_run_code_is_refused(torch_home, tmp_path, monkeypatch):
     src = tmp_path / "evil.pth"
     with open(src, "wb") as fh:
