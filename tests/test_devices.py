@@ -84,3 +84,23 @@ def test_peak_memory_sees_a_large_allocation():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert int(out.stdout) >= 250 * 2**20
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_peak_memory_trackers_nest():
+    # fit() tracks each epoch inside a comparison that tracks the whole recipe: the inner
+    # tracker's reset must not hide the outer stretch's earlier peak.
+    import subprocess
+
+    code = (
+        "import torch; from vgg_course import devices\n"
+        "outer = devices.PeakMemory('cpu'); base = outer.read()\n"
+        "block = torch.ones(256 * 2**20 // 4); del block  # a 256 MiB peak, then freed\n"
+        "inner = devices.PeakMemory('cpu')  # resets the process-wide high-water mark\n"
+        "print(outer.read() - base, inner.read() - base, outer.gpu_peak())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    outer_growth, inner_growth, gpu = out.stdout.split()
+    assert int(outer_growth) >= 250 * 2**20
+    assert int(inner_growth) < 100 * 2**20
+    assert gpu == "None"

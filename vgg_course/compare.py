@@ -17,7 +17,6 @@ import json
 import math
 import os
 import sys
-import threading
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -251,44 +250,6 @@ def load_model(model: str, *, practice: bool | None = None) -> tuple[nn.Module, 
     raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
 
 
-class _PeakMemory:
-    """Samples this process's resident memory (and CUDA allocations) in a thread.
-
-    The engine resets the kernel's high-water mark every epoch, so feature caching (before
-    epoch 1) would be missed; sampling every 20 ms sees the whole run.
-    """
-
-    def __init__(self, device: torch.device, interval: float = 0.02) -> None:
-        self.device, self.interval = device, interval
-        self.cpu_mb: float | None = None
-        self.gpu_mb: float | None = None
-        self._stop = threading.Event()
-
-    def _read(self) -> None:
-        try:  # Linux: resident pages are the second field of /proc/self/statm
-            rss = int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-            self.cpu_mb = max(self.cpu_mb or 0.0, rss)
-        except (OSError, ValueError, AttributeError):
-            pass
-        if self.device.type == "cuda":
-            self.gpu_mb = max(self.gpu_mb or 0.0, torch.cuda.memory_allocated(self.device) / 2**20)
-
-    def _sample(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._read()
-
-    def __enter__(self) -> "_PeakMemory":
-        self._read()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._read()
-
-
 @torch.no_grad()
 def predict(model: nn.Module, loader: DataLoader, device: torch.device | str = "cpu"
             ) -> tuple[list[int], list[int], list[float]]:
@@ -459,7 +420,8 @@ def _run_one(name: str, base: nn.Module, train_loader: DataLoader, val_loader: D
     trainable = freezing.trainable_count(model)
     n_images = len(train_loader.dataset) + len(val_loader.dataset)
     start = time.perf_counter()
-    with _PeakMemory(device) as peak, warnings.catch_warnings():
+    peak = devices.PeakMemory(device)  # the whole recipe, feature caching included
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a refused cache is reported in the notes instead
         history = engine.fit(model, train_loader, val_loader, optimizer, epochs=budget.epochs,
                              device=device, precision=precision, seed=budget.seed,
@@ -470,7 +432,7 @@ def _run_one(name: str, base: nn.Module, train_loader: DataLoader, val_loader: D
     if not all(math.isfinite(v) for v in c["train_loss"] + c["val_loss"]):
         notes.append("training diverged (a loss is NaN or infinite): the learning rate is too "
                      "large for this start; try a smaller backbone_lr")
-    gpu = [r.peak_memory_mb for r in history.records if r.peak_memory_mb is not None]
+    cpu_peak, gpu_peak = peak.cpu_peak(), peak.gpu_peak()
     result = RecipeResult(
         recipe=name, trainable_params=trainable, epochs=len(history.records),
         best_val_acc=max(c["val_acc"]), best_epoch=history.best_epoch,
@@ -479,8 +441,9 @@ def _run_one(name: str, base: nn.Module, train_loader: DataLoader, val_loader: D
         s_per_epoch=sum(r.seconds for r in history.records) / len(history.records),
         setup_s=history.setup_seconds, total_s=total,
         images_per_s=n_images * len(history.records) / total,
-        peak_gpu_mb=(max([peak.gpu_mb or 0.0, *gpu]) if device.type == "cuda" else None),
-        peak_cpu_mb=peak.cpu_mb, device=history.device, precision=history.precision,
+        peak_gpu_mb=None if gpu_peak is None else gpu_peak / 2**20,
+        peak_cpu_mb=None if cpu_peak is None else cpu_peak / 2**20,
+        device=history.device, precision=history.precision,
         cached_features=any(n.startswith("features cached") for n in history.notes),
         notes=notes, curves=c)
     return result, model
