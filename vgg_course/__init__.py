@@ -24,8 +24,9 @@ _SUBMODULES = (
     "recipes",      # transfer learning / fine-tuning recipes by name
     "optim",        # optimizers over trainable parameters, discriminative LRs, checks
     "widgets",      # ipywidgets views over the freezing functions
-    "data",         # datasets: ants/bees, practice data, user folders, loaders
+    "data",         # image folders checked before training, transforms, loaders
     "datasets",     # the dataset registry, verified download and install, practice data
+    "practice",     # drawing the offline practice photos
     "engine",       # the training and evaluation loop
     "features",     # feature caching for frozen backbones
     "devices",      # device and precision choice

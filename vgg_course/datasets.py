@@ -22,10 +22,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import numpy as np
-from PIL import Image, ImageDraw
-
-from vgg_course import config, data, downloads
+from vgg_course import config, data, downloads, practice
 
 
 @dataclass(frozen=True)
@@ -289,67 +286,6 @@ def course_dataset() -> Path:
 
 # ---------------------------------------------------------------- practice data
 
-PRACTICE_VERSION = 1
-PRACTICE_COUNTS = {"train": 40, "val": 20}  # images per class
-PRACTICE_SIZE = 96  # pixels
-
-
-def _creature(rng: np.random.Generator, kind: str) -> Image.Image:
-    """One cartoon insect on a transparent layer: dark three-part ants, striped yellow bees."""
-    layer = Image.new("RGBA", (48, 48), (0, 0, 0, 0))
-    d = ImageDraw.Draw(layer)
-    if kind == "ants":
-        body = tuple(int(v) for v in rng.integers([40, 15, 5], [110, 45, 30])) + (255,)
-        for x0, r in ((8, 5), (17, 4), (26, 8)):  # head, thorax, abdomen along a line
-            d.ellipse((x0, 24 - r, x0 + 2 * r, 24 + r), fill=body)
-        for x in (17, 20, 23):  # six legs
-            d.line((x, 24, x - 4, 14), fill=body, width=1)
-            d.line((x, 24, x - 4, 34), fill=body, width=1)
-    else:
-        d.ellipse((16, 8, 30, 20), fill=(235, 240, 255, 170))  # wing
-        yellow = tuple(int(v) for v in rng.integers([220, 160, 0], [256, 210, 50])) + (255,)
-        d.ellipse((8, 16, 40, 34), fill=yellow)
-        for x in (16, 23, 30):  # black stripes
-            d.rectangle((x, 16, x + 3, 34), fill=(20, 20, 20, 255))
-        d.ellipse((36, 21, 43, 29), fill=(20, 20, 20, 255))  # head
-    scale = float(rng.uniform(0.7, 1.3))
-    side = max(8, int(48 * scale))
-    layer = layer.resize((side, side), Image.BILINEAR)
-    return layer.rotate(float(rng.uniform(0, 360)), resample=Image.BILINEAR, expand=True)
-
-
-def _practice_image(seed: int, split: int, cls: int, index: int) -> Image.Image:
-    rng = np.random.default_rng([seed, split, cls, index])  # one stream per image: order-free
-    kind = ("ants", "bees")[cls]
-    # ants on soil/grass/stone, bees among flowers/sky; the palettes overlap in the greens
-    palette = ([(110, 85, 60), (90, 120, 60), (130, 130, 120)] if kind == "ants"
-               else [(120, 170, 220), (100, 150, 70), (200, 150, 200)])
-    base = np.array(palette[rng.integers(len(palette))], dtype=np.float32)
-    noise = rng.normal(0, 18, (PRACTICE_SIZE // 4, PRACTICE_SIZE // 4, 3))
-    texture = np.kron(noise, np.ones((4, 4, 1)))  # blotches, not pixel noise
-    pixels = np.clip(base + texture + rng.normal(0, 6, texture.shape), 0, 255).astype(np.uint8)
-    img = Image.fromarray(pixels, "RGB").convert("RGBA")
-    for _ in range(int(rng.integers(1, 4 if kind == "ants" else 3))):
-        creature = _creature(rng, kind)
-        x = int(rng.integers(-8, PRACTICE_SIZE - creature.width + 8))
-        y = int(rng.integers(-8, PRACTICE_SIZE - creature.height + 8))
-        img.alpha_composite(creature, (max(0, x), max(0, y)))
-    return img.convert("RGB")
-
-
-def _write_practice(root: Path, seed: int) -> None:
-    for s_i, split in enumerate(data.SPLITS):
-        for c_i, cls in enumerate(("ants", "bees")):
-            folder = root / split / cls
-            folder.mkdir(parents=True)
-            for i in range(PRACTICE_COUNTS[split]):
-                _practice_image(seed, s_i, c_i, i).save(folder / f"{cls}_{i:03d}.jpg", quality=90)
-    # the real photos have a .gif placeholder that ImageFolder skips; so does the practice set
-    Image.new("P", (32, 32), 0).save(root / "train" / "ants" / "imageNotFound.gif")
-    manifest = {"kind": "vgg_course practice dataset", "version": PRACTICE_VERSION, "seed": seed}
-    (root / ".practice.json").write_text(json.dumps(manifest, indent=1) + "\n")
-
-
 def practice_dataset(root: str | os.PathLike | None = None, *, seed: int = 0) -> Path:
     """Generate (once) a small offline ants/bees look-alike dataset; return its folder.
 
@@ -383,12 +319,12 @@ def practice_dataset(root: str | os.PathLike | None = None, *, seed: int = 0) ->
                 raise DatasetError(f"{root} exists and is not a practice dataset; choose another "
                                    "folder (it will not be overwritten).") from None
             found = None
-        if found and found.get("version") == PRACTICE_VERSION and found.get("seed") == seed:
+        if found and found.get("version") == practice.VERSION and found.get("seed") == seed:
             return root
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", suffix=".part", dir=root.parent))
     try:
-        _write_practice(tmp, seed)
+        practice.write(tmp, seed)
         _move_into_place(tmp, root)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
