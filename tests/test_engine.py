@@ -11,7 +11,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import vgg_course as vc
-from vgg_course import engine
+from vgg_course import checkpoints, engine
 
 
 @pytest.fixture(autouse=True)
@@ -150,13 +150,13 @@ def test_best_checkpoint_holds_the_best_epoch_and_checks_the_model(tmp_path):
     assert best["accuracy"] == history.best_accuracy
     assert not any(k.startswith("features.") for k in best["model"])  # frozen: not re-saved
     fresh = vc.models.tiny_vgg(2)
-    state = engine.load_checkpoint(fresh, tmp_path / "last.pt")
+    state = checkpoints.load(fresh, tmp_path / "last.pt")
     assert state["epoch"] == 3 and _same(_params(fresh), _params(model))
     other = vc.models.tiny_vgg(2, seed=1)  # different frozen weights
     with pytest.raises(ValueError, match="different frozen weights"):
-        engine.load_checkpoint(other, tmp_path / "best.pt")
+        checkpoints.load(other, tmp_path / "best.pt")
     with pytest.raises(FileNotFoundError):
-        engine.load_checkpoint(fresh, tmp_path / "nope.pt")
+        checkpoints.load(fresh, tmp_path / "nope.pt")
 
 
 def test_resume_refuses_a_differently_frozen_model(tmp_path):

@@ -28,6 +28,7 @@ _SUBMODULES = (
     "datasets",     # the dataset registry, verified download and install, practice data
     "practice",     # drawing the offline practice photos
     "engine",       # the training and evaluation loop
+    "checkpoints",  # best/last checkpoints of a training run, and loading them back
     "features",     # feature caching for frozen backbones
     "devices",      # device and precision choice
     "companion",    # SqueezeNet 1.1 with offline ImageNet weights

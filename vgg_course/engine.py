@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from vgg_course import devices
+from vgg_course import checkpoints, devices
 
 
 @dataclass(frozen=True)
@@ -282,7 +282,7 @@ def fit(
         loss_fn: defaults to ``nn.CrossEntropyLoss()``.
         scheduler: stepped once per epoch, after validation.
         checkpoint: a folder; ``last.pt`` is written after every epoch and ``best.pt``
-            whenever validation accuracy improves (see ``load_checkpoint``).
+            whenever validation accuracy improves (see ``vc.checkpoints.load``).
         resume: continue from ``checkpoint/last.pt`` when it exists; finished epochs are
             kept and the result matches an uninterrupted run.
         seed: the same seed gives the same numbers on the same machine.
@@ -314,7 +314,8 @@ def fit(
         raise ValueError("No parameter of the model has requires_grad=True: nothing would "
                          "train. Unfreeze a part first (vc.freezing).")
     if resume and folder is not None and (folder / "last.pt").is_file():
-        history = _restore(folder / "last.pt", model, optimizer, scheduler, trained)
+        history = History.from_dict(
+            checkpoints.restore(folder / "last.pt", model, optimizer, scheduler, trained))
         history.notes.append(f"resumed after epoch {len(history.records)} from {folder / 'last.pt'}")
 
     train_model, train_data, val_data = model, train_loader, val_loader
@@ -361,7 +362,8 @@ def fit(
             improved = history.best_accuracy is None or val.accuracy > history.best_accuracy
             history.records.append(record)
             if folder is not None:
-                _save(folder, model, optimizer, scheduler, history, trained, best=improved)
+                checkpoints.save(folder, model, optimizer, scheduler, history.to_dict(), trained,
+                                 best=improved)
             bar.set_postfix(loss=f"{train.loss:.3f}", val_acc=f"{val.accuracy:.1%}")
     finally:  # the loader leaves as it came, so a re-run (or a resume) starts the same way
         bar.close()
@@ -378,80 +380,3 @@ def _shuffle_generator(loader: Iterable) -> torch.Generator | None:
         if isinstance(generator, torch.Generator):
             return generator
     return None
-
-
-# --- checkpoints -------------------------------------------------------------------------
-
-def _changing_state(model: nn.Module, trained: set[str]) -> dict[str, torch.Tensor]:
-    """The state_dict entries training can change: trained parameters and all buffers.
-
-    Frozen weights are left out (for a frozen VGG16 backbone that is 500 MB per save);
-    a fingerprint of them is stored instead, so loading into a different model fails.
-    """
-    params = dict(model.named_parameters())
-    return {k: v.detach().cpu() for k, v in model.state_dict().items()
-            if k in trained or k not in params}
-
-
-def _fingerprint(model: nn.Module, trained: set[str]) -> dict[str, float]:
-    return {name: float(p.detach().double().abs().sum()) for name, p in model.named_parameters()
-            if name not in trained}
-
-
-def _atomic_save(obj: dict, path: Path) -> None:
-    part = path.with_name(path.name + ".part")
-    torch.save(obj, part)
-    os.replace(part, path)  # a crash mid-save never leaves a half-written last.pt
-
-
-def _save(folder: Path, model: nn.Module, optimizer, scheduler, history: History,
-          trained: set[str], *, best: bool) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    state = {"model": _changing_state(model, trained), "trained": sorted(trained),
-             "frozen": _fingerprint(model, trained), "epoch": history.records[-1].epoch}
-    if best:
-        _atomic_save({**state, "accuracy": history.records[-1].val_accuracy}, folder / "best.pt")
-    _atomic_save({**state, "optimizer": optimizer.state_dict(),
-                  "scheduler": None if scheduler is None else scheduler.state_dict(),
-                  "history": history.to_dict()}, folder / "last.pt")
-
-
-def load_checkpoint(model: nn.Module, path: str | os.PathLike) -> dict:
-    """Load the weights saved by ``fit`` (``best.pt`` or ``last.pt``) into ``model``.
-
-    ``model`` must be built the same way as the one trained (same frozen weights, same
-    head). Returns the checkpoint's contents (``epoch``, ``accuracy`` for ``best.pt``...).
-
-    Raises:
-        FileNotFoundError: no file at ``path``.
-        ValueError: the checkpoint does not fit this model; the message says how.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"No checkpoint at {path}.")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    trained = set(state["trained"])
-    names = {name for name, _ in model.named_parameters()}
-    if not trained <= names:
-        raise ValueError(f"{path} holds weights this model does not have: "
-                         f"{sorted(trained - names)[:5]}. Build the same model first.")
-    for name, value in _fingerprint(model, trained).items():
-        saved = state["frozen"].get(name)
-        if saved is None or abs(saved - value) > 1e-6 * max(1.0, abs(saved)):
-            raise ValueError(f"{path} was trained on top of different frozen weights "
-                             f"({name} differs). Build the model the same way (same weights, "
-                             "same practice/pretrained mode) before loading.")
-    model.load_state_dict(state["model"], strict=False)
-    return state
-
-
-def _restore(path: Path, model: nn.Module, optimizer, scheduler, trained: set[str]) -> History:
-    state = load_checkpoint(model, path)
-    if set(state["trained"]) != trained:
-        raise ValueError(f"{path} was saved while training {len(state['trained'])} tensors, "
-                         f"but {len(trained)} are trainable now: freeze the model the same way "
-                         "to resume, or start a new checkpoint folder.")
-    optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None and state["scheduler"] is not None:
-        scheduler.load_state_dict(state["scheduler"])
-    return History.from_dict(state["history"])
