@@ -36,3 +36,13 @@ def _vgg16_template() -> torch.nn.Module:
 def real_vgg16(_vgg16_template: torch.nn.Module) -> torch.nn.Module:
     """A fresh copy of the real torchvision VGG16 with random weights; mutate it freely."""
     return copy.deepcopy(_vgg16_template)
+
+
+@pytest.fixture()
+def one_thread():
+    """Run a test single-threaded: tiny models gain nothing from threads, and OpenMP
+    threads spin badly on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

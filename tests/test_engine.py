@@ -14,13 +14,7 @@ import vgg_course as vc
 from vgg_course import checkpoints, engine
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and OpenMP threads spin badly on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _data(n: int = 24, seed: int = 0) -> TensorDataset:
