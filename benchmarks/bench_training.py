@@ -7,8 +7,10 @@ One command, one process, the same photos, model and recipe for every variant:
   TL cached   the same with cache_features=True: frozen layers run once, then the head trains
   partial FT  block 5 + classifier trained (a few steps, then extrapolated)
   full FT     everything trained (a few steps, then extrapolated)
+  TL cached int8  (CPU) TL cached, its one pass run by an int8 copy of the frozen layers
 
-plus the one feature-extraction pass in the fast precision against an fp32 NCHW forward.
+plus the one feature-extraction pass, fp32 NCHW against the fast precision and, on a CPU,
+against int8 (its calibration counted in its time).
 Times marked "*" are extrapolated from the epochs or steps actually measured (the table
 says how many); everything else is measured end to end.
 
@@ -184,7 +186,7 @@ def run_b0(args, train_ds, val_ds, device):
             "accuracy_epoch": args.b0_epochs, "accuracies": accs, "peak_mb": mb(peak.read())}
 
 
-def run_fit(args, train_ds, val_ds, device, *, name, cached, epochs, batch):
+def run_fit(args, train_ds, val_ds, device, *, name, cached, epochs, batch, cache_precision=None):
     model = build_model(args, "head")
     opt, sched = sgd(model)
     start = time.perf_counter()
@@ -192,18 +194,20 @@ def run_fit(args, train_ds, val_ds, device, *, name, cached, epochs, batch):
     data_seconds = time.perf_counter() - start
     peak = vc.devices.PeakMemory(device)
     history = vc.engine.fit(model, train, val, opt, epochs=epochs, device=device,
-                            scheduler=sched, cache_features=cached, progress=args.progress)
+                            scheduler=sched, cache_features=cached, cache_precision=cache_precision,
+                            progress=args.progress)
     last = history.records[-1]
     epoch_s = sum(r.seconds for r in history.records) / len(history.records)
     total = data_seconds + history.setup_seconds + epoch_s * args.epochs
     images = len(train_ds) + len(val_ds)
+    caching = f" + {cache_precision or 'caching'} pass" if cached else ""
     return {"variant": name, "precision": history.precision, "batch": batch,
-            "measured": f"{epochs} of {args.epochs} epochs" + (" + caching" if cached else ""),
+            "measured": f"{epochs} of {args.epochs} epochs{caching}",
             "images_per_s": images * args.epochs / total, "seconds": total,
             "extrapolated": epochs < args.epochs, "val_accuracy": last.val_accuracy,
             "accuracy_epoch": last.epoch, "accuracies": [r.val_accuracy for r in history.records],
             "peak_mb": mb(peak.read()), "setup_seconds": data_seconds + history.setup_seconds,
-            "notes": history.notes}
+            "epoch_seconds": [r.seconds for r in history.records], "notes": history.notes}
 
 
 def run_ft(args, train_ds, val_ds, device, *, name, trainable, batch, flops):
@@ -233,30 +237,56 @@ def run_ft(args, train_ds, val_ds, device, *, name, trainable, batch, flops):
 
 
 def run_extraction(args, train_ds, device):
-    """The caching pass: fast precision vs fp32 NCHW, same images, interleaved, best of 2."""
+    """The caching pass over the same images: fp32 NCHW, the fast precision and (on a CPU)
+    int8 with its calibration counted; interleaved, best of ``--extract-rounds``."""
     model = build_model(args, "head").to(device).eval()
     prefix = nn.Sequential(model.features, model.avgpool)
-    fast = copy.deepcopy(prefix)
-    n = min(len(train_ds), args.extract_images)
+    n = min(len(train_ds), args.extract_images or len(train_ds))
     data = DataLoader(Subset(train_ds, range(n)), batch_size=args.extract_batch)
     batches = [x for x, _ in data]
-    times = {"fp32": [], "fast": []}
-    for _ in range(2):
-        for key, module, precision in (("fp32", prefix, "fp32"), ("fast", fast, "auto")):
-            chosen = vc.devices.plan(device, precision)
-            vc.devices.prepare(module, chosen)
+    copies = {"fp32": (prefix, "fp32"), "fast": (copy.deepcopy(prefix), "auto")}
+    if device.type == "cpu" and vc.quantize.engine():
+        copies["int8"] = (prefix, "int8")
+    times = {key: [] for key in copies}
+    calibration = []
+    for _ in range(args.extract_rounds):
+        for key, (module, precision) in copies.items():
+            start = time.perf_counter()
+            if precision == "int8":  # what vc.features.cache(precision="int8") does
+                run = vc.quantize.int8_copy(module, vc.quantize.calibration_batch(data))
+                chosen = vc.devices.plan(device, "fp32")
+                calibration.append(time.perf_counter() - start)
+            else:
+                chosen = vc.devices.plan(device, precision)
+                run = vc.devices.prepare(module, chosen)
             with torch.inference_mode():
-                module(vc.devices.to_device(batches[0][:1], chosen))  # warm-up
-                start = time.perf_counter()
+                if precision != "int8":
+                    run(vc.devices.to_device(batches[0][:1], chosen))  # warm-up
+                    start = time.perf_counter()
                 for x in batches:
                     with vc.devices.autocast(device, chosen.dtype):
-                        module(vc.devices.to_device(x, chosen))
+                        run(vc.devices.to_device(x, chosen))
                 sync(device)
             times[key].append(time.perf_counter() - start)
-    fp32, fast_s = min(times["fp32"]), min(times["fast"])
-    return {"images": n, "batch": args.extract_batch, "fp32_images_per_s": n / fp32,
-            "fast_images_per_s": n / fast_s, "fast_precision": vc.devices.plan(device).precision,
-            "speedup": fp32 / fast_s, "plan": repr(vc.devices.plan(device))}
+    best = {key: min(t) for key, t in times.items()}
+    result = {"images": n, "batch": args.extract_batch, "rounds": args.extract_rounds,
+              "fp32_images_per_s": n / best["fp32"], "fast_images_per_s": n / best["fast"],
+              "fast_precision": vc.devices.plan(device).precision,
+              "speedup": best["fp32"] / best["fast"], "plan": repr(vc.devices.plan(device))}
+    if "int8" in best:
+        result.update(int8_images_per_s=n / best["int8"], int8_speedup=best["fp32"] / best["int8"],
+                      int8_calibration_s=min(calibration), int8_engine=vc.quantize.engine())
+    return result
+
+
+def extraction_line(e) -> str:
+    line = (f"feature extraction ({e['images']} images, batch {e['batch']}, best of "
+            f"{e['rounds']}): fp32 NCHW {e['fp32_images_per_s']:.1f} img/s, {e['fast_precision']} "
+            f"{e['fast_images_per_s']:.1f} img/s -> {e['speedup']:.2f}x")
+    if "int8_speedup" in e:
+        line += (f"; int8 ({e['int8_engine']}, incl. {e['int8_calibration_s']:.1f} s calibration) "
+                 f"{e['int8_images_per_s']:.1f} img/s -> {e['int8_speedup']:.2f}x")
+    return f"{line}  [{e['plan']}]"
 
 
 def mb(value):
@@ -292,8 +322,10 @@ def parse(argv=None):
     p.add_argument("--ft-steps", type=int, default=None, help="fine-tuning steps to time")
     p.add_argument("--batch", type=int, default=None, help="kit batch size for fine-tuning "
                    "(default 16 on CPU, 128 on CUDA)")
-    p.add_argument("--extract-images", type=int, default=64)
+    p.add_argument("--extract-images", type=int, default=None,
+                   help="images in the extraction pass (default: the whole training set)")
     p.add_argument("--extract-batch", type=int, default=32)
+    p.add_argument("--extract-rounds", type=int, default=1, help="extraction passes, best kept")
     p.add_argument("--progress", action="store_true", help="show progress bars")
     p.add_argument("--out", type=Path, default=ROOT / "results" / "bench_training.json")
     args = p.parse_args(argv)
@@ -319,16 +351,16 @@ def main(argv=None) -> int:
     dtype = vc.devices.autocast_dtype(device)
     peak_tflops = matmul_peak(device, dtype)
     extraction = run_extraction(args, train_ds, device)
-    print(f"feature extraction ({extraction['images']} images, batch {extraction['batch']}): "
-          f"fp32 NCHW {extraction['fp32_images_per_s']:.1f} img/s, "
-          f"{extraction['fast_precision']} {extraction['fast_images_per_s']:.1f} img/s "
-          f"-> {extraction['speedup']:.2f}x  [{extraction['plan']}]", flush=True)
+    print(extraction_line(extraction), flush=True)
     rows = [run_b0(args, train_ds, val_ds, device)]
     print("B0 done", flush=True)
     rows.append(run_fit(args, train_ds, val_ds, device, name="TL graph (kit)", cached=False,
                         epochs=args.graph_epochs, batch=tl_batch))
     rows.append(run_fit(args, train_ds, val_ds, device, name="TL cached (kit)", cached=True,
                         epochs=args.epochs, batch=tl_batch))
+    if "int8_speedup" in extraction:
+        rows.append(run_fit(args, train_ds, val_ds, device, name="TL cached int8 (kit)",
+                            cached=True, epochs=args.epochs, batch=tl_batch, cache_precision="int8"))
     rows.append(run_ft(args, train_ds, val_ds, device, name="partial FT (kit)",
                        trainable="partial", batch=args.batch, flops=flops))
     rows.append(run_ft(args, train_ds, val_ds, device, name="full FT (kit)",
@@ -336,9 +368,14 @@ def main(argv=None) -> int:
     b0 = rows[0]["seconds"]
     for r in rows:
         r["speedup_vs_b0"] = b0 / r["seconds"]
-    cached = rows[2]
     b0_acc_epoch = rows[0]["accuracy_epoch"]
-    same_epoch = cached["accuracies"][b0_acc_epoch - 1]
+    accuracy = {"b0_epoch": b0_acc_epoch, "b0": rows[0]["val_accuracy"]}
+    for r in rows:
+        if r["variant"].startswith("TL cached"):
+            key = "cached_int8" if "int8" in r["variant"] else "cached"
+            same_epoch = r["accuracies"][b0_acc_epoch - 1]
+            accuracy.update({f"{key}_same_epoch": same_epoch, f"{key}_final": r["val_accuracy"],
+                             f"{key}_points_apart": abs(same_epoch - rows[0]["val_accuracy"]) * 100})
     summary = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
                    f"torch {torch.__version__}, {torch.get_num_threads()} threads",
@@ -346,21 +383,22 @@ def main(argv=None) -> int:
         "weights": "pretrained" if args.pretrained else "practice (random) weights",
         "load_average_start": load, "load_average_end": os.getloadavg(),
         "forward_gflops_per_image": flops / 1e9, "matmul_peak_tflops": peak_tflops,
-        "extraction": extraction, "variants": rows,
-        "accuracy_check": {"b0_epoch": b0_acc_epoch, "b0": rows[0]["val_accuracy"],
-                           "cached_same_epoch": same_epoch, "cached_final": cached["val_accuracy"],
-                           "points_apart": abs(same_epoch - rows[0]["val_accuracy"]) * 100},
+        "extraction": extraction, "variants": rows, "accuracy_check": accuracy,
     }
-    full = rows[4]
+    full = rows[-1]
     print(f"\n{summary['machine']}; {device}, {args.size} px, {args.epochs} epochs, "
           f"{summary['weights']}; load average {load[0]:.1f} at start, "
           f"{summary['load_average_end'][0]:.1f} at end")
     print(table(rows, b0))
     print("* extrapolated to the full budget from what 'measured' says; the rest measured end "
           "to end (TL cached includes its caching pass).")
-    print(f"accuracy: B0 {rows[0]['val_accuracy']:.1%} after {b0_acc_epoch} epoch(s); TL cached "
-          f"{same_epoch:.1%} after the same epoch(s), {cached['val_accuracy']:.1%} after "
-          f"{args.epochs}.")
+    for key, label in (("cached", "TL cached"), ("cached_int8", "TL cached int8")):
+        if f"{key}_final" in accuracy:
+            print(f"accuracy: B0 {accuracy['b0']:.1%} after {b0_acc_epoch} epoch(s); {label} "
+                  f"{accuracy[key + '_same_epoch']:.1%} after the same epoch(s) "
+                  f"({accuracy[key + '_points_apart']:.1f} points apart), "
+                  f"{accuracy[key + '_final']:.1%} after {args.epochs}.")
+    print(extraction_line(extraction))
     print(f"full FT: {full['train_tflops']:.2f} TFLOP/s achieved = "
           f"{100 * full['train_tflops'] / peak_tflops:.0f}% of the measured matmul peak "
           f"({peak_tflops:.2f} TFLOP/s, {vc.devices.plan(device).precision}).")

@@ -30,6 +30,7 @@ _SUBMODULES = (
     "engine",       # the training and evaluation loop
     "checkpoints",  # best/last checkpoints of a training run, and loading them back
     "features",     # feature caching for frozen backbones
+    "quantize",     # int8 copies of a frozen prefix for the one-time feature pass
     "devices",      # device and precision choice
     "companion",    # SqueezeNet 1.1 with offline ImageNet weights
     "compare",      # the transfer-learning vs fine-tuning comparison lab

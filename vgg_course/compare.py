@@ -219,7 +219,14 @@ class Comparison:
 # ---------------------------------------------------------------- running
 
 
-def _transforms(model: str, budget: Budget) -> tuple[Callable, Callable]:
+def model_transforms(model: str, budget: Budget) -> tuple[Callable, Callable]:
+    """The (train, val) preprocessing ``run`` gives a model by name, at the budget's size.
+
+    Example:
+        >>> train, val = model_transforms("squeezenet", Budget(image_size=96))
+        >>> val.crop_size, val.train_mode
+        (96, False)
+    """
     if model == "squeezenet":
         size = budget.image_size or companion.CROP_SIZE
         return (companion.CaffePreprocess(train=budget.augment, crop_size=size),
@@ -366,7 +373,7 @@ def run(
         from vgg_course import datasets
 
         data_root = datasets.course_dataset()
-    transforms = transforms or _transforms(model, budget)
+    transforms = transforms or model_transforms(model, budget)
     # DataError here, before any model is built or trained
     train_ds, val_ds = data.image_folders(data_root, train_transform=transforms[0],
                                           val_transform=transforms[1], seed=budget.seed)

@@ -269,6 +269,7 @@ def fit(
     seed: int = 0,
     progress: bool = True,
     cache_features: bool = False,
+    cache_precision: str | None = None,
 ) -> History:
     """Train for ``epochs`` epochs, validating after each; return the ``History``.
 
@@ -290,6 +291,10 @@ def fit(
         cache_features: compute the frozen part's output once and train only the rest
             on it (``vc.features``). When that is not possible the run goes on uncached
             and the reason is warned and kept in ``History.notes``.
+        cache_precision: the precision of that one caching pass; ``None`` uses
+            ``precision``. ``"int8"`` (CPU only) runs an int8 copy of the frozen part,
+            several times faster; the features are close to fp32's, not equal
+            (``vc.features.cache``).
 
     Example:
         >>> import vgg_course as vc
@@ -324,7 +329,8 @@ def fit(
         check = features.check(model, train_loader, val_loader)
         if check.ok:
             cached = features.cache(model, train_loader, val_loader, check,
-                                    device=chosen.device, precision=precision, progress=progress)
+                                    device=chosen.device, precision=cache_precision or precision,
+                                    progress=progress)
             train_model, train_data, val_data = cached.head, cached.train, cached.val
             history.notes.append(str(cached))
         else:
