@@ -15,9 +15,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 ## setup: create .venv and install the kit with everything its notebooks and tests use
 setup: $(VENV)/.installed
 
-## lab: set up (first time only) and open the course in JupyterLab
+## lab: set up (first time only) and open the course in JupyterLab, rooted at the repository so the
+## file browser shows data/ and results/ beside notebooks/
 lab: setup
-	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_setup_check.ipynb
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) --ServerApp.root_dir=. \
+		notebooks/00_setup_check.ipynb
 
 ## test: set up (first time only) and run unit tests, nbval notebook checks and browser tests
 test: setup

@@ -88,12 +88,10 @@ while kill -0 "$lab_pid" 2>/dev/null; do
     url="$(grep -oE 'http://(localhost|127\.0\.0\.1):[0-9]+/lab[^ ]*token=[0-9a-f]+' "$lab_log" | head -1 || true)"
     if [[ -n "$url" ]]; then
         base="${url%%/lab*}"; token="${url##*token=}"
-        # `jupyter lab notebooks/X.ipynb` serves from notebooks/; from the repo root otherwise.
-        for first in 00_setup_check.ipynb notebooks/00_setup_check.ipynb; do
-            if curl -fsS "$base/api/contents/$first?token=$token" -o /dev/null 2>/dev/null; then
-                break 2
-            fi
-        done
+        # `make lab` roots JupyterLab at the repository: the notebook is at notebooks/.
+        if curl -fsS "$base/api/contents/notebooks/00_setup_check.ipynb?token=$token" -o /dev/null 2>/dev/null; then
+            break
+        fi
     fi
     sleep 1
 done

@@ -6,7 +6,8 @@ Usage:
 
 Each notebook runs top to bottom in a fresh kernel with ``VGG_COURSE_QUICK=1`` (the mode
 nbval uses in ``pytest``), from the ``notebooks/`` folder, and is written back with its new
-outputs. Volatile metadata (execution timings) is dropped so diffs show only real changes.
+outputs. Volatile metadata (execution timings) is dropped and the stored widgets' random
+model ids are renamed in a fixed order, so diffs show only real changes.
 A notebook that raises is not written, and the script exits non-zero. Afterwards the
 student copies in ``notebooks/student/`` are regenerated from the lessons (solutions removed).
 """
@@ -14,9 +15,12 @@ student copies in ``notebooks/student/`` are regenerated from the lessons (solut
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import nbformat
@@ -38,6 +42,41 @@ def clean_metadata(nb: nbformat.NotebookNode) -> None:
         cell.metadata.pop("ExecuteTime", None)
 
 
+_MODEL_REF = re.compile(r"IPY_MODEL_([0-9a-f]{32})")
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def stable_widget_ids(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """The notebook with its widget model ids renamed deterministically.
+
+    ipywidgets gives every model a random id, so each run rewrote the whole stored widget
+    state. Ids are renamed in the order the outputs display them, then the order the models
+    refer to each other, each to a uuid5 of the notebook name and that position.
+    """
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    if not state:
+        return nb
+    order: list[str] = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).get("application/vnd.jupyter.widget-view+json")
+            if view and view.get("model_id") in state and view["model_id"] not in order:
+                order.append(view["model_id"])
+    for model_id in order:  # grows while it runs: breadth-first through the references
+        for ref in _MODEL_REF.findall(json.dumps(state[model_id], sort_keys=True)):
+            if ref in state and ref not in order:
+                order.append(ref)
+    order += sorted((m for m in state if m not in order),
+                    key=lambda m: json.dumps(state[m], sort_keys=True))
+    rename = {old: uuid.uuid5(uuid.NAMESPACE_URL, f"vgg-course/{name}/{i}").hex
+              for i, old in enumerate(order)}
+    every_id = re.compile("|".join(rename))  # one pass: a new id is never renamed again
+    renamed = nbformat.from_dict(json.loads(every_id.sub(lambda m: rename[m[0]], json.dumps(nb))))
+    states = renamed.metadata["widgets"][WIDGET_STATE]["state"]
+    renamed.metadata["widgets"][WIDGET_STATE]["state"] = {rename[m]: states[rename[m]] for m in order}
+    return renamed
+
+
 def run(path: Path, *, timeout: int = 600) -> float:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
@@ -46,6 +85,7 @@ def run(path: Path, *, timeout: int = 600) -> float:
                             store_widget_state=True)
     client.execute()
     clean_metadata(nb)
+    nb = stable_widget_ids(nb, path.name)
     nbformat.validate(nb)
     nbformat.write(nb, path)
     return time.perf_counter() - start

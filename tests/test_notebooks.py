@@ -71,3 +71,36 @@ def test_nbval_fails_when_a_checked_output_drifts(tmp_path):
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert result.returncode == 1, result.stdout[-2000:]
     assert "1 failed" in result.stdout and "Cell outputs differ" in result.stdout
+
+
+def _regen_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("regen_notebooks", REPO / "scripts" / "regen_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_stored_widget_ids_do_not_depend_on_the_run():
+    """Every run gives the widgets new random ids; the stored notebook must not change."""
+    import re
+    import uuid
+
+    import nbformat
+
+    regen = _regen_script()
+    path = REPO / "notebooks" / "03_freezing.ipynb"
+    stored = nbformat.read(path, as_version=4)
+    state = stored.metadata["widgets"][regen.WIDGET_STATE]["state"]
+    assert len(state) > 10
+    another_run = {old: uuid.uuid4().hex for old in state}
+    text = re.sub("|".join(another_run), lambda m: another_run[m[0]], json.dumps(stored))
+    rerun = regen.stable_widget_ids(nbformat.from_dict(json.loads(text)), path.name)
+    assert json.dumps(rerun, sort_keys=True) == json.dumps(stored, sort_keys=True), (
+        "stored widget ids are not the stable ones: run scripts/regen_notebooks.py")
+    nbformat.validate(rerun)
+    views = [o["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+             for c in rerun.cells for o in c.get("outputs", [])
+             if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert views and all(v in rerun.metadata["widgets"][regen.WIDGET_STATE]["state"] for v in views)
