@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from torch.nn import functional as F
 from torchvision.datasets import ImageFolder
 from torchvision.models import squeezenet1_1
 

@@ -16,7 +16,7 @@ from torch import nn
 from torchvision.transforms import v2
 
 import vgg_course as vc
-from vgg_course import compare, data, engine
+from vgg_course import compare, engine, folders
 from vgg_course.__main__ import main
 
 SMALL = v2.Compose([v2.Resize((32, 32)), v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
@@ -86,7 +86,7 @@ def test_files_written(tiny_run):
     assert [r["recipe"] for r in saved["results"]] == list(vc.recipes.RECIPES)
     with open(out / "comparison.csv") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == list(compare._ROW_KEYS)
+    assert list(rows[0]) == list(vc.results.ROW_KEYS)
     assert [int(r["trainable_params"]) for r in rows] == list(TINY_TRAINABLE.values())
     summary = (out / "summary.md").read_text()
     assert all(f"| {name}" in summary for name in vc.recipes.RECIPES)
@@ -121,7 +121,7 @@ def no_training(monkeypatch):
 
 
 def test_one_class_is_refused_before_training(tmp_path, practice, no_training):
-    with pytest.raises(data.DataError, match="only one class"):
+    with pytest.raises(folders.DataError, match="only one class"):
         compare.run("squeezenet", _one_class(tmp_path, practice), progress=False)
 
 
@@ -129,7 +129,7 @@ def test_val_class_missing_from_train_is_refused_before_training(tmp_path, pract
     root = tmp_path / "extra"
     shutil.copytree(practice, root)
     shutil.copytree(practice / "val" / "bees", root / "val" / "wasps")
-    with pytest.raises(data.DataError, match=r"\['wasps'\] that train/ lacks"):
+    with pytest.raises(folders.DataError, match=r"\['wasps'\] that train/ lacks"):
         compare.run("squeezenet", root, progress=False)
 
 

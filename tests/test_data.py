@@ -1,4 +1,4 @@
-"""Tests for vgg_course.data: folder validation, ImageFolder datasets, transforms, loaders."""
+"""Tests for vgg_course.folders and vgg_course.data: folder checks, ImageFolder datasets, transforms, loaders."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from torchvision.models import VGG16_Weights
 from torchvision.transforms._presets import ImageClassification
 
 import vgg_course as vc
-from vgg_course import data
+from vgg_course import data, folders
 
 WEIGHTS = VGG16_Weights.IMAGENET1K_V1
 
@@ -47,7 +47,7 @@ def _no_transform_folders(root: Path, **kw):
 
 
 def test_clean_folder_counts_and_ready(folder: Path):
-    report = data.validate_folder(folder)
+    report = folders.validate_folder(folder)
     assert report.ok and report.skipped == []
     assert report.classes == ["cats", "dogs"]
     assert report.counts == {"train": {"cats": 4, "dogs": 4}, "val": {"cats": 2, "dogs": 2}}
@@ -64,7 +64,7 @@ def test_datasets_match_torchvision_imagefolder(folder: Path):
 def test_corrupt_jpeg_is_skipped_by_name_and_loader_runs(folder: Path):
     _corrupt_jpeg(folder / "train" / "cats" / "broken.jpg")
     (folder / "val" / "dogs" / "notes.jpg").write_text("not a photo")
-    report = data.validate_folder(folder)
+    report = folders.validate_folder(folder)
     reasons = {s.path: s.reason for s in report.skipped}
     assert reasons.keys() == {"train/cats/broken.jpg", "val/dogs/notes.jpg"}
     assert "truncated" in reasons["train/cats/broken.jpg"]
@@ -86,7 +86,7 @@ def test_the_same_corrupt_folder_crashes_plain_imagefolder(folder: Path):
 
 def test_strict_mode_refuses_skipped_files(folder: Path):
     _corrupt_jpeg(folder / "train" / "dogs" / "broken.jpg")
-    with pytest.raises(data.DataError, match="train/dogs/broken.jpg: corrupt or truncated .*strict"):
+    with pytest.raises(folders.DataError, match="train/dogs/broken.jpg: corrupt or truncated .*strict"):
         _no_transform_folders(folder, strict=True)
 
 
@@ -101,33 +101,33 @@ def test_hidden_files_and_folders_are_not_classes(folder: Path):
 def test_empty_class_folder_is_an_error(folder: Path):
     for f in (folder / "train" / "dogs").iterdir():
         f.unlink()
-    with pytest.raises(data.DataError, match="train/dogs/ has no usable images"):
+    with pytest.raises(folders.DataError, match="train/dogs/ has no usable images"):
         _no_transform_folders(folder)
 
 
 def test_class_of_only_bad_files_is_an_error(folder: Path):
     for f in (folder / "val" / "cats").iterdir():
         f.write_text("zero bytes of photo")
-    with pytest.raises(data.DataError, match="val/cats/ has no usable images"):
+    with pytest.raises(folders.DataError, match="val/cats/ has no usable images"):
         _no_transform_folders(folder)
 
 
 def test_one_class_is_an_error(tmp_path: Path):
     for split in ("train", "val"):
         _images(tmp_path / split / "cats", 2)
-    with pytest.raises(data.DataError, match="only one class \\('cats'\\)"):
+    with pytest.raises(folders.DataError, match="only one class \\('cats'\\)"):
         _no_transform_folders(tmp_path)
 
 
 def test_val_class_missing_from_train_is_an_error(folder: Path):
     _images(folder / "val" / "birds", 2)
-    with pytest.raises(data.DataError, match="val/ has class\\(es\\) \\['birds'\\] that train/ lacks"):
+    with pytest.raises(folders.DataError, match="val/ has class\\(es\\) \\['birds'\\] that train/ lacks"):
         _no_transform_folders(folder)
 
 
 def test_train_class_missing_from_val_is_an_error(folder: Path):
     _images(folder / "train" / "birds", 2)
-    with pytest.raises(data.DataError, match="val/ has no folder for class\\(es\\) \\['birds'\\]"):
+    with pytest.raises(folders.DataError, match="val/ has no folder for class\\(es\\) \\['birds'\\]"):
         _no_transform_folders(folder)
 
 
@@ -138,15 +138,15 @@ def test_missing_split_is_an_error_with_a_hint(folder: Path, missing: str):
     for d in sorted((folder / missing).rglob("*"), reverse=True):
         d.rmdir()
     (folder / missing).rmdir()
-    with pytest.raises(data.DataError, match=f"has no {missing}/ folder.*val_fraction=0.2"):
+    with pytest.raises(folders.DataError, match=f"has no {missing}/ folder.*val_fraction=0.2"):
         _no_transform_folders(folder)
 
 
 def test_nonexistent_path_is_an_error(tmp_path: Path):
-    with pytest.raises(data.DataError, match="does not exist"):
+    with pytest.raises(folders.DataError, match="does not exist"):
         _no_transform_folders(tmp_path / "nowhere")
     (tmp_path / "file.zip").write_bytes(b"PK")
-    with pytest.raises(data.DataError, match="is a file, not a folder"):
+    with pytest.raises(folders.DataError, match="is a file, not a folder"):
         _no_transform_folders(tmp_path / "file.zip")
 
 
@@ -173,13 +173,13 @@ def test_one_folder_split_is_seeded_stratified_and_disjoint(flat: Path):
 
 
 def test_one_folder_split_errors(flat: Path, folder: Path):
-    with pytest.raises(data.DataError, match="between 0 and 1"):
+    with pytest.raises(folders.DataError, match="between 0 and 1"):
         _no_transform_folders(flat, val_fraction=1.5)
-    with pytest.raises(data.DataError, match="already has train/ and val/"):
+    with pytest.raises(folders.DataError, match="already has train/ and val/"):
         _no_transform_folders(folder, val_fraction=0.2)
     for f in list((flat / "dogs").iterdir())[1:]:
         f.unlink()
-    with pytest.raises(data.DataError, match="dogs/ has a single usable image"):
+    with pytest.raises(folders.DataError, match="dogs/ has a single usable image"):
         _no_transform_folders(flat, val_fraction=0.2)
 
 
@@ -188,7 +188,7 @@ def test_one_folder_split_errors(flat: Path, folder: Path):
 
 def test_report_text_and_html(folder: Path):
     (folder / "train" / "cats" / "readme.txt").write_text("hi")
-    report = data.validate_folder(folder)
+    report = folders.validate_folder(folder)
     text = repr(report)
     assert text.splitlines()[1:5] == [
         "split  cats  dogs  total",
@@ -201,20 +201,20 @@ def test_report_text_and_html(folder: Path):
     assert "<code>train/cats/readme.txt</code>" in report._repr_html_()
     for i in range(25):
         (folder / "train" / "cats" / f"junk{i:02d}.txt").write_text("x")
-    many = data.validate_folder(folder)
+    many = folders.validate_folder(folder)
     assert len(many.skipped) == 26 and "... and 6 more (see report.skipped)" in repr(many)
     assert "... and 6 more" in many._repr_html_()
     for f in (folder / "val" / "dogs").iterdir():
         f.unlink()
     assert "Problems (fix these before training):\n  - val/dogs/ has no usable images" in repr(
-        data.validate_folder(folder))
+        folders.validate_folder(folder))
 
 
 # ---------------------------------------------------------------- the real photos
 
 
 def test_photos_skip_the_gif_placeholder(photos_dir: Path):
-    report = data.validate_folder(photos_dir)
+    report = folders.validate_folder(photos_dir)
     assert report.ok
     assert report.counts == {"train": {"ants": 123, "bees": 121}, "val": {"ants": 70, "bees": 83}}
     assert [s.path for s in report.skipped] == ["train/ants/imageNotFound.gif"]

@@ -264,7 +264,7 @@ def test_download_once_verified_and_extracted(server, data_home: Path, monkeypat
     _point_at(f"{base}/tutorial/hymenoptera_data.zip", monkeypatch)
     root = datasets.hymenoptera()
     assert root == data_home / "hymenoptera_data"
-    assert vc.data.validate_folder(root).counts == {"train": {"ants": 3, "bees": 3},
+    assert vc.folders.validate_folder(root).counts == {"train": {"ants": 3, "bees": 3},
                                                     "val": {"ants": 2, "bees": 2}}
     assert datasets.hymenoptera() == root and log == ["/tutorial/hymenoptera_data.zip"]
     assert _leftovers(data_home) == ["hymenoptera_data", "hymenoptera_data.zip"]
@@ -352,7 +352,7 @@ def test_practice_is_byte_identical_per_seed(tmp_path: Path):
 
 
 def test_practice_layout_and_gif_placeholder(tmp_path: Path):
-    report = vc.data.validate_folder(datasets.practice_dataset(tmp_path / "p"))
+    report = vc.folders.validate_folder(datasets.practice_dataset(tmp_path / "p"))
     assert report.ok
     assert report.counts == {"train": {"ants": 40, "bees": 40}, "val": {"ants": 20, "bees": 20}}
     assert [s.path for s in report.skipped] == ["train/ants/imageNotFound.gif"]

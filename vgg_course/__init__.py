@@ -24,7 +24,8 @@ _SUBMODULES = (
     "recipes",      # transfer learning / fine-tuning recipes by name
     "optim",        # optimizers over trainable parameters, discriminative LRs, checks
     "widgets",      # ipywidgets views over the freezing functions
-    "data",         # image folders checked before training, transforms, loaders
+    "folders",      # checking an image folder before training: counts, skipped files, errors
+    "data",         # datasets over checked folders, transforms from the weights, loaders
     "datasets",     # the dataset registry, verified download and install, practice data
     "practice",     # drawing the offline practice photos
     "engine",       # the training and evaluation loop
@@ -34,6 +35,7 @@ _SUBMODULES = (
     "devices",      # device and precision choice
     "companion",    # SqueezeNet 1.1 with offline ImageNet weights
     "compare",      # the transfer-learning vs fine-tuning comparison lab
+    "results",      # the comparison lab's results: rows, table, files
     "figures",      # matplotlib figures of results
     "exercises",    # graded exercises: check / hint / solution
     "grading",      # the instructor's grader

@@ -22,7 +22,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from vgg_course import config, data, downloads, practice
+from vgg_course import config, downloads, folders, practice
 
 
 @dataclass(frozen=True)
@@ -166,8 +166,8 @@ def _dataset_root(folder: Path) -> Path:
     return folder
 
 
-def _check_structure(root: Path, s: DatasetSpec) -> data.FolderReport:
-    report = data.validate_folder(root)
+def _check_structure(root: Path, s: DatasetSpec) -> folders.FolderReport:
+    report = folders.validate_folder(root)
     if report.ok and tuple(report.classes) != s.classes:
         report.errors.append(f"classes are {report.classes}, {s.name} has {list(s.classes)}.")
     return report

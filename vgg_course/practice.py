@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from vgg_course import data
+from vgg_course import folders
 
 VERSION = 1
 COUNTS = {"train": 40, "val": 20}  # images per class
@@ -73,7 +73,7 @@ def draw(seed: int, split: int, cls: int, index: int) -> Image.Image:
 
 def write(root: Path, seed: int) -> None:
     """Write the whole set into ``root`` (train/val x ants/bees JPEGs, a .gif, a manifest)."""
-    for s_i, split in enumerate(data.SPLITS):
+    for s_i, split in enumerate(folders.SPLITS):
         for c_i, cls in enumerate(("ants", "bees")):
             folder = root / split / cls
             folder.mkdir(parents=True)
