@@ -119,6 +119,34 @@ def test_cached_training_gives_the_same_head_as_the_uncached_loop(frozen_classif
         assert a.train_loss == pytest.approx(b.train_loss, rel=1e-5)
 
 
+def test_fit_on_a_caches_own_loaders_repeats_the_same_batches():
+    """One cache, several heads trained on it: each run sees the batches fit(cache_features=True) sees."""
+    import copy
+
+    model = _tl_model()
+    _, val = _loaders()
+    # a loader with its own shuffling generator, as vc.data.make_loaders builds them
+    train = DataLoader(_data(24, 0), batch_size=6, shuffle=True,
+                       generator=torch.Generator().manual_seed(3))
+    cached = features.cache(model, train, val, device="cpu", precision="fp32")
+    assert cached.train.generator is train.generator
+    runs = []
+    for _ in range(2):
+        head = copy.deepcopy(cached.head)
+        opt = torch.optim.SGD(head.parameters(), lr=0.05, momentum=0.9)
+        history = engine.fit(head, cached.train, cached.val, opt, epochs=3, device="cpu",
+                             precision="fp32", seed=7, progress=False)
+        runs.append(([r.train_loss for r in history.records], head.state_dict()))
+    oracle = copy.deepcopy(model)
+    opt = torch.optim.SGD([p for p in oracle.parameters() if p.requires_grad], lr=0.05, momentum=0.9)
+    via_fit = engine.fit(oracle, train, val, opt, epochs=3, device="cpu", precision="fp32", seed=7,
+                         progress=False, cache_features=True)
+    assert runs[0][0] == runs[1][0]
+    assert runs[0][0] == pytest.approx([r.train_loss for r in via_fit.records], rel=1e-6)
+    for key, value in oracle.classifier.state_dict().items():  # head = classifier.0..6
+        torch.testing.assert_close(runs[0][1][key], value, msg=key)
+
+
 def test_fit_falls_back_with_the_reason_when_caching_is_impossible():
     model = vc.models.tiny_vgg(2)  # nothing frozen
     opt = torch.optim.SGD(model.parameters(), lr=0.01)

@@ -193,11 +193,14 @@ class CachedLoader:
 
     The original ``DataLoader``'s own sampler (and generator) picks the indices through an
     index-only twin loader, so shuffling consumes the random generator exactly as the
-    uncached loop does -- that is what makes cached and uncached training agree.
+    uncached loop does -- that is what makes cached and uncached training agree. ``fit`` can
+    also be called on a ``Cached``'s head and loaders directly, with the same batches.
     """
 
     def __init__(self, loader: Iterable, features: torch.Tensor, labels: torch.Tensor) -> None:
         self.features, self.labels = features, labels
+        # The same generator object: fit() re-seeds it per epoch, for this loader as for the original.
+        self.generator = engine._shuffle_generator(loader)
         if isinstance(loader, DataLoader):
             if loader.batch_sampler is not None:
                 self._order = DataLoader(_Indices(len(features)), batch_sampler=loader.batch_sampler,
