@@ -20,6 +20,7 @@ _SUBMODULES = (
     "models",       # building models: VGG16 (pretrained or practice) and a tiny twin
     "inspection",   # tables and counts that show a model's structure and parameters
     "freezing",     # requires_grad by layer, block or section
+    "batchnorm",    # BatchNorm in frozen parts: kept in eval mode while the rest trains
     "heads",        # replacing classifier heads
     "recipes",      # transfer learning / fine-tuning recipes by name
     "optim",        # optimizers over trainable parameters, discriminative LRs, checks

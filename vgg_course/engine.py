@@ -1,6 +1,7 @@
 """The training and evaluation loop: train_one_epoch, evaluate, and fit with a history.
 
-The loop is the one every PyTorch course writes by hand -- ``model.train()``, forward,
+The loop is the one every PyTorch course writes by hand -- ``model.train()`` (with frozen
+BatchNorm layers kept in eval mode: ``vc.batchnorm``), forward,
 loss, ``zero_grad``, ``backward``, ``step``; ``model.eval()`` and ``torch.inference_mode()``
 to validate -- plus what makes it fast and trustworthy: the device and precision from
 ``vc.devices``, a progress bar, a per-epoch ``History``, best/last checkpoints, resume
@@ -22,7 +23,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from vgg_course import checkpoints, devices
+from vgg_course import batchnorm, checkpoints, devices
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def train_one_epoch(
     """
     chosen = devices.plan(device, precision)
     loss_fn = loss_fn or nn.CrossEntropyLoss()
-    model.train()
+    batchnorm.train_mode(model)  # model.train(), but frozen BatchNorm keeps its statistics
     # Sums stay on the device: calling .item() every step would wait for the GPU each time.
     total_loss = torch.zeros((), device=chosen.device)
     correct = torch.zeros((), dtype=torch.long, device=chosen.device)
