@@ -72,8 +72,10 @@ def test_add_exercises_appends_once_and_keeps_the_lesson(tmp_path):
     authoring.add_exercises(path)  # idempotent: replaces its own section
     nb = nbformat.read(path, as_version=4)
     roles = [c.metadata.get("vgg_course", {}).get("role") for c in nb.cells]
-    n = len(exercises.load("freezing").EXERCISES)
-    assert roles == [None, None, "section", "setup"] + ["task", "answer", "check"] * n
+    expected = [None, None, "section", "setup"]
+    for ex in exercises.load("freezing").EXERCISES:
+        expected += ["task", "answer", "check"] + (["verify"] if ex.verify else [])
+    assert roles == expected and "verify" in roles  # freezing.q3 is predict-then-verify
     assert nb.cells[1].outputs  # the lesson's own outputs are untouched
     answer = nb.cells[5]
     assert answer.metadata.nbgrader["solution"] is True and "### BEGIN SOLUTION" in answer.source

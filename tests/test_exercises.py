@@ -1,30 +1,40 @@
-"""Tests for vgg_course.exercises: every reference passes its check, wrong answers do not."""
+"""Tests for vgg_course.exercises: the cases / probe / judge contract, verdicts, hidden tests.
+
+The catalogue of wrong answers (each must score below full marks) is tests/test_wrong_answers.py.
+"""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 import torch
 from torch import nn
-from torchvision.models import vgg16
 
 from vgg_course import authoring, exercises
 from vgg_course.exercises import (comparison_lab, core, fine_tuning, freezing, other_networks,
-                                  state_dict, transfer_learning)
+                                  predictions, state_dict, transfer_learning, zoo)
 
 ALL = [ex for name in exercises.MODULES for ex in exercises.exercises(name)]
+KINDS = {"predict": [ex for ex in ALL if ex.verify],
+         "bug": [ex for ex in ALL if ex.title.startswith("find the bug")]}
 
 
 @pytest.mark.parametrize("ex", ALL, ids=lambda e: e.id)
-def test_reference_passes_in_strict_mode(ex, monkeypatch):
+def test_reference_passes_in_strict_mode_public_and_hidden(ex, monkeypatch):
     monkeypatch.setenv("VGG_COURSE_STRICT", "1")
-    verdict = ex.check(ex.reference())
+    reference = ex.reference()
+    verdict = ex.check(reference)
     assert verdict.passed and verdict.score == verdict.points == ex.points
+    for seed in (1, 2):  # fresh random cases, hidden ones included
+        verdict = ex.verdict(reference, seed, hidden=True)
+        assert verdict.passed, repr(verdict)
 
 
 @pytest.mark.parametrize("ex", ALL, ids=lambda e: e.id)
 def test_student_stub_is_not_attempted_and_raises_only_in_strict_mode(ex, monkeypatch):
     monkeypatch.delenv("VGG_COURSE_STRICT", raising=False)
-    namespace = {"ex": exercises.load(ex.id.split(".")[0])}
+    namespace = {"ex": exercises.load(ex.lesson)}
     exec(core.SETUP_IMPORTS, namespace)
     exec(authoring.clear_solutions(ex.cell, keep=(ex.answer,)), namespace)  # the student's cell
     verdict = ex.check(namespace[ex.answer])
@@ -35,94 +45,188 @@ def test_student_stub_is_not_attempted_and_raises_only_in_strict_mode(ex, monkey
         ex.check(namespace[ex.answer])
 
 
-def test_ids_are_unique_and_named_after_their_module():
-    ids = [ex.id for ex in ALL]
-    assert len(ids) == len(set(ids))
+def test_every_lesson_has_three_exercises_a_prediction_and_lessons_04_on_a_bug_to_find():
     for name in exercises.MODULES:
         module = exercises.load(name)
-        assert len(module.EXERCISES) >= 2
-        assert [e.id for e in module.EXERCISES] == [f"{name}.q{i}" for i in range(1, len(module.EXERCISES) + 1)]
+        assert len(module.EXERCISES) >= 3, name
+        assert [e.id for e in module.EXERCISES] == [
+            f"{name}.q{i}" for i in range(1, len(module.EXERCISES) + 1)]
         assert all(getattr(module, e.name) is e for e in module.EXERCISES)
+        assert any(e in KINDS["predict"] for e in module.EXERCISES), name
+        if name not in ("state_dict", "freezing"):
+            assert any(e in KINDS["bug"] for e in module.EXERCISES), name
+    assert len({e.id for e in ALL}) == len(ALL)
 
 
-def test_load_accepts_the_notebook_stem_and_rejects_unknown_lessons():
-    assert exercises.load("03_freezing") is freezing
-    with pytest.raises(KeyError, match="lessons with exercises"):
-        exercises.load("99_nothing")
+@pytest.mark.parametrize("ex", [e for e in ALL if e.kind == "function"], ids=lambda e: e.id)
+def test_cases_are_fresh_per_seed_plain_json_and_hidden_ones_are_extra(ex):
+    public = ex.cases(0)
+    assert json.loads(json.dumps(public)) == public
+    assert all(c["part"] in {p.name for p in ex.parts} and not c["hidden"] for c in public)
+    assert ex.cases(0) == public  # deterministic
+    assert any(ex.cases(seed) != public for seed in range(1, 4)), "the same cases for every seed"
+    hidden = ex.cases(0, hidden=True)
+    assert hidden[:len(public)] == public
+    extra = ex.hidden()
+    if extra is not None:
+        assert len(hidden) > len(public) and all(c["hidden"] for c in hidden[len(public):])
+        assert all(p.hidden for p in extra.parts)
+
+
+def test_no_check_uses_only_the_notebooks_tiny_vgg():
+    """Every function exercise runs on something other than tiny_vgg(width=4, hidden=32)."""
+    for ex in (e for e in ALL if e.kind == "function"):
+        specs = [c.get("model") for c in ex.cases(0)]
+        others = [s for s in specs if s and (s["arch"] != "tiny_vgg" or s["width"] != 4)]
+        tables = [c for c in ex.cases(0) if "rows" in c or "weights" in c]
+        assert others or tables, ex.id
+
+
+def test_probe_returns_json_observations_and_one_failing_case_does_not_stop_the_others():
+    ex = state_dict.q2
+    cases = ex.cases(0)
+    calls = []
+
+    def sometimes(model, key):
+        calls.append(key)
+        if len(calls) == 2:
+            raise ValueError("only the second case fails")
+        return model.get_submodule(key.rpartition(".")[0])
+
+    observations = ex.probe(sometimes, cases)
+    assert len(calls) == len(cases) == len(observations)
+    assert json.loads(json.dumps(observations)) == observations
+    assert observations[1] == {"error": "ValueError: only the second case fails"}
+    assert all("value" in o for i, o in enumerate(observations) if i != 1)
+    verdict = ex.judge(cases, observations)
+    assert verdict.status == "partial" and "raised ValueError" in repr(verdict)
+
+
+@pytest.mark.parametrize("observations", [
+    None, "nonsense", [], [{"value": 1}], [{"value": {"names": 3}}] * 4,
+    [{"value": None}] * 4, [{"bogus": 1}] * 4, [{"value": 1, "error": "x"}] * 4,
+])
+def test_judge_never_raises_and_never_passes_malformed_observations(observations):
+    ex = freezing.q1
+    verdict = ex.judge(ex.cases(0), observations)
+    assert verdict.score == 0 and verdict.status in ("failed", "not attempted")
+
+
+def test_judge_needs_observations_that_only_a_right_answer_gives():
+    """Faked observations that claim success in general terms do not pass: the judge
+    compares with what these cases (random widths, names) must give."""
+    ex = freezing.q1
+    cases = ex.cases(3)
+    fake = [{"value": {"names": ["features.0.weight"], "trainable": []}} for _ in cases]
+    assert ex.judge(cases, fake).score == 0
+    real = ex.probe(ex.reference(), cases)
+    assert ex.judge(cases, real).passed
+    assert ex.judge(ex.cases(4), real).score < ex.points  # other seed, other models
+
+
+def test_hidden_parts_are_marked_in_the_verdict_and_the_gradebook_dict():
+    verdict = state_dict.q3.verdict(state_dict.q3.reference(), hidden=True)
+    hidden = [p for p in verdict.parts if p.hidden]
+    assert hidden and verdict.hidden_points == sum(p.points for p in hidden)
+    assert "[hidden]" in repr(verdict)
+    data = json.loads(exercises.verdicts_json([verdict]))[0]
+    assert data["hidden_points"] == verdict.hidden_points == data["hidden_score"]
+    assert [p["hidden"] for p in data["parts"]] == [p.hidden for p in verdict.parts]
+    public = state_dict.q3.verdict(state_dict.q3.reference())
+    assert not any(p.hidden for p in public.parts) and "[hidden]" not in repr(public)
+
+
+def test_a_student_release_has_no_solutions_no_hidden_cases_but_still_grades(monkeypatch):
+    monkeypatch.setattr(core, "instructor_module", lambda lesson: None)
+    ex = state_dict.q2
+    assert "come from your instructor" in ex.solution().text
+    with pytest.raises(core.SolutionsUnavailable):
+        ex.cell
+    with pytest.raises(core.SolutionsUnavailable):
+        ex.cases(0, hidden=True)
+    assert ex.check(lambda m, k: m.get_submodule(k.rpartition(".")[0])).passed
+    assert ex.check(lambda m, k: m).status == "failed"
+
+
+def test_lesson_level_steps_for_the_grader():
+    cases = exercises.lesson_cases("02_state_dict", 5, hidden=True)
+    assert set(cases) == {e.id for e in state_dict.EXERCISES}
+    namespace = {"section_sizes": state_dict.q3.reference()}
+    observations = json.loads(json.dumps(exercises.probe_namespace(namespace, "02_state_dict", cases)))
+    verdicts = exercises.judge_lesson("02_state_dict", cases, observations)
+    assert [v.status for v in verdicts] == ["not attempted", "not attempted", "passed"]
+    assert verdicts[2].hidden_points > 0
+    broken = exercises.judge_lesson("02_state_dict", cases, {"state_dict.q3": "garbage"})
+    assert [v.score for v in broken] == [0, 0, 0]
+    assert [v.status for v in exercises.grade_namespace(namespace, "02_state_dict")] == [
+        "not attempted", "not attempted", "passed"]
 
 
 def test_check_finds_the_answer_in_the_callers_namespace():
-    third_256_conv = 14  # noqa: F841  (check() looks it up in the calling frame's globals)
-    assert state_dict.q1.check().status == "not attempted"  # a local is not a notebook global
-    namespace = {"third_256_conv": 14}
-    exec("verdict = ex.check()", {"ex": state_dict.q1, **namespace}, namespace)
+    module_of = state_dict.q2.reference()  # noqa: F841  (a local is not a notebook global)
+    assert state_dict.q2.check().status == "not attempted"
+    namespace = {"module_of": state_dict.q2.reference()}
+    exec("verdict = ex.check()", {"ex": state_dict.q2, **namespace}, namespace)
     assert namespace["verdict"].passed
 
 
-def test_oracle_third_256_conv_is_index_14_in_torchvision():
+def test_prediction_digests_match_torch_itself():
+    """The stored digests are those of the values torch gives (oracles, not hand-typed)."""
     with torch.device("meta"):
-        features = vgg16(weights=None).features
-    convs = [i for i, m in enumerate(features) if isinstance(m, nn.Conv2d) and m.out_channels == 256]
-    assert convs[2] == 14 == state_dict.q1.reference()
-    assert state_dict.q1.check(convs[1]).status == "failed"
+        bn, vgg = torch.nn.Module(), None
+        from torchvision.models import mobilenet_v3_small, resnet18, squeezenet1_1, vgg11_bn, vgg16
+        bn, vgg, resnet = vgg11_bn(weights=None), vgg16(weights=None), resnet18(weights=None)
+        squeeze, mobile = squeezenet1_1(weights=None), mobilenet_v3_small(weights=None)
+    import vgg_course as vc
+    tiny = vc.models.tiny_vgg(num_classes=5, width=2, hidden=16)
+    vc.freezing.freeze_up_to(tiny, "conv4")
+    tiny(torch.randn(2, 3, 32, 32)).sum().backward()
+
+    def head(model):
+        layer = model.get_submodule(other_networks.last_scoring_layer(model))
+        return layer.weight[0].numel() * 5 + 5
+
+    total = sum(p.numel() for p in vgg.parameters())
+    conv5 = sum(p.numel() for p in vgg.features[24:].parameters())
+    truth = {
+        state_dict.q1: {"state_dict_entries": len(bn.state_dict()),
+                        "parameters": len(list(bn.parameters()))},
+        freezing.q3: {"trainable": vc.freezing.trainable_count(tiny),
+                      "first_conv_grad": repr(tiny.features[0].weight.grad),
+                      "tensors_with_grad": sum(p.grad is not None for p in tiny.parameters())},
+        transfer_learning.q1: {"resnet_trainable": head(resnet),
+                               "vgg_total": total - vgg.classifier[6].weight.numel() - 1000 + 4096 * 10 + 10},
+        fine_tuning.q4: {"sgd_momentum": 12, "adamw": 16, "frozen": 4},
+        comparison_lab.q4: {"fewest": "transfer_learning", "same_as_full": "from_scratch",
+                            "conv5": conv5},
+        other_networks.q4: {"squeezenet": head(squeeze), "mobilenet": head(mobile)},
+    }
+    assert set(truth) == set(KINDS["predict"])
+    for ex, values in truth.items():
+        assert ex.verdict(values).passed, ex.id
+        assert ex.verdict({k: 1 for k in values}).score == 0
 
 
-def test_wrong_answers_fail_with_a_reason_that_does_not_give_the_answer():
-    verdict = state_dict.q1.check(13)
-    assert verdict.status == "failed" and "ReLU" in repr(verdict) and "14" not in repr(verdict)
-    verdict = state_dict.q3.check({"n_keys": 32, "classifier_params": 138_357_544})
-    assert (verdict.status, verdict.score) == ("partial", 1)
-    assert "whole model" in repr(verdict) and "123642856" not in repr(verdict).replace(",", "")
+def test_memory_prediction_oracle_measures_optimizer_state():
+    """fine_tuning.q4's 12 and 16 bytes per parameter, measured on a real optimizer step."""
+    def measured(make):
+        layer = nn.Linear(20, 5)
+        optimizer = make(layer.parameters())
+        layer(torch.randn(3, 20)).sum().backward()
+        optimizer.step()
+        state = [t for s in optimizer.state.values() for t in s.values() if t.numel() > 1]
+        tensors = [*layer.parameters(), *(p.grad for p in layer.parameters()), *state]
+        return sum(t.numel() * t.element_size() for t in tensors) / 105
+    assert measured(lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9)) == 12
+    assert measured(lambda ps: torch.optim.AdamW(ps)) == 16
 
 
-def test_partial_credit_counts_the_parts_that_pass():
-    def count_all(model):
-        return sum(p.numel() for p in model.parameters())  # ignores freezing
-    verdict = freezing.q2.check(count_all)
-    assert (verdict.status, verdict.score, verdict.points) == ("partial", 1, 3)
-    assert [p.passed for p in verdict.parts] == [True, False, False]
-
-    def freeze_everything(model):
-        model.requires_grad_(False)
-    assert freezing.q1.check(freeze_everything).score == 1
-
-
-def test_a_student_exception_becomes_a_verdict_not_a_crash():
-    def broken(model, num_classes):
-        return model.classifier[99]
-    verdict = transfer_learning.q1.check(broken)
-    assert verdict.status == "failed" and "IndexError" in repr(verdict)
-
-
-def test_hard_coded_4096_head_fails_on_the_tiny_model():
-    def hard_coded(model, num_classes):
-        model.classifier[6] = nn.Linear(4096, num_classes)
-        return model
-    verdict = transfer_learning.q1.check(hard_coded)
-    assert verdict.status == "failed" and "hard-code" in repr(verdict)
-
-
-def test_optimizer_params_and_discriminative_lrs():
-    assert transfer_learning.q2.check(lambda m: list(m.parameters())).score == 1
-    flat = fine_tuning.q2.check(lambda m, lr: [{"params": [p for p in m.parameters() if p.requires_grad]}])
-    assert [p.passed for p in flat.parts] == [True, False, True]
-    assert fine_tuning.q1.check(lambda m: m.requires_grad_(True)).score == 1
-
-
-def test_comparison_lab_is_computed_from_the_given_table():
-    best = max(comparison_lab.RESULTS, key=lambda r: r["val_acc"])["recipe"]
-    assert comparison_lab.q1.check(best).passed
-    assert comparison_lab.q1.check("full_finetune").status == "failed"
-    assert comparison_lab.q1.check("not a recipe").status == "failed"
-    memorised = comparison_lab.q2.check(lambda rows, tol: "finetune_pretrained_classifier")
-    assert [p.passed for p in memorised.parts] == [True, False, False]
-    most_accurate = comparison_lab.q2.check(lambda rows, tol: max(rows, key=lambda r: r["val_acc"])["recipe"])
-    assert most_accurate.score == 0 and "faster one is within tolerance" in repr(most_accurate)
-
-
-def test_other_networks_head_paths():
-    assert other_networks.q1.check(lambda m: "classifier.6").score == 1
-    assert other_networks.q2.check(lambda m, n: m).status == "failed"
+def test_prediction_messages_name_the_mistake_not_the_answer():
+    verdict = state_dict.q1.check({"state_dict_entries": 38, "parameters": 62})
+    text = repr(verdict)
+    assert verdict.score == 0 and "BatchNorm" in text and "buffers" in text
+    assert "62" not in text.replace("62,", "") and "38" not in text
+    assert predictions.digest("x.q1", "k", " None ") == predictions.digest("x.q1", "k", "none")
 
 
 def test_verdict_text_is_deterministic_and_has_no_addresses():
@@ -132,7 +236,8 @@ def test_verdict_text_is_deterministic_and_has_no_addresses():
     assert text == repr(state_dict.q2.check(leaky)) and "0x…" in text
     html = state_dict.q2.check(leaky)._repr_html_()
     assert html.startswith("<div") and "failed" in html
-    assert repr(state_dict.q1.check(14)) == "✔ Exercise state_dict.q1 (find a layer by its index): passed, 1/1"
+    assert repr(freezing.q2.check(freezing.q2.reference())).startswith(
+        "✔ Exercise freezing.q2 (count trainable parameters): passed, 3/3")
 
 
 def test_hint_and_solution_display():
@@ -141,7 +246,17 @@ def test_hint_and_solution_display():
     assert "get_submodule" in solution and "BEGIN SOLUTION" not in solution
 
 
-def test_grade_namespace_and_json():
-    verdicts = exercises.grade_namespace({"third_256_conv": 14}, "02_state_dict")
-    assert [v.status for v in verdicts] == ["passed", "not attempted", "not attempted"]
-    assert '"score": 1' in exercises.verdicts_json(verdicts)
+def test_zoo_builds_what_the_specs_say():
+    spec = {"arch": "tiny_vgg", "width": 3, "hidden": 10, "num_classes": 4, "seed": 1,
+            "frozen": ["features"], "tie": ["features.26", "features.28"]}
+    model = zoo.build(spec)
+    assert model.classifier[6].out_features == 4 and model.classifier[3].in_features == 10
+    assert model.features[26].weight is model.features[28].weight
+    assert not any(p.requires_grad for p in model.features.parameters())
+    assert zoo.build(spec) is not model  # a fresh copy every time
+    assert [zoo.fingerprint(p) for p in zoo.build(spec).parameters()] == [
+        zoo.fingerprint(p) for p in model.parameters()]
+    meta = zoo.build({"arch": "resnet", "layers": [1, 1, 1, 1], "bottleneck": True}, meta=True)
+    assert meta.fc.in_features == 2048 and meta.fc.weight.is_meta
+    net = zoo.build({"arch": "tinynet", "head": "scores", "width": 4, "num_classes": 3})
+    assert net(torch.zeros(2, 3, 16, 16)).shape == (2, 3)

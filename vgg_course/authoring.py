@@ -159,9 +159,14 @@ def exercise_cells(lesson: str) -> list[NotebookNode]:
         v4.new_markdown_cell(
             "## Exercises\n\n"
             "Each exercise has a task, a cell for your answer and a check cell right after "
-            "it. Write your answer, run it, then run the check: it tests your code on a "
-            "small VGG-shaped model and tells you what is right and what is not, without "
-            "giving the answer away. Stuck? `ex.q1.hint()`; given up? `ex.q1.solution()`.",
+            "it. Write your answer, run it, then run the check: it runs your code on fresh "
+            "models and tables (other widths, other networks, shuffled rows) and tells you "
+            "what is right and what is not, without giving the answer away. In a **Predict** "
+            "exercise, commit to your numbers first: the check grades the prediction, and the "
+            "verify cell after it shows what really happens. Some exercises are **Find the "
+            "bug**: the task shows code with a mistake people really make; write the fixed "
+            "version. Stuck? `ex.q1.hint()`; given up? `ex.q1.solution()` (in a classroom "
+            "release, solutions come from your instructor).",
             metadata=_meta("section")),
         v4.new_code_cell(
             f"{exercise_modules.core.SETUP_IMPORTS}\n"
@@ -179,10 +184,13 @@ def exercise_cells(lesson: str) -> list[NotebookNode]:
             v4.new_code_cell(ex.check_source(),
                              metadata=_meta("check", ex.id, locked=True, solution=False)),
         ]
+        if ex.verify:  # predict-then-verify: the real result, after the prediction is checked
+            cells.append(v4.new_code_cell(
+                ex.verify, metadata=_meta("verify", ex.id, locked=True, solution=False)))
     return cells
 
 
-_ROLES = {"section", "setup", "task", "answer", "check"}
+_ROLES = {"section", "setup", "task", "answer", "check", "verify"}
 
 
 def add_exercises(path: str | Path) -> Path:

@@ -5,12 +5,15 @@ In a notebook::
     from vgg_course.exercises import freezing as ex
     ex.q1.check()       # grades the `freeze_features` the student defined above
     ex.q1.hint()
-    ex.q1.solution()
+    ex.q1.solution()    # in a student release: "solutions come from your instructor"
 
 Each module (named after its notebook without the number: ``03_freezing.ipynb`` ->
 ``vgg_course.exercises.freezing``) defines ``EXERCISES``, a tuple of
-:class:`~vgg_course.exercises.core.Exercise` also bound as ``q1``, ``q2``, ... .
-The instructor's grader calls :func:`grade_namespace` on a student's kernel namespace.
+:class:`~vgg_course.exercises.core.Exercise` also bound as ``q1``, ``q2``, ... . How a
+check is split between the trusted grader and the student's process is described in
+:mod:`vgg_course.exercises.core`; for a whole lesson the grader calls
+:func:`lesson_cases` (trusted), :func:`probe_namespace` (in the student's kernel or
+sandbox) and :func:`judge_lesson` (trusted), or :func:`grade_namespace` for all three.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from types import ModuleType
 from typing import Any, Mapping
 
 from vgg_course.exercises.core import (  # noqa: F401  (the public surface)
-    Exercise, ExerciseFailed, Part, PartResult, Verdict, strip_solution_markers,
+    Exercise, ExerciseFailed, Hidden, Part, PartResult, SolutionsUnavailable, Verdict,
+    strip_solution_markers,
 )
 
 # Lesson notebook stem without its number -> module of exercises, in course order.
@@ -47,9 +51,36 @@ def exercises(name: str) -> tuple[Exercise, ...]:
     return load(name).EXERCISES
 
 
-def grade_namespace(namespace: Mapping[str, Any], name: str) -> list[Verdict]:
-    """Grade every exercise of a lesson on the names a notebook defined; never raises."""
-    return [ex.verdict(namespace.get(ex.answer, ...)) for ex in exercises(name)]
+def lesson_cases(name: str, seed: int = 0, *, hidden: bool = False) -> dict[str, list[dict]]:
+    """TRUSTED: every exercise's cases, ``{exercise id: cases}`` (plain JSON data)."""
+    return {ex.id: ex.cases(seed, hidden=hidden) for ex in exercises(name)}
+
+
+def probe_namespace(namespace: Mapping[str, Any], name: str,
+                    cases: Mapping[str, list[dict]]) -> dict[str, list[dict]]:
+    """UNTRUSTED side: run the names a notebook defined on the cases; never raises."""
+    return {ex.id: ex.probe(namespace.get(ex.answer, ...), cases[ex.id])
+            for ex in exercises(name) if ex.id in cases}
+
+
+def judge_lesson(name: str, cases: Mapping[str, list[dict]],
+                 observations: Mapping[str, Any]) -> list[Verdict]:
+    """TRUSTED: one verdict per exercise; a missing observation counts as not attempted."""
+    verdicts = []
+    for ex in exercises(name):
+        ex_cases = cases.get(ex.id) or ex.cases(0)
+        got = observations.get(ex.id) if isinstance(observations, Mapping) else None
+        verdicts.append(ex.judge(ex_cases, got if got is not None
+                                 else [{"unset": True} for _ in ex_cases]))
+    return verdicts
+
+
+def grade_namespace(namespace: Mapping[str, Any], name: str, *, seed: int = 0,
+                    hidden: bool = False) -> list[Verdict]:
+    """All three steps in one process (self-study, tests); never raises."""
+    cases = json.loads(json.dumps(lesson_cases(name, seed, hidden=hidden)))
+    observations = json.loads(json.dumps(probe_namespace(namespace, name, cases)))
+    return judge_lesson(name, cases, observations)
 
 
 def verdicts_json(verdicts: list[Verdict]) -> str:

@@ -1,116 +1,321 @@
-"""Exercises for ``06_comparison_lab.ipynb``: reading a results table of the comparison.
+"""Exercises for ``06_comparison_lab.ipynb``: reading the lab's results, and a buggy evaluation.
 
-The checks use the fixed table ``RESULTS`` (and reshuffled variants of it), never the
-numbers of the student's own run, so every verdict is deterministic.
+The checks use results tables made for each case (``LAB_RESULTS`` reordered, and random
+tables), never the numbers of the student's own run, so every verdict is deterministic.
 """
 
 from __future__ import annotations
 
-from vgg_course.exercises.core import Exercise, Part
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
-# An illustrative comparison with the kit's recipe names (vc.recipes.RECIPES), one row per
-# recipe: VGG16 on ants/bees, 2 classes. Not this machine's run: the numbers are fixed.
-RESULTS: tuple[dict, ...] = (
-    {"recipe": "transfer_learning", "val_acc": 0.915, "minutes": 2.0, "trainable_params": 8_194},
-    {"recipe": "finetune_new_classifier", "val_acc": 0.924, "minutes": 6.5,
-     "trainable_params": 119_554_050},
-    {"recipe": "finetune_pretrained_classifier", "val_acc": 0.935, "minutes": 6.6,
-     "trainable_params": 119_554_050},
-    {"recipe": "partial_finetune", "val_acc": 0.948, "minutes": 11.0,
-     "trainable_params": 126_633_474},
-    {"recipe": "full_finetune", "val_acc": 0.941, "minutes": 24.0, "trainable_params": 134_268_738},
-    {"recipe": "from_scratch", "val_acc": 0.601, "minutes": 24.5, "trainable_params": 134_268_738},
+from vgg_course.exercises import zoo
+from vgg_course.exercises.core import Exercise, Part, plain, type_name
+from vgg_course.exercises.predictions import Prediction, digest, prediction_exercise
+
+# The lab's comparison on VGG16 (pretrained, ants/bees, 2 classes, 3 seeds each): the mean
+# and standard deviation over seeds of the best validation accuracy, and minutes per run.
+LAB_RESULTS: tuple[dict, ...] = (
+    {"recipe": "transfer_learning", "val_acc_mean": 0.928, "val_acc_std": 0.006,
+     "minutes": 1.9, "trainable_params": 8_194},
+    {"recipe": "finetune_new_classifier", "val_acc_mean": 0.917, "val_acc_std": 0.013,
+     "minutes": 6.4, "trainable_params": 119_554_050},
+    {"recipe": "finetune_pretrained_classifier", "val_acc_mean": 0.937, "val_acc_std": 0.008,
+     "minutes": 6.6, "trainable_params": 119_554_050},
+    {"recipe": "partial_finetune", "val_acc_mean": 0.946, "val_acc_std": 0.010,
+     "minutes": 11.2, "trainable_params": 126_633_474},
+    {"recipe": "full_finetune", "val_acc_mean": 0.941, "val_acc_std": 0.015,
+     "minutes": 24.3, "trainable_params": 134_268_738},
+    {"recipe": "from_scratch", "val_acc_mean": 0.603, "val_acc_std": 0.041,
+     "minutes": 24.6, "trainable_params": 134_268_738},
 )
 
-# The same columns with other numbers: a function that only memorised RESULTS fails here.
-_OTHER = (
-    {"recipe": "a", "val_acc": 0.70, "minutes": 1.0, "trainable_params": 10},
-    {"recipe": "b", "val_acc": 0.90, "minutes": 9.0, "trainable_params": 1_000},
-    {"recipe": "c", "val_acc": 0.88, "minutes": 3.0, "trainable_params": 100},
-    {"recipe": "d", "val_acc": 0.91, "minutes": 30.0, "trainable_params": 10_000},
-)
 
-
-def _table(rows) -> str:
-    lines = ["| recipe | val_acc | minutes | trainable_params |", "|---|---:|---:|---:|"]
-    lines += [f"| `{r['recipe']}` | {r['val_acc']:.3f} | {r['minutes']:.1f} | "
-              f"{r['trainable_params']:,} |" for r in rows]
+def table(rows) -> str:
+    """A results table as Markdown, for a task or a notebook cell."""
+    lines = ["| recipe | val_acc (mean ± std over seeds) | minutes | trainable_params |",
+             "|---|---:|---:|---:|"]
+    lines += [f"| `{r['recipe']}` | {r['val_acc_mean']:.3f} ± {r['val_acc_std']:.3f} | "
+              f"{r['minutes']:.1f} | {r['trainable_params']:,} |" for r in rows]
     return "\n".join(lines)
 
 
-def _best(rows) -> str:
-    return max(rows, key=lambda r: r["val_acc"])["recipe"]
+def random_table(rng, n: int | None = None) -> list[dict]:
+    """A results table with made-up recipes: minutes and trainable counts in unrelated orders."""
+    n = n or rng.randint(4, 7)
+    accs = rng.sample(range(700, 990), n)
+    minutes = rng.sample(range(10, 400), n)
+    params = rng.sample(range(1_000, 10_000_000), n)
+    return [{"recipe": f"recipe_{chr(97 + i)}", "val_acc_mean": accs[i] / 1000,
+             "val_acc_std": rng.randint(2, 30) / 1000, "minutes": minutes[i] / 10,
+             "trainable_params": params[i]} for i in range(n)]
 
 
-def _fastest_within(rows, tolerance: float) -> str:
-    best = max(r["val_acc"] for r in rows)
-    close = [r for r in rows if best - r["val_acc"] <= tolerance + 1e-12]
-    return min(close, key=lambda r: r["minutes"])["recipe"]
+def _shuffled(rng, rows) -> list[dict]:
+    rows = [dict(r) for r in rows]
+    rng.shuffle(rows)
+    return rows
 
 
-def _recipe_name(value: object) -> str | None:
-    if not isinstance(value, str):
-        return f"expected a recipe name (a str), got {type(value).__name__}"
-    names = [r["recipe"] for r in RESULTS]
-    return None if value in names else f"{value!r} is not a recipe in RESULTS: {names}"
+# --- q1: is the difference larger than the seed spread? -----------------------------------------
+
+def _clearly(rows, a: str, b: str) -> bool:
+    by = {r["recipe"]: r for r in rows}
+    gap = by[a]["val_acc_mean"] - by[b]["val_acc_mean"]
+    return gap > by[a]["val_acc_std"] + by[b]["val_acc_std"] + 1e-12
 
 
-def _best_recipe(value: object) -> str | None:
-    if problem := _recipe_name(value):
-        return problem
-    return None if value == _best(RESULTS) else f"{value!r} does not have the best val_acc"
+def _pair_cases(rng, rows, label: str) -> list[dict]:
+    names = [r["recipe"] for r in rows]
+    pairs = [(a, b) for a in names for b in names if a != b]
+    kinds = {"a difference larger than the spread": [p for p in pairs if _clearly(rows, *p)],
+             "a difference within the spread": [
+                 p for p in pairs if not _clearly(rows, *p) and not _clearly(rows, p[1], p[0])],
+             "the second one is better": [p for p in pairs if _clearly(rows, p[1], p[0])]}
+    cases = []
+    for part, candidates in kinds.items():
+        if candidates:
+            a, b = rng.choice(candidates)
+            cases.append({"part": part, "label": f"{label}, {a} vs {b}", "rows": rows,
+                          "a": a, "b": b})
+    return cases
+
+
+def _q1_cases(rng) -> list[dict]:
+    cases = _pair_cases(rng, _shuffled(rng, LAB_RESULTS), "the lab's table, reordered")
+    for _ in range(3):  # random tables until each part has a case of its own kind too
+        cases += _pair_cases(rng, random_table(rng), "another table")
+    return cases
+
+
+def _q1_observe(fn, case: dict):
+    return plain(fn([dict(r) for r in case["rows"]], case["a"], case["b"]))
+
+
+def _q1_assess(case: dict, got) -> str | None:
+    if not isinstance(got, bool):
+        return f"expected True or False, got {type_name(got)}"
+    if got == _clearly(case["rows"], case["a"], case["b"]):
+        return None
+    if case["part"] == "the second one is better":
+        return "the first recipe is the worse one here: it cannot be clearly better"
+    if got:
+        return "the gap between the means is not larger than the two spreads together"
+    return "the gap between the means is larger than both spreads together"
 
 
 q1 = Exercise(
     id="comparison_lab.q1",
-    title="the most accurate recipe",
-    task=("`ex.RESULTS` is a small comparison table (a tuple of dicts with `recipe`, "
-          "`val_acc`, `minutes`, `trainable_params`). Set `best_recipe` to the name of the "
-          "recipe with the highest validation accuracy, computed from the table (not "
-          "typed in: the next exercise checks your code on other tables too).\n\n"
-          + _table(RESULTS)),
-    answer="best_recipe",
-    cell=("results = ex.RESULTS\n"
-          "### BEGIN SOLUTION\n"
-          'best_recipe = max(results, key=lambda row: row["val_acc"])["recipe"]\n'
-          "### END SOLUTION"),
-    parts=(Part("the most accurate recipe", _best_recipe),),
-    hint_text="`max(rows, key=...)` picks the row with the largest value of a column.",
+    title="larger than the seed spread?",
+    task=("Each recipe of the lab was run with several seeds. `ex.LAB_RESULTS` holds the mean "
+          "and standard deviation over seeds of the best validation accuracy:\n\n"
+          + table(LAB_RESULTS) + "\n\n"
+          "Call recipe `a` **clearly better** than recipe `b` when its mean is higher by more "
+          "than the two standard deviations added together (`mean_a - mean_b > std_a + std_b`). "
+          "Write `clearly_better(results, a, b)` that returns `True` or `False` for two recipe "
+          "names of a table like this one. It is checked on this table reordered and on other "
+          "tables. Then look: is `partial_finetune` clearly better than `transfer_learning`?"),
+    answer="clearly_better",
+    parts=(Part("a difference larger than the spread"), Part("a difference within the spread"),
+           Part("the second one is better")),
+    make_cases=_q1_cases, observe=_q1_observe, assess=_q1_assess,
+    hint_text=("Find the two rows by their `recipe`, never by their position: the tables come "
+               "in any order."),
 )
 
 
-def _within_case(rows, tolerance: float):
-    def test(fn: object) -> str | None:
-        if not callable(fn):
-            return f"expected a function, got {type(fn).__name__}"
-        got = fn(tuple(dict(r) for r in rows), tolerance)
-        if got == _fastest_within(rows, tolerance):
-            return None
-        if got == _best(rows):
-            return "that is the most accurate, but a faster one is within tolerance"
-        return f"not the fastest recipe within {tolerance:.3f} of the best accuracy"
-    return test
+# --- q2: fast enough and good enough ------------------------------------------------------------
+
+def _fastest_within(rows, tolerance: float) -> str:
+    best = max(r["val_acc_mean"] for r in rows)
+    close = [r for r in rows if best - r["val_acc_mean"] <= tolerance + 1e-12]
+    return min(close, key=lambda r: r["minutes"])["recipe"]
+
+
+def _q2_cases(rng) -> list[dict]:
+    cases = [{"part": "the lab's table, reordered", "rows": _shuffled(rng, LAB_RESULTS),
+              "tolerance": tol, "label": f"tolerance {tol}"} for tol in (0.01, 0.02)]
+    for _ in range(2):
+        rows = random_table(rng)
+        best = max(r["val_acc_mean"] for r in rows)
+        # a tolerance between two accuracies, so the answer is not the best row itself
+        gaps = sorted(round(best - r["val_acc_mean"], 3) for r in rows)
+        cases.append({"part": "other tables", "rows": rows, "label": "another table",
+                      "tolerance": round(gaps[len(gaps) // 2] + 0.0005, 4)})
+    rows = random_table(rng)
+    cases.append({"part": "tolerance 0", "rows": rows, "tolerance": 0.0,
+                  "label": "another table, tolerance 0"})
+    return cases
+
+
+def _q2_observe(fn, case: dict):
+    return plain(fn([dict(r) for r in case["rows"]], case["tolerance"]))
+
+
+def _q2_assess(case: dict, got) -> str | None:
+    rows = case["rows"]
+    if not isinstance(got, str):
+        return f"expected a recipe name (a str), got {type_name(got)}"
+    if got == _fastest_within(rows, case["tolerance"]):
+        return None
+    if got not in [r["recipe"] for r in rows]:
+        return f"{got!r} is not a recipe of this table"
+    if got == max(rows, key=lambda r: r["val_acc_mean"])["recipe"]:
+        return "that is the most accurate, but a faster one is within tolerance"
+    if got == min(rows, key=lambda r: r["trainable_params"])["recipe"]:
+        return "fewest trainable parameters is not the same as fewest minutes"
+    return "not the fastest recipe within the tolerance of the best accuracy"
 
 
 q2 = Exercise(
     id="comparison_lab.q2",
     title="fast enough and good enough",
-    task=("Write `fastest_within(results, tolerance)`: among the recipes whose `val_acc` "
-          "is at most `tolerance` below the best one, return the name of the fastest "
-          "(fewest `minutes`). It is checked on `ex.RESULTS` and on other tables."),
+    task=("Write `fastest_within(results, tolerance)`: among the recipes whose `val_acc_mean` "
+          "is at most `tolerance` below the best one, return the name of the fastest (fewest "
+          "`minutes`). It is checked on `ex.LAB_RESULTS` reordered and on other tables, where "
+          "the fastest recipe is not always the one with the fewest trainable parameters."),
     answer="fastest_within",
-    cell=("def fastest_within(results, tolerance: float) -> str:\n"
-          '    """The fastest recipe whose accuracy is within `tolerance` of the best."""\n'
-          "    ### BEGIN SOLUTION\n"
-          '    best = max(row["val_acc"] for row in results)\n'
-          '    close = [row for row in results if best - row["val_acc"] <= tolerance]\n'
-          '    return min(close, key=lambda row: row["minutes"])["recipe"]\n'
-          "    ### END SOLUTION"),
-    parts=(Part("on RESULTS, tolerance 0.02", _within_case(RESULTS, 0.02)),
-           Part("on RESULTS, tolerance 0.05", _within_case(RESULTS, 0.05)),
-           Part("on another table", _within_case(_OTHER, 0.025))),
+    parts=(Part("the lab's table, reordered"), Part("other tables"), Part("tolerance 0")),
+    make_cases=_q2_cases, observe=_q2_observe, assess=_q2_assess,
     hint_text=("First find the best accuracy, then keep the rows close enough to it, then "
                "take the one with the fewest minutes."),
 )
 
-EXERCISES = (q1, q2)
+
+# --- q3: find the bug: validation -------------------------------------------------------------
+
+BUGGY_EVALUATE = '''def evaluate(model, loader):
+    correct = 0
+    for images, labels in loader:
+        correct += (model(images).argmax(1) == labels).sum().item()
+    return correct / len(loader.dataset)'''
+
+_Q3_ASPECTS = {"mode": "dropout and BatchNorm in eval mode", "grad": "no gradients tracked",
+               "acc": "the accuracy"}
+
+
+def _q3_cases(rng) -> list[dict]:
+    cases = []
+    for _ in range(2):
+        spec = {"arch": "tiny_vgg_bn", "width": rng.choice([1, 2]), "hidden": 8,
+                "num_classes": rng.randint(2, 4), "seed": rng.randrange(1000)}
+        data = {"n": rng.randint(9, 14), "batch_size": rng.choice([4, 5]), "seed": rng.randrange(1000)}
+        cases += [{"part": part, "aspect": aspect, "label": zoo.describe(spec), "model": spec,
+                   "data": data} for aspect, part in _Q3_ASPECTS.items()]
+    return cases
+
+
+def case_loader(data: dict, num_classes: int) -> DataLoader:
+    gen = torch.Generator().manual_seed(data["seed"])
+    images = torch.randn(data["n"], 3, 32, 32, generator=gen)
+    labels = torch.randint(0, num_classes, (data["n"],), generator=gen)
+    return DataLoader(TensorDataset(images, labels), batch_size=data["batch_size"])
+
+
+def _bn_state(model: nn.Module) -> list[float]:
+    return [zoo.fingerprint(m.running_mean) for m in model.modules()
+            if isinstance(m, nn.BatchNorm2d)]
+
+
+def _q3_observe(fn, case: dict):
+    model = zoo.build(case["model"])
+    model.train()  # as after a training epoch
+    seen: list[list[bool]] = []
+    model.register_forward_pre_hook(
+        lambda module, args: seen.append([module.training, torch.is_grad_enabled()]))
+    before = _bn_state(model)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        acc = fn(model, case_loader(case["data"], case["model"]["num_classes"]))
+    return {"acc": plain(acc), "forwards": seen, "bn_changed": _bn_state(model) != before}
+
+
+def _expected_accuracy(case: dict) -> float:
+    model = zoo.build(case["model"]).eval()
+    hits = total = 0
+    with torch.inference_mode():
+        for images, labels in case_loader(case["data"], case["model"]["num_classes"]):
+            hits += int((model(images).argmax(1) == labels).sum())
+            total += len(labels)
+    return hits / total
+
+
+def _q3_assess(case: dict, got) -> str | None:
+    if not got["forwards"]:
+        return "the model was never called"
+    if case["aspect"] == "mode":
+        if any(training for training, _ in got["forwards"]) or got["bn_changed"]:
+            return ("the model ran in training mode: dropout was on and BatchNorm updated its "
+                    "running statistics")
+        return None
+    if case["aspect"] == "grad":
+        return ("autograd recorded every forward pass (memory and time for gradients nobody "
+                "uses)" if any(grad for _, grad in got["forwards"]) else None)
+    acc = got["acc"]
+    if isinstance(acc, bool) or not isinstance(acc, (int, float)):
+        return f"expected the accuracy as a float, got {type_name(acc)}"
+    return None if abs(acc - _expected_accuracy(case)) < 1e-9 else (
+        "not the fraction of correct predictions over the whole validation set")
+
+
+q3 = Exercise(
+    id="comparison_lab.q3",
+    title="find the bug: validation",
+    task=("**Find the bug.** The lab validates after every epoch with this function. It "
+          "returns a number between 0 and 1, but the number changes from run to run on the "
+          "same weights, the model's BatchNorm statistics move, and it is slow:\n\n"
+          f"```python\n{BUGGY_EVALUATE}\n```\n\n"
+          "Write the fixed `evaluate(model, loader)`. It is checked on VGG-shaped models with "
+          "BatchNorm and dropout, called right after training (in training mode)."),
+    answer="evaluate",
+    parts=tuple(Part(name) for name in _Q3_ASPECTS.values()),
+    make_cases=_q3_cases, observe=_q3_observe, assess=_q3_assess,
+    hint_text=("Two separate switches: one changes how dropout and BatchNorm behave, the other "
+               "stops autograd from recording."),
+)
+
+
+# --- q4: predict, then verify -------------------------------------------------------------
+
+_Q4 = "comparison_lab.q4"
+
+q4 = prediction_exercise(
+    id=_Q4,
+    title="predict the lab's trainable column",
+    task=("**Predict first, run later.** Before the lab runs, predict from the recipes "
+          "alone (VGG16, 2 classes):\n\n"
+          "- `fewest`: the recipe that trains the fewest parameters;\n"
+          "- `same_as_full`: the other recipe that trains exactly as many parameters as "
+          "`full_finetune`;\n"
+          "- `conv5`: how many more parameters `partial_finetune` trains than "
+          "`finetune_pretrained_classifier` (VGG16's conv5 has three `Conv2d(512, 512, 3)`).\n\n"
+          "Recipe names: " + ", ".join(f"`{r['recipe']}`" for r in LAB_RESULTS) + "."),
+    answer="predictions",
+    predictions=(
+        Prediction("fewest", "fewest trainable", 
+                   "13556c8447c4f3462eb709773d640ada66d66bf82c4bde5480c38deb81450fe9", kind="name",
+                   choices=tuple(r["recipe"] for r in LAB_RESULTS)),
+        Prediction("same_as_full", "as many as full fine-tuning", 
+                   "34d5504ea8ab0fa509e558d93917f4eb01fa65ccb52c76da7db7afab4335a9a1", kind="name",
+                   choices=tuple(r["recipe"] for r in LAB_RESULTS), mistakes={
+                       digest(_Q4, "same_as_full", "partial_finetune"):
+                           "partial fine-tuning leaves conv1 to conv4 frozen",
+                   }),
+        Prediction("conv5", "conv5's parameters", 
+                   "78a250f707db5637bfd09832130d735f50e444d57bc51ee3f674901be51f14fa", mistakes={
+            digest(_Q4, "conv5", 7_077_888): "each conv also has 512 biases",
+            digest(_Q4, "conv5", 2_359_808): "conv5 has three convolutions",
+        }),
+    ),
+    hint_text=("Which recipes train the whole network? A `Conv2d(c_in, c_out, 3)` has "
+               "`c_out * c_in * 3 * 3 + c_out` parameters."),
+    verify=("# Verify (after the check): every recipe on VGG16's shapes (meta device)\n"
+            "import copy\n\n"
+            "with torch.device(\"meta\"):\n"
+            "    skeleton = torchvision.models.vgg16(weights=None)\n"
+            "{name: f\"{vc.freezing.trainable_count(vc.recipes.apply(name, copy.deepcopy(skeleton), 2)):,}\"\n"
+            " for name in vc.recipes.RECIPES}"),
+)
+
+EXERCISES = (q1, q2, q3, q4)

@@ -1,11 +1,31 @@
-"""The exercise machinery: an exercise, its parts, and the verdict its check returns.
+"""The exercise machinery: an exercise, its cases, its probe, its judge and the verdict.
 
-An :class:`Exercise` names the value or function a student defines in a notebook cell
-(``answer``), the solution cell that defines it (with nbgrader's ``### BEGIN SOLUTION`` /
-``### END SOLUTION`` markers), and :class:`Part` tests that run the student's answer on a
-fresh tiny VGG-shaped model and compare it with torch itself. ``check()`` never raises
-into the student's face (unless ``VGG_COURSE_STRICT=1``), never prints the answer, and
-returns a :class:`Verdict` whose text is deterministic, so stored outputs can be compared.
+Grading is split in three steps so that a grade never depends on code the student could
+have changed, and so that the student's side never needs solution code:
+
+1. ``cases = ex.cases(seed, hidden=False)`` (TRUSTED, the grader's process): fresh random
+   cases made from ``seed``, plain JSON data (the widths of a model to build, a number of
+   classes, a table). ``hidden=True`` appends the instructor-only cases of
+   ``vgg_course.exercises.instructor`` (not in a student release: there it raises
+   :class:`SolutionsUnavailable`).
+2. ``observations = ex.probe(answer, cases)`` (UNTRUSTED, the student's process or
+   sandbox): calls the student's ``answer`` on each case and returns JSON-serialisable
+   observations, one per case: ``{"value": ...}``, ``{"error": "TypeError: ..."}``,
+   ``{"stub": true}`` (still ``raise NotImplementedError()``) or ``{"unset": true}``
+   (the name is missing or ``...``). One case raising never stops the others.
+3. ``verdict = ex.judge(cases, observations)`` (TRUSTED): never runs student code and
+   never raises, whatever the observations hold; compares them with what the case says
+   they should be, and gives points per :class:`Part`, each marked ``hidden`` or not.
+
+``ex.verdict(answer, seed=0)`` does the three in one process (with a JSON round trip in
+between, as over a pipe); ``ex.check()`` is that for the student's instant feedback, with a
+deterministic text for stored notebook outputs. For the grader (a whole lesson at once):
+``vgg_course.exercises.lesson_cases / probe_namespace / judge_lesson``, and
+``grade_namespace`` for all three in one process.
+
+Solutions and hidden cases live in ``vgg_course.exercises.instructor`` only; a student
+release leaves that package out, and there ``solution()`` says solutions come from the
+instructor.
 """
 
 from __future__ import annotations
@@ -13,20 +33,25 @@ from __future__ import annotations
 import html
 import importlib
 import inspect
+import json
+import math
+import random
 import re
 import textwrap
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from torch import nn
+import torch
 
-from vgg_course import config, models
+from vgg_course import config
 
 # What every exercise section imports before its first exercise (and reference() too).
 SETUP_IMPORTS = "import torch\nimport torchvision\nfrom torch import nn\n\nimport vgg_course as vc"
 
 _MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) SOLUTION\s*$")
 _MISSING = object()
+_INSTRUCTOR = "vgg_course.exercises.instructor"
 
 # One look for every exercise: the status decides the symbol and the colour.
 _STYLE = {
@@ -41,13 +66,25 @@ class ExerciseFailed(AssertionError):
     """Raised by ``check()`` in strict mode (``VGG_COURSE_STRICT=1``) when a check fails."""
 
 
+class SolutionsUnavailable(LookupError):
+    """This build of the kit has no solutions or hidden cases (a student release)."""
+
+
 @dataclass(frozen=True)
 class Part:
-    """One graded part: ``test(answer)`` returns ``None`` when right, else what is wrong."""
+    """One graded part; every case whose ``"part"`` is ``name`` must pass for its points."""
 
     name: str
-    test: Callable[[Any], str | None]
     points: int = 1
+    hidden: bool = False
+
+
+@dataclass(frozen=True)
+class Hidden:
+    """Instructor-only extra parts of an exercise and the cases that test them."""
+
+    parts: tuple[Part, ...]
+    make_cases: Callable[[random.Random], list[dict]]
 
 
 @dataclass(frozen=True)
@@ -56,6 +93,7 @@ class PartResult:
     points: int
     passed: bool
     message: str = ""
+    hidden: bool = False
 
     @property
     def score(self) -> int:
@@ -78,6 +116,14 @@ class Verdict:
         return sum(p.score for p in self.parts)
 
     @property
+    def hidden_score(self) -> int:
+        return sum(p.score for p in self.parts if p.hidden)
+
+    @property
+    def hidden_points(self) -> int:
+        return sum(p.points for p in self.parts if p.hidden)
+
+    @property
     def passed(self) -> bool:
         return self.status == "passed"
 
@@ -91,8 +137,9 @@ class Verdict:
                 len(self.parts) > 1 or (self.parts and not self.parts[0].passed)):
             for part in self.parts:
                 mark = "✔" if part.passed else "✘"
+                tag = " [hidden]" if part.hidden else ""
                 detail = "" if part.passed else f": {part.message}"
-                out.append(f"  {mark} {part.name} ({part.score}/{part.points}){detail}")
+                out.append(f"  {mark} {part.name}{tag} ({part.score}/{part.points}){detail}")
         return out
 
     def __repr__(self) -> str:
@@ -106,8 +153,13 @@ class Verdict:
                 f'padding:6px 10px"><b>{html.escape(head)}</b>{body}</div>')
 
     def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: the gradebook's columns, and every part (hidden ones marked)."""
         return {"exercise": self.exercise, "status": self.status, "score": self.score,
-                "points": self.points, "feedback": "\n".join(self.lines())}
+                "points": self.points, "hidden_score": self.hidden_score,
+                "hidden_points": self.hidden_points, "feedback": "\n".join(self.lines()),
+                "parts": [{"name": p.name, "points": p.points, "score": p.score,
+                           "passed": p.passed, "hidden": p.hidden, "message": p.message}
+                          for p in self.parts]}
 
 
 @dataclass(frozen=True)
@@ -129,6 +181,17 @@ def strip_solution_markers(source: str) -> str:
     return "\n".join(line for line in source.splitlines() if not _MARKER.match(line))
 
 
+def instructor_module(lesson: str):
+    """``vgg_course.exercises.instructor.<lesson>``, or ``None`` in a student release."""
+    try:
+        return importlib.import_module(f"{_INSTRUCTOR}.{lesson}")
+    except ModuleNotFoundError as exc:
+        if exc.name and (exc.name == _INSTRUCTOR or exc.name.startswith(_INSTRUCTOR + ".")
+                         or _INSTRUCTOR.startswith(exc.name)):
+            return None
+        raise
+
+
 @dataclass(frozen=True)
 class Exercise:
     """A graded exercise: the student defines ``answer`` in a cell, ``check()`` grades it.
@@ -138,15 +201,20 @@ class Exercise:
         title: a few words shown in the banner and the verdict.
         task: the markdown that tells the student what to do.
         answer: the name the student's cell must define (a value or a function).
-        cell: the solution cell, with ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers.
-        parts: the graded parts; each part's points add up to the exercise's points.
+        parts: the public graded parts.
+        make_cases: ``rng -> [case, ...]``; each case is plain JSON data with a ``"part"``
+            (the part it counts for) and an optional ``"label"`` (shown with a problem).
+        observe: ``(answer, case) -> JSON data``, run on the student's side.
+        assess: ``(case, observed) -> None`` when right, else what is wrong (trusted).
         hint_text: a nudge that does not give the answer away.
+        kind: ``"function"`` (the answer must be callable) or ``"value"``.
+        verify: for a predict-then-verify exercise, a cell that shows the real result.
 
     Example:
         >>> from vgg_course.exercises import state_dict as ex
-        >>> ex.q1.check(14).status
+        >>> ex.q2.check(lambda model, key: model.get_submodule(key.rpartition(".")[0])).status
         'passed'
-        >>> ex.q1.check(...).status
+        >>> ex.q2.check(...).status
         'not attempted'
     """
 
@@ -154,9 +222,13 @@ class Exercise:
     title: str
     task: str
     answer: str
-    cell: str
     parts: tuple[Part, ...]
+    make_cases: Callable[[random.Random], list[dict]]
+    observe: Callable[[Any, dict], Any]
+    assess: Callable[[dict, Any], str | None]
     hint_text: str
+    kind: str = "function"
+    verify: str = ""
 
     @property
     def points(self) -> int:
@@ -166,39 +238,128 @@ class Exercise:
     def name(self) -> str:
         return self.id.rsplit(".", 1)[-1]
 
+    @property
+    def lesson(self) -> str:
+        return self.id.split(".", 1)[0]
+
+    # --- instructor-only material ---------------------------------------------------
+
+    def _instructor(self, what: str):
+        module = instructor_module(self.lesson)
+        if module is None:
+            raise SolutionsUnavailable(
+                f"this build of the kit has no {what}: they come from your instructor")
+        return module
+
+    @property
+    def cell(self) -> str:
+        """The solution cell, with ``### BEGIN/END SOLUTION`` markers (instructor only)."""
+        return self._instructor("solutions").SOLUTIONS[self.name]
+
+    def hidden(self) -> Hidden | None:
+        """The instructor-only parts and cases (instructor only)."""
+        return self._instructor("hidden tests").HIDDEN.get(self.name)
+
+    # --- the three steps ------------------------------------------------------------
+
+    def cases(self, seed: int = 0, *, hidden: bool = False) -> list[dict]:
+        """Fresh cases from ``seed``: plain JSON data, each with its ``"part"``."""
+        cases = [dict(c, hidden=False) for c in self.make_cases(random.Random(f"{self.id}/{seed}"))]
+        extra = self.hidden() if hidden else None
+        if extra is not None:
+            rng = random.Random(f"{self.id}/{seed}/hidden")
+            cases += [dict(c, hidden=True) for c in extra.make_cases(rng)]
+        return json.loads(json.dumps(cases))  # a copy, and proof that it is plain data
+
+    def probe(self, answer: Any, cases: list[dict]) -> list[dict]:
+        """Run ``answer`` on every case (student side); JSON observations, never raises."""
+        if answer is _MISSING or _unset(answer):
+            return [{"unset": True} for _ in cases]
+        if self.kind == "function" and not callable(answer):
+            what = type(answer).__name__
+            return [{"error": f"expected a function, got {what}"} for _ in cases]
+        observations = []
+        with one_thread():
+            for case in cases:
+                try:
+                    value = self.observe(answer, json.loads(json.dumps(case)))
+                    observations.append({"value": json.loads(json.dumps(value))})
+                except NotImplementedError:
+                    observations.append({"stub": True})
+                except (Exception, SystemExit) as exc:  # the student's code failed: record it
+                    observations.append({"error": f"{type(exc).__name__}: {_short(exc)}"})
+        return observations
+
+    def judge(self, cases: list[dict], observations: Any) -> Verdict:
+        """Points per part from the observations (trusted side); never raises."""
+        parts = list(self.parts)
+        if any(c.get("hidden") for c in cases):
+            extra = self.hidden()
+            parts += list(extra.parts) if extra else []
+        base = dict(exercise=self.id, title=self.title, points=sum(p.points for p in parts))
+        try:
+            with one_thread():
+                return self._judge(cases, observations, parts, base)
+        except Exception as exc:  # malformed observations: never a crash, never a grade
+            return Verdict(status="failed", message=(
+                f"the observations of this answer could not be read ({type(exc).__name__})"),
+                parts=tuple(PartResult(p.name, p.points, False, "not checked", p.hidden)
+                            for p in parts), **base)
+
+    def _judge(self, cases, observations, parts, base) -> Verdict:
+        if not isinstance(observations, list) or len(observations) != len(cases):
+            raise ValueError("one observation per case")
+        kinds = [next(iter(o)) if isinstance(o, dict) and len(o) == 1 else "bad"
+                 for o in observations]
+        if kinds and all(k == "unset" for k in kinds):
+            return Verdict(status="not attempted", message=(
+                f"Define `{self.answer}` in the cell above, run it, then run this cell again."),
+                parts=tuple(PartResult(p.name, p.points, False, "not attempted", p.hidden)
+                            for p in parts), **base)
+        if kinds and all(k == "stub" for k in kinds):
+            return Verdict(status="not attempted", message=(
+                f"Replace the stub in `{self.answer}` (`...` or `raise NotImplementedError()`), "
+                "run the cell, then run this cell again."),
+                parts=tuple(PartResult(p.name, p.points, False, "not attempted", p.hidden)
+                            for p in parts), **base)
+        problems: dict[str, str] = {}
+        for case, kind, obs in zip(cases, kinds, observations):
+            name = case["part"]
+            if name in problems:
+                continue  # the first problem of a part is the one shown
+            if kind == "value":
+                try:
+                    problem = self.assess(case, obs["value"])
+                except Exception as exc:
+                    problem = f"its result could not be checked ({type(exc).__name__})"
+            elif kind == "error":
+                problem = f"raised {_clip(str(obs['error']))}"
+            elif kind == "stub":
+                problem = "not answered yet (still the stub)"
+            else:
+                problem = "no result"
+            if problem:
+                label = case.get("label")
+                problems[name] = f"{label}: {problem}" if label else str(problem)
+        seen = {c["part"] for c in cases}
+        results = tuple(PartResult(p.name, p.points, p.name in seen and p.name not in problems,
+                                   problems.get(p.name, "" if p.name in seen else "not checked"),
+                                   p.hidden) for p in parts)
+        score = sum(r.score for r in results)
+        status = "passed" if score == base["points"] else "partial" if score else "failed"
+        return Verdict(status=status, parts=results, **base)
+
+    def verdict(self, answer: Any = _MISSING, seed: int = 0, *, hidden: bool = False) -> Verdict:
+        """``judge(cases, probe(answer, cases))`` in one process; never raises."""
+        cases = self.cases(seed, hidden=hidden)
+        observations = json.loads(json.dumps(self.probe(answer, cases)))  # as over a pipe
+        return self.judge(cases, observations)
+
     def check_source(self, module_alias: str = "ex") -> str:
         """The canonical source of this exercise's check cell."""
         return (f"{module_alias}.{self.name}.check()\n"
                 f"# {module_alias}.{self.name}.hint()      # a nudge\n"
                 f"# {module_alias}.{self.name}.solution()  # the reference answer")
-
-    def verdict(self, answer: Any = _MISSING) -> Verdict:
-        """Grade ``answer`` (``...`` or missing means not attempted); never raises."""
-        base = dict(exercise=self.id, title=self.title, points=self.points)
-        if answer is _MISSING or _unset(answer):
-            return Verdict(status="not attempted", message=(
-                f"Define `{self.answer}` in the cell above, run it, then run this cell again."),
-                parts=tuple(PartResult(p.name, p.points, False, "not attempted")
-                            for p in self.parts), **base)
-        results, stubs = [], 0
-        for part in self.parts:
-            try:
-                problem = part.test(answer)
-            except NotImplementedError:
-                stubs += 1
-                problem = "not answered yet (still the stub)"
-            except Exception as exc:  # the student's code failed: say so, do not raise
-                problem = f"raised {type(exc).__name__}: {_short(exc)}"
-            results.append(PartResult(part.name, part.points, problem is None, problem or ""))
-        if stubs == len(self.parts):
-            return Verdict(status="not attempted", message=(
-                f"Replace the `raise NotImplementedError()` stub in `{self.answer}`, "
-                "run the cell, then run this cell again."),
-                parts=tuple(PartResult(r.name, r.points, False, "not attempted")
-                            for r in results), **base)
-        score = sum(r.score for r in results)
-        status = ("passed" if score == self.points else "partial" if score else "failed")
-        return Verdict(status=status, parts=tuple(results), **base)
 
     def check(self, answer: Any = _MISSING) -> Verdict:
         """Grade the student's answer, found by name in the calling notebook's namespace.
@@ -218,21 +379,70 @@ class Exercise:
         return Text("Hint", self.hint_text)
 
     def solution(self) -> Text:
-        code = strip_solution_markers(self.cell).strip()
+        try:
+            code = strip_solution_markers(self.cell).strip()
+        except SolutionsUnavailable:
+            return Text("Solution", "solutions come from your instructor in this build of "
+                                    "the kit. Try `hint()`, and re-read the task.")
         return Text("Solution", f"\n```python\n{code}\n```")
 
     def reference(self) -> Any:
         """Run the solution cell in a fresh namespace and return the reference answer."""
-        module = importlib.import_module(f"vgg_course.exercises.{self.id.split('.')[0]}")
+        module = importlib.import_module(f"vgg_course.exercises.{self.lesson}")
         namespace: dict[str, Any] = {"ex": module}
         exec(SETUP_IMPORTS, namespace)  # noqa: S102
         exec(compile(self.cell, f"<solution {self.id}>", "exec"), namespace)  # noqa: S102
         return namespace[self.answer]
 
 
-def tiny_model(num_classes: int = 10) -> nn.Module:
-    """A fresh ``vc.models.tiny_vgg(num_classes)`` for one check (students may mutate it)."""
-    return models.tiny_vgg(num_classes=num_classes)
+# --- helpers the exercise modules share ---------------------------------------------
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run tiny models on one thread: they gain nothing from more, and OpenMP threads spin
+    badly on a busy machine (a check took 7 s with two threads, 0.2 s with one)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def field(answers: Any, key: str) -> Any:
+    """``answers[key]`` of a dict answer; ``...`` there means that part is still the stub."""
+    if not isinstance(answers, dict):
+        raise TypeError(f"`answers` should be a dict, got {type(answers).__name__}")
+    value = answers.get(key, ...)
+    if value is ...:
+        raise NotImplementedError(key)
+    return value
+
+
+def plain(value: Any) -> Any:
+    """A student's value as JSON data: ints, floats, strs, bools, None, lists, dicts, else
+    ``{"type": name}`` (so the judge can say what came back)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"type": "float", "repr": repr(value)}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    return {"type": type(value).__name__}
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def type_name(value: Any) -> str:
+    """How a plain value (see :func:`plain`) would be described to a student."""
+    if isinstance(value, dict) and set(value) <= {"type", "repr"} and "type" in value:
+        return str(value["type"])
+    return {type(None): "None", bool: "bool", int: "int", float: "float", str: "str",
+            list: "list", dict: "dict"}.get(type(value), type(value).__name__)
 
 
 def _unset(answer: Any) -> bool:
@@ -243,6 +453,9 @@ def _unset(answer: Any) -> bool:
 
 
 def _short(exc: BaseException, limit: int = 120) -> str:
-    text = " ".join(str(exc).split())
-    text = re.sub(r"0x[0-9a-fA-F]+", "0x…", text)  # no addresses in stored outputs
+    return _clip(" ".join(str(exc).split()) or "(no message)", limit)
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    text = re.sub(r"0x[0-9a-fA-F]+", "0x…", " ".join(text.split()))  # no addresses in outputs
     return textwrap.shorten(text, limit, placeholder=" …") if text else "(no message)"

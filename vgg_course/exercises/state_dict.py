@@ -1,85 +1,92 @@
-"""Exercises for ``02_state_dict.ipynb``: reading VGG16's structure and its state_dict."""
+"""Exercises for ``02_state_dict.ipynb``: state_dict entries, parameters, buffers, modules."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import torch
 from torch import nn
-from torchvision.models import VGG, vgg16
 
-from vgg_course.exercises.core import Exercise, Part, tiny_model
+from vgg_course.exercises import zoo
+from vgg_course.exercises.core import Exercise, Part, is_int, plain, type_name
+from vgg_course.exercises.predictions import Prediction, digest, prediction_exercise
 
+# --- q1: predict, then verify -----------------------------------------------------------
 
-@lru_cache(maxsize=1)
-def _vgg16_meta() -> VGG:
-    with torch.device("meta"):  # real shapes, no memory, no random init cost
-        return vgg16(weights=None)
-
-
-def _int_answer(value: object) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        return f"expected an int, got {type(value).__name__}"
-    return None
-
-
-# --- q1: reading the structure -------------------------------------------------------
-
-def _third_256_conv(value: object) -> str | None:
-    if problem := _int_answer(value):
-        return problem
-    features = _vgg16_meta().features
-    if not 0 <= value < len(features):
-        return f"model.features has indices 0 to {len(features) - 1}"
-    layer = features[value]
-    if not isinstance(layer, nn.Conv2d):
-        return f"features[{value}] is a {type(layer).__name__}, not a Conv2d"
-    if layer.out_channels != 256:
-        return f"features[{value}] is a conv with {layer.out_channels} output channels, not 256"
-    convs = [i for i, m in enumerate(features) if isinstance(m, nn.Conv2d) and m.out_channels == 256]
-    return None if value == convs[2] else (
-        f"features[{value}] is a 256-channel conv, but not the third one: count them in order")
-
-
-q1 = Exercise(
+q1 = prediction_exercise(
     id="state_dict.q1",
-    title="find a layer by its index",
-    task=("VGG16's `features` is an `nn.Sequential` of convs, ReLUs and pools. Which index "
-          "of `model.features` holds the **third** convolution with 256 output channels? "
-          "Set `third_256_conv` to that index (an `int`)."),
-    answer="third_256_conv",
-    cell=("# The index in model.features of VGG16's third conv with 256 output channels (an int).\n"
-          "### BEGIN SOLUTION\n"
-          "with torch.device(\"meta\"):  # real shapes, no memory, built in milliseconds\n"
-          "    vgg = torchvision.models.vgg16(weights=None)\n"
-          "convs_256 = [i for i, m in enumerate(vgg.features)\n"
-          "             if isinstance(m, nn.Conv2d) and m.out_channels == 256]\n"
-          "third_256_conv = convs_256[2]\n"
-          "### END SOLUTION"),
-    parts=(Part("the third 256-channel conv", _third_256_conv),),
-    hint_text=("Print `model.features` and read the `Conv2d(in, out, ...)` lines, or list "
-               "`[(i, m) for i, m in enumerate(model.features) if isinstance(m, nn.Conv2d)]`."),
+    title="predict a state_dict's size",
+    task=("**Predict first, run later.** torchvision's `vgg11_bn` has 8 convolutions, each "
+          "followed by a `BatchNorm2d`, and 3 `Linear` layers. Without building it, predict:\n\n"
+          "- `n_entries`: how many entries its `state_dict()` has;\n"
+          "- `n_params`: how many parameter tensors `model.parameters()` yields.\n\n"
+          "Write the numbers (or the arithmetic that gives them), run the check, and only "
+          "then run the verify cell below it."),
+    answer="predictions",
+    predictions=(
+        Prediction("state_dict_entries", "state_dict entries",
+                   "426daf973f0cf7cb6241a6015489ba9136c74e0b935d43ffb52d17cc8616873e", mistakes={
+                       digest("state_dict.q1", "state_dict_entries", 38):
+                           "that counts parameters only: what else does a BatchNorm layer save?",
+                       digest("state_dict.q1", "state_dict_entries", 22):
+                           "a BatchNorm layer saves tensors too",
+                       digest("state_dict.q1", "state_dict_entries", 54):
+                           "close: BatchNorm saves one more (small) buffer per layer",
+                   }),
+        Prediction("parameters", "parameter tensors",
+                   "3672237e708c4d1bbab4f997938f9ef7009c91e15018a4551f55d0f21f800b80", mistakes={
+                       digest("state_dict.q1", "parameters", 62):
+                           "running statistics are buffers, not parameters",
+                       digest("state_dict.q1", "parameters", 22):
+                           "a BatchNorm layer has learnable parameters too (a scale and a shift)",
+                   }),
+    ),
+    hint_text=("A conv or Linear layer saves `weight` and `bias`. A `BatchNorm2d` has a learnable "
+               "`weight` and `bias` and also saves buffers it does not learn by gradient: "
+               "`running_mean`, `running_var` and `num_batches_tracked`."),
+    verify=("# Verify (after the check): build it on the meta device, no memory needed\n"
+            "with torch.device(\"meta\"):\n"
+            "    vgg11_bn = torchvision.models.vgg11_bn(weights=None)\n"
+            "len(vgg11_bn.state_dict()), len(list(vgg11_bn.parameters()))"),
 )
 
 
-# --- q2: state_dict keys <-> modules --------------------------------------------------
+# --- q2: from a key to its module --------------------------------------------------------
 
-_KEYS = ("features.0.weight", "features.14.bias", "classifier.3.weight", "classifier.6.bias")
+def _key_cases(rng, specs: list[tuple[str, dict]], per_model: int = 2) -> list[dict]:
+    cases = []
+    for part, spec in specs:
+        keys = list(zoo.build(spec, meta=True).state_dict())
+        for key in rng.sample(keys, per_model):
+            cases.append({"part": part, "label": f"{key!r} of {zoo.describe(spec)}",
+                          "model": spec, "key": key})
+    return cases
 
 
-def _owner_test(keys: tuple[str, ...]):
-    def test(fn: object) -> str | None:
-        if not callable(fn):
-            return f"expected a function, got {type(fn).__name__}"
-        model = tiny_model(num_classes=3)
-        for key in keys:
-            module_path = key.rsplit(".", 1)[0]
-            got = fn(model, key)
-            if got is not model.get_submodule(module_path):
-                what = type(got).__name__
-                return f"for {key!r} it returned a {what}, not the module that holds the tensor"
+def _q2_cases(rng) -> list[dict]:
+    return _key_cases(rng, [
+        ("keys of VGG-shaped models", zoo.random_tiny_vgg(rng)),
+        ("keys of VGG-shaped models", {"arch": "tiny_vgg_bn", "width": rng.choice([1, 2]),
+                                       "hidden": 8, "num_classes": 3}),
+        ("keys of other networks", {"arch": "resnet", "layers": [1, 1, 1, 1], "num_classes": 3}),
+        ("keys of other networks", {"arch": "squeezenet1_1", "num_classes": 4}),
+    ])
+
+
+def _q2_observe(fn, case: dict):
+    model = zoo.build(case["model"])
+    got = fn(model, case["key"])
+    if isinstance(got, nn.Module):
+        path = zoo.path_of(model, got)
+        return {"path": path} if path is not None else {"type": "a module not in this model"}
+    return {"type": type(got).__name__}
+
+
+def _q2_assess(case: dict, got) -> str | None:
+    if "path" not in got:
+        return f"returned a {got.get('type')}, not the nn.Module that holds the entry"
+    if got["path"] == case["key"].rpartition(".")[0]:
         return None
-    return test
+    if case["key"].startswith(got["path"] + ".") or got["path"] == "":
+        return "that module contains the entry, but deeper down: return the innermost one"
+    return "returned another module of the model, not the one holding this entry"
 
 
 q2 = Exercise(
@@ -87,74 +94,82 @@ q2 = Exercise(
     title="from a state_dict key to its module",
     task=("Every `state_dict` key is a module path plus a tensor name: `features.14.weight` "
           "is the `weight` of `model.features[14]`. Write `module_of(model, key)` that "
-          "returns the module (the `nn.Module` object itself) that holds the tensor `key`. "
-          "It must work for any model, not just VGG16."),
+          "returns the module (the `nn.Module` object itself) that holds the entry `key`, "
+          "parameter or buffer. It is checked on random keys of VGG-shaped models of other "
+          "widths and of networks with deeper paths (ResNet's `layer1.0.bn1.running_mean`)."),
     answer="module_of",
-    cell=("def module_of(model: nn.Module, key: str) -> nn.Module:\n"
-          '    """The module holding the state_dict entry `key`, e.g. "features.14.weight"."""\n'
-          "    ### BEGIN SOLUTION\n"
-          '    path, _, _tensor_name = key.rpartition(".")\n'
-          "    return model.get_submodule(path)\n"
-          "    ### END SOLUTION"),
-    parts=(Part("keys in `features`", _owner_test(_KEYS[:2])),
-           Part("keys in `classifier`", _owner_test(_KEYS[2:]))),
-    hint_text=("Split the key at its last dot. `model.get_submodule('features.14')` walks "
-               "a dotted path for you."),
+    parts=(Part("keys of VGG-shaped models"), Part("keys of other networks")),
+    make_cases=_q2_cases, observe=_q2_observe, assess=_q2_assess,
+    hint_text=("Split the key at its **last** dot: what comes before is a dotted module path. "
+               "`model.get_submodule('features.14')` walks such a path for you."),
 )
 
 
-# --- q3: counting entries and parameters ----------------------------------------------
+# --- q3: parameters per section ---------------------------------------------------------
 
-def _n_keys(value: object) -> str | None:
-    if problem := _int_answer(value):
-        return problem
-    expected = len(_vgg16_meta().state_dict())
-    if value == expected:
+def _q3_cases(rng) -> list[dict]:
+    tiny = zoo.random_tiny_vgg(rng)
+    frozen = zoo.random_tiny_vgg(rng, frozen=["features", "classifier.0"])
+    return [
+        {"part": "a VGG-shaped model", "label": zoo.describe(tiny), "model": tiny},
+        {"part": "with frozen layers", "label": "a partly frozen " + zoo.describe(frozen)[2:],
+         "model": frozen},
+        {"part": "networks with BatchNorm", "label": "a ResNet",
+         "model": {"arch": "resnet", "layers": [1, 1, 1, 1], "num_classes": rng.randint(2, 9)}},
+        {"part": "networks with BatchNorm", "label": "a tiny VGG with BatchNorm",
+         "model": {"arch": "tiny_vgg_bn", "width": rng.choice([1, 2, 3]), "hidden": 8,
+                   "num_classes": 2}},
+    ]
+
+
+def _q3_observe(fn, case: dict):
+    return plain(fn(zoo.build(case["model"])))
+
+
+def _section_sizes(spec: dict) -> dict[str, int]:
+    model = zoo.build(spec, meta=True)
+    sizes = {name: 0 for name, _ in model.named_children()}
+    for name, tensor in model.named_parameters():
+        sizes[name.split(".", 1)[0]] += tensor.numel()
+    return sizes
+
+
+def _q3_assess(case: dict, got) -> str | None:
+    if not isinstance(got, dict):
+        return f"expected a dict from section name to count, got {type_name(got)}"
+    expected = _section_sizes(case["model"])
+    if set(got) != set(expected):
+        missing = [k for k in expected if k not in got]
+        return (f"the keys should be the names of the model's direct children"
+                + (f" (missing {missing[0]!r}; a child without parameters counts 0)" if missing
+                   else "; found names that are not children"))
+    bad = [k for k in expected if not is_int(got[k]) or got[k] != expected[k]]
+    if not bad:
         return None
-    return ("too many: VGG16 has no BatchNorm, so no running-stat buffers" if value > expected
-            else "too few: every conv and linear layer has a weight AND a bias entry")
-
-
-def _classifier_params(value: object) -> str | None:
-    if problem := _int_answer(value):
-        return problem
-    expected = sum(p.numel() for p in _vgg16_meta().classifier.parameters())
-    if value == expected:
-        return None
-    features = sum(p.numel() for p in _vgg16_meta().features.parameters())
-    if value == expected + features:
-        return "that is the whole model; count only `model.classifier`"
-    return "not the number of parameters in `model.classifier` (weights and biases)"
+    model = zoo.build(case["model"], meta=True)
+    section = model.get_submodule(bad[0])
+    if got[bad[0]] == sum(t.numel() for t in section.state_dict().values()):
+        return f"{bad[0]!r}: that counts buffers (BatchNorm's running statistics) too"
+    if got[bad[0]] == sum(p.numel() for p in section.parameters() if p.requires_grad):
+        return f"{bad[0]!r}: a frozen parameter is still a parameter"
+    if got[bad[0]] == len(list(section.parameters())):
+        return f"{bad[0]!r}: that counts tensors, not the numbers inside them"
+    return f"{bad[0]!r} has another number of parameters"
 
 
 q3 = Exercise(
     id="state_dict.q3",
-    title="count entries and parameters",
-    task=("Set `n_keys` to the number of entries in VGG16's `state_dict()`, and "
-          "`classifier_params` to the number of parameters (numbers, weights and biases) "
-          "in `model.classifier`. `answers` collects both."),
-    answer="answers",
-    cell=("### BEGIN SOLUTION\n"
-          "with torch.device(\"meta\"):\n"
-          "    vgg = torchvision.models.vgg16(weights=None)\n"
-          "n_keys = len(vgg.state_dict())\n"
-          "classifier_params = sum(p.numel() for p in vgg.classifier.parameters())\n"
-          "### END SOLUTION\n"
-          'answers = {"n_keys": n_keys, "classifier_params": classifier_params}'),
-    parts=(Part("number of state_dict entries", lambda a: _n_keys(_field(a, "n_keys"))),
-           Part("parameters in the classifier",
-                lambda a: _classifier_params(_field(a, "classifier_params")))),
-    hint_text=("`len(model.state_dict())`; `sum(p.numel() for p in module.parameters())`."),
+    title="parameters per section",
+    task=("Write `section_sizes(model)` that returns a dict from the name of each **direct "
+          "child** of `model` (`features`, `avgpool`, `classifier` for VGG16) to the number "
+          "of parameters (numbers, frozen or not) it holds, 0 for a child without any. Buffers "
+          "are not parameters. It is checked on VGG-shaped models of other widths, on partly "
+          "frozen ones and on networks with BatchNorm."),
+    answer="section_sizes",
+    parts=(Part("a VGG-shaped model"), Part("with frozen layers"), Part("networks with BatchNorm")),
+    make_cases=_q3_cases, observe=_q3_observe, assess=_q3_assess,
+    hint_text=("`model.named_children()` gives each direct child with its name; "
+               "`p.numel()` counts the numbers in a tensor."),
 )
-
-
-def _field(answers: object, key: str) -> object:
-    if not isinstance(answers, dict):
-        raise TypeError(f"`answers` should be a dict, got {type(answers).__name__}")
-    value = answers.get(key, ...)
-    if value is ...:
-        raise NotImplementedError(key)  # this part is still the stub
-    return value
-
 
 EXERCISES = (q1, q2, q3)

@@ -1,0 +1,68 @@
+"""Instructor-only: solutions and hidden cases of ``05_fine_tuning.ipynb``'s exercises."""
+
+from __future__ import annotations
+
+from vgg_course.exercises import zoo
+from vgg_course.exercises.core import Hidden, Part
+
+SOLUTIONS = {
+    "q1": ("def unfreeze_last_block(model: nn.Module) -> None:\n"
+           '    """requires_grad=True for the layers after the last inner MaxPool2d of features."""\n'
+           "    ### BEGIN SOLUTION\n"
+           "    inner_pools = [i for i, layer in enumerate(model.features[:-1])\n"
+           "                   if isinstance(layer, nn.MaxPool2d)]\n"
+           "    model.features[inner_pools[-1] + 1:].requires_grad_(True)\n"
+           "    ### END SOLUTION"),
+    "q2": ("def param_groups(model: nn.Module, base_lr: float) -> list[dict]:\n"
+           '    """Pretrained features learn 10x slower than the classifier."""\n'
+           "    ### BEGIN SOLUTION\n"
+           "    def trainable_in(section):\n"
+           "        return [t for t in section.parameters() if t.requires_grad]\n"
+           "    return [\n"
+           '        {"params": trainable_in(model.features), "lr": base_lr / 10},\n'
+           '        {"params": trainable_in(model.classifier), "lr": base_lr},\n'
+           "    ]\n"
+           "    ### END SOLUTION"),
+    "q3": ("def setup_partial_finetune(model: nn.Module, lr: float) -> torch.optim.Optimizer:\n"
+           '    """Unfreeze the last conv block, THEN build the optimizer over what trains."""\n'
+           "    ### BEGIN SOLUTION\n"
+           "    model.features[24:].requires_grad_(True)  # first unfreeze ...\n"
+           "    to_train = [t for t in model.parameters() if t.requires_grad]\n"
+           "    return torch.optim.SGD(to_train, lr=lr, momentum=0.9)  # ... then build it\n"
+           "    ### END SOLUTION"),
+    "q4": ("# Predict, then run the check; run the verify cell only after that.\n"
+           "### BEGIN SOLUTION\n"
+           "sgd_momentum = 4 * 3   # weight, gradient, momentum buffer\n"
+           "adamw = 4 * 4          # weight, gradient, exp_avg, exp_avg_sq\n"
+           "frozen = 4 * 1         # the weight only: no gradient, no optimizer state\n"
+           "### END SOLUTION\n"
+           'predictions = {"sgd_momentum": sgd_momentum, "adamw": adamw, "frozen": frozen}'),
+}
+
+
+def _q1_hidden(rng) -> list[dict]:
+    return [{"part": "hidden: VGG11-BN and VGG16", "label": zoo.describe({"arch": arch}),
+             "model": {"arch": arch, "num_classes": rng.randint(2, 9), "frozen": [""]}}
+            for arch in ("vgg11_bn", "vgg16")]
+
+
+def _q2_hidden(rng) -> list[dict]:
+    spec = {"arch": "tiny_vgg_bn", "width": 2, "hidden": 8, "num_classes": 2,
+            "frozen": ["features." + str(i) for i in range(rng.choice([20, 34]))]}
+    return [{"part": "hidden: a VGG with BatchNorm", "aspect": aspect, "label": zoo.describe(spec),
+             "model": spec, "base_lr": rng.choice([0.2, 0.05])}
+            for aspect in ("head", "features", "clean")]
+
+
+def _q3_hidden(rng) -> list[dict]:
+    spec = zoo.random_tiny_vgg(rng, frozen=["features", "classifier.0", "classifier.3",
+                                            "classifier.6.bias"])
+    return [{"part": "hidden: a partly frozen head", "aspect": aspect, "label": zoo.describe(spec),
+             "model": spec, "lr": 0.03} for aspect in ("block", "head", "settings")]
+
+
+HIDDEN = {
+    "q1": Hidden((Part("hidden: VGG11-BN and VGG16", hidden=True),), _q1_hidden),
+    "q2": Hidden((Part("hidden: a VGG with BatchNorm", hidden=True),), _q2_hidden),
+    "q3": Hidden((Part("hidden: a partly frozen head", hidden=True),), _q3_hidden),
+}
