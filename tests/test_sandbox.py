@@ -1,0 +1,212 @@
+"""Tests for vgg_course.sandbox: what a sandboxed command can see, reach and use."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from vgg_course import fingerprint, sandbox
+
+pytestmark = pytest.mark.skipif(
+    sandbox.problem() is not None,
+    reason=f"no bubblewrap sandbox here ({sandbox.problem()}); Debian: apt-get install bubblewrap")
+
+KIT = fingerprint.PACKAGE
+
+
+def _python(code: str, *, limits: sandbox.Limits = sandbox.Limits(seconds=60),
+            env: dict | None = None, **kwargs):
+    return sandbox.run([sys.executable, "-c", textwrap.dedent(code)],
+                       readable=[*sandbox.python_paths(), KIT], limits=limits,
+                       env={"PYTHONPATH": str(KIT.parent), **(env or {})}, **kwargs)
+
+
+def _host_processes(uid: int) -> list[int]:
+    found = []
+    for name in os.listdir("/proc"):
+        try:
+            if name.isdigit() and os.stat(f"/proc/{name}").st_uid == uid:
+                found.append(int(name))
+        except OSError:
+            pass
+    return found
+
+
+def _sandbox_uid_on_host() -> int:
+    return sandbox.HOST_UID if os.geteuid() == 0 else os.geteuid()
+
+
+def test_the_kit_and_the_system_are_read_only_and_the_working_folder_is_not():
+    before = fingerprint.fingerprint([KIT])
+    out = _python(f"""
+        import os
+        for path in ["{KIT}/exercises/freezing.py", "{KIT}/new.py", "/usr/bin/evil", "/etc/x"]:
+            try:
+                open(path, "a").write("x")
+                print("WROTE", path)
+            except OSError as exc:
+                print(exc.errno, path)
+        open("/sandbox/scratch.txt", "w").write("fine")
+        print(os.getcwd(), os.listdir("."))
+        """)
+    assert "WROTE" not in out.output
+    errnos = [line.split()[0] for line in out.output.splitlines()[:4]]
+    assert set(errnos) <= {"13", "30"} and len(errnos) == 4, out.output  # EACCES / EROFS
+    assert "/sandbox ['scratch.txt']" in out.output
+    assert fingerprint.changes(before, fingerprint.fingerprint([KIT])) == []
+
+
+def test_only_the_named_folders_are_visible(tmp_path):
+    (tmp_path / "other_student.ipynb").write_text("{}")
+    secret = KIT / "exercises" / "instructor"
+    out = _python(f"""
+        import os
+        for path in ["{tmp_path}", "{KIT.parent / 'notebooks'}", "{Path.home()}", "{secret}"]:
+            try:
+                print(path, os.listdir(path))
+            except OSError as exc:
+                print(path, type(exc).__name__)
+        """, hidden=[secret])
+    assert f"{tmp_path} FileNotFoundError" in out.output
+    assert f"{KIT.parent / 'notebooks'} FileNotFoundError" in out.output
+    assert f"{secret} []" in out.output  # covered by an empty folder
+    assert secret.is_dir() and any(secret.iterdir())  # (it is not empty outside)
+
+
+def test_no_network_not_even_the_hosts_loopback():
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(5)
+    port = server.getsockname()[1]
+    accepted = []
+    thread = threading.Thread(target=lambda: accepted.append(_accept(server)))
+    thread.start()
+    out = _python(f"""
+        import socket
+        for host, port in [("127.0.0.1", {port}), ("1.1.1.1", 80), ("pypi.org", 443)]:
+            try:
+                socket.create_connection((host, port), timeout=3)
+                print("CONNECTED", host)
+            except OSError as exc:
+                print(host, type(exc).__name__)
+        """)
+    thread.join()
+    server.close()
+    assert "CONNECTED" not in out.output
+    assert "127.0.0.1 ConnectionRefusedError" in out.output
+    assert accepted == [None]
+
+
+def _accept(server: socket.socket):
+    try:
+        return server.accept()
+    except OSError:
+        return None
+
+
+def test_own_pid_namespace_unprivileged_and_no_user_namespaces():
+    out = _python("""
+        import os, subprocess
+        status = dict(l.split(":", 1) for l in open("/proc/self/status").read().splitlines())
+        print("uid", os.getuid(), "caps", status["CapEff"].strip(), "nnp", status["NoNewPrivs"].strip())
+        print("pids", sorted(int(p) for p in os.listdir("/proc") if p.isdigit()))
+        print("init", open("/proc/1/comm").read().strip())
+        print("unshare", subprocess.run(["unshare", "--user", "true"]).returncode)
+        """)
+    assert f"uid {sandbox.SANDBOX_UID} caps 0000000000000000 nnp 1" in out.output
+    pids = eval(out.output.split("pids ")[1].splitlines()[0])  # noqa: S307 (our own output)
+    assert pids[0] == 1 and len(pids) <= 4  # bwrap's init, python (and its subprocess)
+    assert "init bwrap" in out.output and "unshare 1" in out.output
+
+
+@pytest.mark.slow
+def test_a_40_gb_allocation_fails_cleanly_and_torch_still_imports():
+    out = _python("""
+        import torch
+        try:
+            torch.empty(10_000_000_000)  # 40 GB of float32
+            print("ALLOCATED")
+        except RuntimeError as exc:
+            print("refused:", str(exc).splitlines()[0])
+        chunks = []
+        try:
+            while True:
+                chunks.append(torch.ones(2**28))  # 1 GiB, touched
+        except RuntimeError:
+            print("stopped at", len(chunks), "GiB")
+        """)
+    assert out.returncode == 0, out.output
+    assert "refused: [enforce fail at alloc_cpu.cpp" in out.output and "ALLOCATED" not in out.output
+    gib = int(out.output.split("stopped at ")[1].split()[0])
+    assert 0 < gib < sandbox.Limits().memory / sandbox.GiB
+
+
+def test_a_fork_bomb_hits_the_process_limit_and_nothing_survives():
+    out = _python("""
+        import os, time
+        children = 0
+        try:
+            while True:
+                if os.fork() == 0:
+                    time.sleep(300)
+                    os._exit(0)
+                children += 1
+        except OSError as exc:
+            print("stopped after", children, exc.strerror)
+        """, limits=sandbox.Limits(seconds=30, processes=64))
+    children = int(out.output.split("stopped after ")[1].split()[0])
+    assert 50 <= children < 64, out.output
+    assert "Resource temporarily unavailable" in out.output
+    time.sleep(0.5)
+    assert _host_processes(_sandbox_uid_on_host()) == [] or os.geteuid() != 0
+
+
+def test_the_time_limit_kills_every_process_in_the_sandbox():
+    start = time.monotonic()
+    out = _python("""
+        import subprocess, time
+        for _ in range(3):
+            subprocess.Popen(["sleep", "300"], start_new_session=True)
+        print("started", flush=True)
+        time.sleep(300)
+        """, limits=sandbox.Limits(seconds=3))
+    assert out.timed_out and out.returncode is None
+    assert "started" in out.output
+    assert time.monotonic() - start < 10
+    time.sleep(0.5)
+    if os.geteuid() == 0:
+        assert _host_processes(sandbox.HOST_UID) == []
+
+
+def test_output_and_report_are_capped():
+    limits = sandbox.Limits(seconds=30, file_size=1 * sandbox.MiB, report_size=1000)
+    out = _python("""
+        import json, os, signal, sys
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        report = int(os.environ["SANDBOX_REPORT_FD"])
+        os.write(report, b'{"a": 1}\\n')
+        try:
+            os.write(1, b"y" * (10 * 2**20))
+            os.write(1, b"y")
+        except OSError as exc:
+            os.write(report, json.dumps({"refused": exc.strerror}).encode() + b"\\n")
+        os.write(report, b"x" * 5000)
+        """, limits=limits)
+    assert out.returncode == 0, out.output
+    assert len(out.report) == 1000
+    assert out.report_lines() == [{"a": 1}, {"refused": "File too large"}]
+    assert out.output == "y" * 4000  # the tail of a 1 MiB file
+
+
+def test_stdin_and_environment_reach_the_command():
+    out = _python("""
+        import os, sys
+        print(sys.stdin.read(), os.environ["GREETING"], os.environ["HOME"], sorted(os.environ)[:3])
+        """, stdin=b"job", env={"GREETING": "hi", "PYTHONPATH": str(KIT.parent)})
+    assert out.output.startswith("job hi /sandbox")
