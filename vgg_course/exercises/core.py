@@ -430,6 +430,11 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
+    if hasattr(value, "__index__"):  # numpy and 0-d torch integers count as ints
+        try:
+            return int(value.__index__())
+        except Exception:  # noqa: BLE001  (a tensor with more than one value, say)
+            pass
     return {"type": type(value).__name__}
 
 

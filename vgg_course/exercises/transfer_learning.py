@@ -161,8 +161,11 @@ class CaseWeights:
         self._preset = dict(crop_size=crop, resize_size=resize, mean=tuple(mean), std=tuple(std))
         self.meta = {"categories": ["a", "b"], "num_params": 0}
 
-    def transforms(self) -> ImageClassification:
-        return ImageClassification(**self._preset)
+    def transforms(self, *, crop_size: int | None = None,
+                   resize_size: int | None = None) -> ImageClassification:
+        """Like an enum's ``transforms()``; the sizes may be overridden, as there."""
+        sizes = {k: v for k, v in (("crop_size", crop_size), ("resize_size", resize_size)) if v}
+        return ImageClassification(**{**self._preset, **sizes})
 
     def __repr__(self) -> str:
         return f"CaseWeights({self._preset})"
