@@ -41,6 +41,7 @@ _SUBMODULES = (
     "exercises",    # graded exercises: check / hint / solution
     "grading",      # the instructor's grader
     "authoring",    # student notebooks generated from solution notebooks
+    "release",      # the classroom release: student notebooks and a kit without solutions
 )
 
 __all__ = ["__version__", *_SUBMODULES]

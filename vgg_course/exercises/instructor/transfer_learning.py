@@ -25,12 +25,12 @@ SOLUTIONS = {
            "def eval_preprocess(weights, image_size: int):\n"
            '    """Resize and crop to image_size; normalise with the weights\' own mean and std."""\n'
            "    ### BEGIN SOLUTION\n"
-           "    preset = weights.transforms()\n"
+           "    trained_with = weights.transforms()  # the weights' own preprocessing\n"
            "    return transforms.Compose([\n"
            "        transforms.Resize(image_size),\n"
            "        transforms.CenterCrop(image_size),\n"
            "        transforms.ToTensor(),\n"
-           "        transforms.Normalize(mean=preset.mean, std=preset.std),\n"
+           "        transforms.Normalize(mean=trained_with.mean, std=trained_with.std),\n"
            "    ])\n"
            "    ### END SOLUTION"),
 }

@@ -1,0 +1,146 @@
+"""Tests for vgg_course.release: what an instructor hands out holds no solution, and grades.
+
+One release is built into a temporary folder (about 10 s: a real offline wheel build);
+the tests grep it for every solution line, install the wheel's files on their own and
+check answers there in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from vgg_course import authoring, exercises, release
+from test_wrong_answers import CATALOGUE
+
+ALL = [ex for name in exercises.MODULES for ex in exercises.exercises(name)]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("release")
+    release.write_release(out)
+    return out
+
+
+def _texts(folder: Path):
+    """(name, text) of every file of the release, the wheel's files included."""
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if path.suffix == ".whl":
+            with zipfile.ZipFile(path) as wheel:
+                for name in wheel.namelist():
+                    yield f"{path.name}!{name}", wheel.read(name).decode("utf-8", "replace")
+        else:
+            yield str(path.relative_to(folder)), path.read_text("utf-8", "replace")
+
+
+def test_release_holds_the_student_notebooks_a_wheel_and_a_readme(built):
+    files = sorted(str(p.relative_to(built)) for p in built.rglob("*") if p.is_file())
+    lessons = [p.name for p in authoring.lesson_notebooks()]
+    assert files == sorted(["README.md", *(f"notebooks/{n}" for n in lessons),
+                            "wheel/vgg_course-0.1.0-py3-none-any.whl"])
+    with zipfile.ZipFile(built / "wheel" / "vgg_course-0.1.0-py3-none-any.whl") as wheel:
+        names = wheel.namelist()
+    assert "vgg_course/exercises/core.py" in names and "vgg_course/release.py" in names
+    assert not [n for n in names if "instructor" in n or n.endswith(".pyc")]
+
+
+def test_no_solution_line_anywhere_in_the_release(built):
+    lines = release.solution_lines()
+    assert set(lines) == {ex.id for ex in ALL}
+    assert all(lines[ex.id] for ex in ALL), "an exercise without solution lines: the grep is vacuous"
+    found = [f"{where}: {line}" for where, text in _texts(built)
+             for ex_lines in lines.values() for line in ex_lines if line in text]
+    assert found == []
+    notebooks = [text for where, text in _texts(built) if where.endswith(".ipynb")]
+    assert notebooks and not any("BEGIN SOLUTION" in text for text in notebooks)
+    # and the same grep does find a solution line where there is one
+    planted = built.parent / "planted"
+    planted.mkdir(exist_ok=True)
+    line = sorted(lines["freezing.q2"])[0]
+    (planted / "cheat.py").write_text(f"x = 1\n    {line}\n", encoding="utf-8")
+    assert release.leaks(planted) == [f"cheat.py: freezing.q2: {line}"]
+
+
+def test_release_refuses_to_write_when_a_solution_would_leak(tmp_path, monkeypatch, built):
+    wheel = built / "wheel" / "vgg_course-0.1.0-py3-none-any.whl"
+
+    def fake_build(out_dir: Path) -> Path:  # the real build, already done once
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return Path(__import__("shutil").copy(wheel, out_dir))
+
+    monkeypatch.setattr(release, "build_wheel", fake_build)
+    monkeypatch.setattr(release, "solution_lines", lambda: {"x.q1": {"def solution_lines() -> dict"}})
+    with pytest.raises(RuntimeError, match="solution lines in the release"):
+        release.write_release(tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value if isinstance(value, (str, int, float)) else int(value)
+
+
+_IN_RELEASE = r'''
+import json, sys
+import vgg_course
+from vgg_course import exercises
+from vgg_course.exercises import core
+answers = json.load(open(sys.argv[1]))
+report = {"file": vgg_course.__file__, "verdicts": {}}
+try:
+    import vgg_course.exercises.instructor
+    report["instructor"] = True
+except ImportError:
+    report["instructor"] = False
+for name in exercises.MODULES:
+    module = exercises.load(name)
+    for ex in module.EXERCISES:
+        got = {}
+        for kind, cell in answers[ex.id].items():
+            if isinstance(cell, str):
+                namespace = {"ex": module}
+                exec(core.SETUP_IMPORTS, namespace)
+                exec(cell, namespace)
+                cell = namespace[ex.answer]
+            got[kind] = [ex.check(cell).status, repr(ex.check(cell))]
+        got["solution"] = ex.solution().text
+        try:
+            ex.cases(0, hidden=True)
+            got["hidden"] = "available"
+        except core.SolutionsUnavailable:
+            got["hidden"] = "unavailable"
+        report["verdicts"][ex.id] = got
+print(json.dumps(report))
+'''
+
+
+def test_the_installed_release_grades_right_and_wrong_answers_without_solutions(built, tmp_path):
+    site = tmp_path / "site"
+    with zipfile.ZipFile(built / "wheel" / "vgg_course-0.1.0-py3-none-any.whl") as wheel:
+        wheel.extractall(site)  # a pure-Python wheel: unpacking it is installing it
+    answers = {ex_id: {"right": _plain(entry["right"][0]),
+                       "wrong": _plain(next(iter(entry["wrong"].values())))}
+               for ex_id, entry in CATALOGUE.items()}
+    (tmp_path / "answers.json").write_text(json.dumps(answers), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(site), "VGG_COURSE_STRICT": "0"}
+    result = subprocess.run([sys.executable, "-c", _IN_RELEASE, str(tmp_path / "answers.json")],
+                            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert Path(report["file"]).is_relative_to(site)  # the release, not this checkout
+    assert report["instructor"] is False
+    for ex in ALL:
+        got = report["verdicts"][ex.id]
+        assert got["right"][0] == "passed", (ex.id, got["right"][1])
+        assert got["wrong"][0] in ("partial", "failed"), (ex.id, got["wrong"][1])
+        assert "come from your instructor" in got["solution"]
+        assert got["hidden"] == "unavailable"
+        assert "✘" in got["wrong"][1]  # feedback says which part is wrong

@@ -1,0 +1,174 @@
+"""The classroom release: student notebooks and a build of the kit without any solution.
+
+``python -m vgg_course release --out DIR`` writes what an instructor hands out::
+
+    DIR/notebooks/NN_name.ipynb        student notebooks: solutions stubbed, no outputs
+    DIR/wheel/vgg_course-*.whl         the kit without vgg_course.exercises.instructor
+    DIR/README.md                      how students install and start
+
+The wheel is built (``pip wheel --no-deps --no-build-isolation``, offline) from a copy of
+the package that leaves out ``vgg_course.exercises.instructor``: the solution cells and the
+hidden cases. There, ``ex.q1.solution()`` says that solutions come from the instructor and
+checks still grade, from the public cases. Before anything is written to ``DIR`` the release
+is searched for every solution line (:func:`solution_lines`); one found stops the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import nbformat
+
+from vgg_course import __version__, authoring, exercises
+
+PACKAGE = Path(__file__).resolve().parent
+LEFT_OUT = ("exercises/instructor",)  # relative to the package: instructor-only material
+MIN_LINE = 16  # shorter solution lines ("return model", "])") are not evidence of anything
+
+_README = """# VGG16 course: student release
+
+Install the course kit (once, in the environment where you run Jupyter):
+
+    pip install wheel/vgg_course-{version}-py3-none-any.whl
+
+Then open the notebooks in `notebooks/` in order, starting with `00_setup_check.ipynb`.
+Each exercise has a check cell: run it as often as you like, it tells you what is right
+and what is not. `ex.q1.hint()` gives a nudge; solutions come from your instructor.
+"""
+
+_PYPROJECT_README = "The VGG16 transfer-learning course kit (student build, no solutions).\n"
+
+
+def solution_lines() -> dict[str, set[str]]:
+    """Exercise id -> the lines of its solution that a release must not contain.
+
+    A line counts when it is inside ``### BEGIN/END SOLUTION``, has at least
+    ``MIN_LINE`` characters once stripped, and is not given to the student anyway (in the
+    task, or in the stub that replaces the solution).
+    """
+    found: dict[str, set[str]] = {}
+    for name in exercises.MODULES:
+        for ex in exercises.exercises(name):
+            given = {line.strip() for line in ex.task.splitlines()}
+            given |= {line.strip() for line in authoring.clear_solutions(
+                ex.cell, keep=(ex.answer,)).splitlines()}
+            inside, lines = False, set()
+            for line in ex.cell.splitlines():
+                marker = line.strip().lstrip("#").strip()
+                if marker in ("BEGIN SOLUTION", "END SOLUTION"):
+                    inside = marker == "BEGIN SOLUTION"
+                    continue
+                text = line.strip()
+                if inside and len(text) >= MIN_LINE and text not in given:
+                    lines.add(text)
+            found[ex.id] = lines
+    return found
+
+
+def leaks(folder: Path, lines: dict[str, set[str]] | None = None) -> list[str]:
+    """Every ``file: exercise: line`` of ``folder`` (wheels opened) holding a solution line."""
+    lines = solution_lines() if lines is None else lines
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        texts = ([(f"{path.name}!{n}", z.read(n).decode("utf-8", "replace"))
+                  for z in [zipfile.ZipFile(path)] for n in z.namelist()]
+                 if path.suffix == ".whl" else
+                 [(str(path.relative_to(folder)), path.read_text("utf-8", "replace"))])
+        for where, text in texts:
+            for ex_id, ex_lines in lines.items():
+                found += [f"{where}: {ex_id}: {line}" for line in sorted(ex_lines) if line in text]
+    return found
+
+
+def _stage_package(staging: Path) -> Path:
+    """A copy of the package and a pyproject without the instructor-only parts."""
+    target = staging / "vgg_course"
+    skip = {PACKAGE / part for part in LEFT_OUT}
+    shutil.copytree(PACKAGE, target, ignore=lambda folder, names: [
+        n for n in names if n == "__pycache__" or Path(folder) / n in skip])
+    pyproject = (PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8")
+    (staging / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    (staging / "README.md").write_text(_PYPROJECT_README, encoding="utf-8")
+    return staging
+
+
+def build_wheel(out_dir: Path) -> Path:
+    """Build the student wheel into ``out_dir`` (offline) and return its path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="vgg-release-") as tmp:
+        staging = _stage_package(Path(tmp) / "src")
+        result = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+             "--no-index", "--quiet", "--wheel-dir", str(out_dir), str(staging)],
+            capture_output=True, text=True, cwd=tmp, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"building the student wheel failed:\n{result.stderr[-2000:]}")
+    wheels = sorted(out_dir.glob(f"vgg_course-{__version__}-*.whl"))
+    if not wheels:
+        raise RuntimeError(f"pip wrote no vgg_course wheel to {out_dir}")
+    with zipfile.ZipFile(wheels[-1]) as wheel:
+        instructor = [n for n in wheel.namelist() if "exercises/instructor" in n]
+    if instructor:
+        raise RuntimeError(f"the student wheel holds instructor files: {instructor[:3]}")
+    return wheels[-1]
+
+
+def write_release(out: Path, lessons: list[Path] | None = None) -> list[Path]:
+    """Write the release into ``out`` (built aside first: nothing is written if it leaks).
+
+    Raises:
+        RuntimeError: the build failed, or a solution line is in what would be released.
+    """
+    out = Path(out)
+    with tempfile.TemporaryDirectory(prefix="vgg-release-") as tmp:
+        draft = Path(tmp) / "release"
+        notebooks = draft / "notebooks"
+        notebooks.mkdir(parents=True)
+        for lesson in lessons or authoring.lesson_notebooks():
+            student = authoring.student_version(nbformat.read(lesson, as_version=4))
+            (notebooks / lesson.name).write_text(nbformat.writes(student) + "\n", encoding="utf-8")
+        build_wheel(draft / "wheel")
+        (draft / "README.md").write_text(_README.format(version=__version__), encoding="utf-8")
+        found = leaks(draft)
+        if found:
+            raise RuntimeError("solution lines in the release (nothing written):\n  "
+                               + "\n  ".join(found[:20]))
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for path in sorted(p for p in draft.rglob("*") if p.is_file()):
+            target = out / path.relative_to(draft)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+            written.append(target)
+    return written
+
+
+def _cli(args: argparse.Namespace) -> int:
+    try:
+        written = write_release(args.out, args.notebooks or None)
+    except (RuntimeError, OSError, nbformat.ValidationError, authoring.AuthoringError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote: {path}")
+    print(f"no solution line in {args.out} "
+          f"({sum(len(v) for v in solution_lines().values())} lines searched)")
+    return 0
+
+
+def add_cli(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "release", help="write the student release: notebooks and a kit without solutions",
+        description="Write student notebooks and a student wheel of the kit (no solution "
+                    "code, no hidden tests) into --out; refuses if a solution line leaks.")
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        help="lesson notebooks (default: every notebooks/NN_*.ipynb)")
+    parser.add_argument("--out", type=Path, required=True, help="the folder to hand out")
+    parser.set_defaults(func=_cli)
+
