@@ -260,3 +260,14 @@ def test_zoo_builds_what_the_specs_say():
     assert meta.fc.in_features == 2048 and meta.fc.weight.is_meta
     net = zoo.build({"arch": "tinynet", "head": "scores", "width": 4, "num_classes": 3})
     assert net(torch.zeros(2, 3, 16, 16)).shape == (2, 3)
+
+
+@pytest.mark.parametrize("name", ["exercises", "exercises.zoo", "exercises.predictions", "release"])
+def test_docstring_examples_of_the_exercise_modules(name):
+    import doctest
+    import importlib
+    module = importlib.import_module(f"vgg_course.{name}")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+    if name != "release":
+        assert result.attempted > 0

@@ -400,62 +400,62 @@ def clearly_better(results, a, b):
             first = row
         if row["recipe"] == b:
             second = row
-    spread = first["val_acc_std"] + second["val_acc_std"]
-    return bool(first["val_acc_mean"] - second["val_acc_mean"] > spread)
+    spread = first["val_acc_sd"] + second["val_acc_sd"]
+    return bool(first["final_val_acc"] - second["final_val_acc"] > spread)
 '''],
         "wrong": {
             "means only": '''
 def clearly_better(results, a, b):
     row = {r["recipe"]: r for r in results}
-    return row[a]["val_acc_mean"] > row[b]["val_acc_mean"]
+    return row[a]["final_val_acc"] > row[b]["final_val_acc"]
 ''',
             "either direction": '''
 def clearly_better(results, a, b):
     row = {r["recipe"]: r for r in results}
-    gap = abs(row[a]["val_acc_mean"] - row[b]["val_acc_mean"])
-    return gap > row[a]["val_acc_std"] + row[b]["val_acc_std"]
+    gap = abs(row[a]["final_val_acc"] - row[b]["final_val_acc"])
+    return gap > row[a]["val_acc_sd"] + row[b]["val_acc_sd"]
 ''',
             "the larger spread only": '''
 def clearly_better(results, a, b):
     row = {r["recipe"]: r for r in results}
-    gap = row[a]["val_acc_mean"] - row[b]["val_acc_mean"]
-    return gap > max(row[a]["val_acc_std"], row[b]["val_acc_std"])
+    gap = row[a]["final_val_acc"] - row[b]["final_val_acc"]
+    return gap > max(row[a]["val_acc_sd"], row[b]["val_acc_sd"])
 ''',
             "rows by position (the table's order)": '''
 def clearly_better(results, a, b):
     names = [r["recipe"] for r in ex.LAB_RESULTS]
     first, second = results[names.index(a)], results[names.index(b)]
-    return first["val_acc_mean"] - second["val_acc_mean"] > first["val_acc_std"] + second["val_acc_std"]
+    return first["final_val_acc"] - second["final_val_acc"] > first["val_acc_sd"] + second["val_acc_sd"]
 ''',
         }},
     "comparison_lab.q2": {
         "right": ['''
 def fastest_within(results, tolerance):
-    best = max(r["val_acc_mean"] for r in results)
-    for row in sorted(results, key=lambda r: r["minutes"]):
-        if row["val_acc_mean"] >= best - tolerance:
+    best = max(r["final_val_acc"] for r in results)
+    for row in sorted(results, key=lambda r: r["total_s"]):
+        if row["final_val_acc"] >= best - tolerance:
             return row["recipe"]
 '''],
         "wrong": {
             "ranks by trainable parameters (known cheat)": '''
 def fastest_within(results, tolerance):
-    best = max(r["val_acc_mean"] for r in results)
-    close = [r for r in results if best - r["val_acc_mean"] <= tolerance]
+    best = max(r["final_val_acc"] for r in results)
+    close = [r for r in results if best - r["final_val_acc"] <= tolerance]
     return min(close, key=lambda r: r["trainable_params"])["recipe"]
 ''',
             "the most accurate": '''
 def fastest_within(results, tolerance):
-    return max(results, key=lambda r: r["val_acc_mean"])["recipe"]
+    return max(results, key=lambda r: r["final_val_acc"])["recipe"]
 ''',
             "the fastest, ignoring accuracy": '''
 def fastest_within(results, tolerance):
-    return min(results, key=lambda r: r["minutes"])["recipe"]
+    return min(results, key=lambda r: r["total_s"])["recipe"]
 ''',
             "strictly closer than the tolerance": '''
 def fastest_within(results, tolerance):
-    best = max(r["val_acc_mean"] for r in results)
-    close = [r for r in results if best - r["val_acc_mean"] < tolerance]
-    return min(close, key=lambda r: r["minutes"])["recipe"]
+    best = max(r["final_val_acc"] for r in results)
+    close = [r for r in results if best - r["final_val_acc"] < tolerance]
+    return min(close, key=lambda r: r["total_s"])["recipe"]
 ''',
             "the lab's answer memorised": '''
 def fastest_within(results, tolerance):

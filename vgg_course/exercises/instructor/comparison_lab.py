@@ -10,15 +10,15 @@ SOLUTIONS = {
            '    """Is recipe a ahead of recipe b by more than their two seed spreads?"""\n'
            "    ### BEGIN SOLUTION\n"
            '    row = {r["recipe"]: r for r in results}\n'
-           '    gap = row[a]["val_acc_mean"] - row[b]["val_acc_mean"]\n'
-           '    return gap > row[a]["val_acc_std"] + row[b]["val_acc_std"]\n'
+           '    gap = row[a]["final_val_acc"] - row[b]["final_val_acc"]\n'
+           '    return gap > row[a]["val_acc_sd"] + row[b]["val_acc_sd"]\n'
            "    ### END SOLUTION"),
     "q2": ("def fastest_within(results, tolerance: float) -> str:\n"
            '    """The fastest recipe whose mean accuracy is within `tolerance` of the best."""\n'
            "    ### BEGIN SOLUTION\n"
-           '    top = max(r["val_acc_mean"] for r in results)\n'
-           '    good_enough = [r for r in results if top - r["val_acc_mean"] <= tolerance]\n'
-           '    return min(good_enough, key=lambda r: r["minutes"])["recipe"]\n'
+           '    top = max(r["final_val_acc"] for r in results)\n'
+           '    good_enough = [r for r in results if top - r["final_val_acc"] <= tolerance]\n'
+           '    return min(good_enough, key=lambda r: r["total_s"])["recipe"]\n'
            "    ### END SOLUTION"),
     "q3": ("def evaluate(model: nn.Module, loader) -> float:\n"
            '    """Accuracy over the loader, with dropout/BatchNorm in eval mode and no autograd."""\n'
@@ -45,7 +45,7 @@ def _q1_hidden(rng) -> list[dict]:
     for _ in range(2):
         rows = random_table(rng, 8)
         for row in rows[::2]:  # a recipe run with one seed only has no spread
-            row["val_acc_std"] = 0.0
+            row["val_acc_sd"] = 0.0
         cases += [dict(c, part="hidden: wide tables, some without spread")
                   for c in _pair_cases(rng, rows, "a wide table")]
     return cases
