@@ -4,9 +4,12 @@ Usage:
     python scripts/regen_notebooks.py                 # every notebooks/NN_*.ipynb
     python scripts/regen_notebooks.py notebooks/03_freezing.ipynb ...
 
-Each notebook runs top to bottom in a fresh kernel with ``VGG_COURSE_QUICK=1`` (the mode
-nbval uses in ``pytest``), from the ``notebooks/`` folder, and is written back with its new
-outputs. Volatile metadata (execution timings) is dropped and the stored widgets' random
+Each notebook runs top to bottom in a fresh kernel in the mode its outputs are stored and
+checked in (``vc.config.stored_mode``: quick mode, ``VGG_COURSE_QUICK=1``, for most; real
+mode, ``VGG_COURSE_REAL=1`` with the ants/bees photos, for the notebooks whose point is a
+result), from the ``notebooks/`` folder, and is written back with its new outputs. The
+photos are found as the tests find them (``VGG_COURSE_DATA``, ``../shared/datasets``, the
+kit's data folder); without them real-mode notebooks are not run, and the script says so. Volatile metadata (execution timings) is dropped and the stored widgets' random
 model ids are renamed in a fixed order, so diffs show only real changes.
 A notebook that raises is not written, and the script exits non-zero. Afterwards the
 student copies in ``notebooks/student/`` are regenerated from the lessons (solutions removed).
@@ -29,7 +32,7 @@ from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-CI_ENV = {"VGG_COURSE_QUICK": "1", "PYTHONHASHSEED": "0", "TQDM_DISABLE": "1"}
+SHARED_PHOTOS = ROOT.parent / "shared" / "datasets" / "hymenoptera_data"
 
 
 def lesson_notebooks() -> list[Path]:
@@ -77,13 +80,25 @@ def stable_widget_ids(nb: nbformat.NotebookNode, name: str) -> nbformat.Notebook
     return renamed
 
 
+def kernel_env(path: Path) -> dict[str, str]:
+    """This process's environment with the variables of the notebook's stored mode."""
+    from vgg_course import config
+
+    mode = config.stored_mode(nbformat.read(path, as_version=4).metadata)
+    env = {k: v for k, v in os.environ.items() if k not in ("VGG_COURSE_QUICK", "VGG_COURSE_REAL")}
+    photos = config.find_photos(SHARED_PHOTOS) if mode == "real" else None
+    env.update({k: v for k, v in config.kernel_env(mode, photos).items() if v})
+    return env
+
+
 def run(path: Path, *, timeout: int = 600) -> float:
+    env = kernel_env(path)  # ValueError in real mode without the photos
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}},
                             store_widget_state=True)
-    client.execute()
+    client.execute(env=env)
     clean_metadata(nb)
     nb = stable_widget_ids(nb, path.name)
     nbformat.validate(nb)
@@ -95,7 +110,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args(argv)
-    os.environ.update(CI_ENV)  # the kernels inherit this environment
     failed = []
     for path in args.notebooks or lesson_notebooks():
         try:
@@ -104,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         except CellExecutionError as exc:
             failed.append(path.name)
             print(f"{path.name}: FAILED, not written\n{str(exc)[-2000:]}", file=sys.stderr)
+        except ValueError as exc:  # real mode without the photos
+            failed.append(path.name)
+            print(f"{path.name}: not run: {exc}", file=sys.stderr)
     from vgg_course.authoring import write_student_notebooks
 
     for path in write_student_notebooks():

@@ -9,7 +9,7 @@ import vgg_course as vc
 
 def _clear(monkeypatch):
     for name in ("VGG_COURSE_QUICK", "VGG_COURSE_PRACTICE", "VGG_COURSE_DATA",
-                 "VGG_COURSE_DATA_HOME", "VGG_COURSE_STRICT"):
+                 "VGG_COURSE_DATA_HOME", "VGG_COURSE_STRICT", "VGG_COURSE_REAL"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -53,3 +53,55 @@ def test_import_has_no_side_effects():
     assert out.stdout.strip() == "['vgg_course'] False"
     assert out.stderr == ""
     assert Path(vc.__file__).name == "__init__.py"
+
+
+def test_real_mode_says_which_network_gives_the_results(monkeypatch, tmp_path):
+    _clear(monkeypatch)
+    monkeypatch.setenv("VGG_COURSE_REAL", "1")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # no VGG16 weights there
+    s = vc.config.settings()
+    assert s.mode == "real" and s.real and not s.quick
+    assert s.practice  # VGG16 cells fall back to practice weights, and the banner says so
+    assert "REAL MODE" in s.banner().text and "offline companion" in s.banner().text
+    weights = vc.weights.cache_path()
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"")  # only its presence matters here
+    s = vc.config.settings()
+    assert not s.practice and "companion" not in s.banner().text
+
+
+def test_quick_and_real_together_are_refused(monkeypatch):
+    _clear(monkeypatch)
+    monkeypatch.setenv("VGG_COURSE_QUICK", "1")
+    monkeypatch.setenv("VGG_COURSE_REAL", "1")
+    import pytest
+
+    with pytest.raises(ValueError, match="Unset one of them"):
+        vc.config.settings()
+
+
+def test_stored_modes_and_their_environments(tmp_path):
+    import pytest
+
+    assert vc.config.stored_mode({}) == "quick"
+    assert vc.config.stored_mode({"vgg_course": {"mode": "real"}}) == "real"
+    with pytest.raises(ValueError, match="unknown stored mode"):
+        vc.config.stored_mode({"vgg_course": {"mode": "fast"}})
+    assert vc.config.kernel_env("quick")["VGG_COURSE_REAL"] == ""
+    real = vc.config.kernel_env("real", tmp_path)
+    assert (real["VGG_COURSE_REAL"], real["VGG_COURSE_QUICK"], real["VGG_COURSE_DATA"]) == ("1", "", str(tmp_path))
+    with pytest.raises(ValueError, match="VGG_COURSE_DATA"):
+        vc.config.kernel_env("real", None)
+
+
+def test_find_photos_order(monkeypatch, tmp_path):
+    _clear(monkeypatch)
+    monkeypatch.setenv("VGG_COURSE_DATA_HOME", str(tmp_path / "home"))
+    a, b = tmp_path / "a", tmp_path / "b"
+    for root in (a, b):
+        (root / "train").mkdir(parents=True)
+        (root / "val").mkdir()
+    assert vc.config.find_photos(tmp_path / "missing") is None
+    assert vc.config.find_photos(tmp_path / "missing", b) == b
+    monkeypatch.setenv("VGG_COURSE_DATA", str(a))
+    assert vc.config.find_photos(b) == a

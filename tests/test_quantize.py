@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from torchvision.datasets import ImageFolder
 
 import vgg_course as vc
-from vgg_course import companion, engine, features, quantize
+from vgg_course import companion, engine, features, imagenet, quantize
 
 pytestmark = [pytest.mark.usefixtures("one_thread"),
               pytest.mark.skipif(quantize.engine() is None, reason="no quantized CPU engine")]
@@ -118,6 +118,6 @@ def test_int8_squeezenet_keeps_its_imagenet_accuracy_on_the_photos(photos_dir):
     train = DataLoader(ImageFolder(photos_dir / "train", transform=transform), batch_size=32)
     val = DataLoader(ImageFolder(photos_dir / "val", transform=transform), batch_size=32)
     int8 = quantize.int8_copy(model, quantize.calibration_batch(train))
-    fp32_result, int8_result = companion.zero_shot(model, val), companion.zero_shot(int8, val)
+    fp32_result, int8_result = imagenet.known_classes(model, val), imagenet.known_classes(int8, val)
     # measured: fp32 95.4% (66/70, 80/83), int8 95.4% (68/70, 78/83)
     assert int8_result.accuracy >= fp32_result.accuracy - 0.02, (fp32_result, int8_result)

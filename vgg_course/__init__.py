@@ -35,11 +35,17 @@ _SUBMODULES = (
     "quantize",     # int8 copies of a frozen prefix for the one-time feature pass
     "devices",      # device and precision choice
     "companion",    # SqueezeNet 1.1 with offline ImageNet weights
+    "imagenet",     # what a pretrained network already knows: top-5, its own ant/bee outputs
     "compare",      # the transfer-learning vs fine-tuning comparison lab
     "results",      # the comparison lab's results: rows, table, files
     "figures",      # matplotlib figures of results
     "exercises",    # graded exercises: check / hint / solution
-    "grading",      # the instructor's grader
+    "grading",      # the instructor's grader: every exercise probed in a sandbox, judged here
+    "submissions",  # reading submitted notebooks: lessons, answer cells, edited check cells
+    "sandbox",      # running one command in a bubblewrap sandbox with limits
+    "probing",      # the sandboxed side of grading: answer cells run, answers probed
+    "gradebook",    # the grader's files: gradebook, feedback, per-exercise summary
+    "fingerprint",  # fingerprints of the kit's files (the unsafe, unsandboxed grader)
     "authoring",    # student notebooks generated from solution notebooks
     "release",      # the classroom release: student notebooks and a kit without solutions
 )

@@ -17,7 +17,6 @@ import math
 import os
 import sys
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -27,24 +26,64 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from vgg_course import companion, config, data, devices, engine, folders, freezing, optim, recipes
-from vgg_course.results import Comparison, Predictions, RecipeResult
+from vgg_course import (companion, config, data, devices, engine, features, folders, freezing, optim,
+                        recipes)
+from vgg_course.results import Comparison, Predictions, RecipeResult, Run
 
 MODELS = ("vgg16", "squeezenet")
 # Recipes that freeze all of `features`: their backbone output can be computed once and cached.
-FROZEN_BACKBONE = ("transfer_learning", "finetune_new_classifier", "finetune_pretrained_classifier")
+FROZEN_BACKBONE = (  # on VGG16 and SqueezeNet; any recipe with a frozen prefix caches it
+    "transfer_learning", "finetune_new_classifier", "finetune_pretrained_classifier")
 _PRELOAD_LIMIT = 1 << 30  # bytes of decoded images kept in memory
 
 
 @dataclass(frozen=True)
+class ScratchBudget:
+    """What ``from_scratch`` gets instead of the shared budget: random weights need their own.
+
+    A pretrained network's inputs are normalised the way its weights expect; a random one
+    expects nothing, so its inputs are standardised with the training images' own
+    per-channel mean and standard deviation. Random weights are far from any solution, so
+    they get a larger learning rate (with a one-cycle schedule that warms up and decays it)
+    and more epochs than a few steps of fine-tuning need.
+    """
+
+    epochs: int = 15
+    optimizer: str = "adamw"
+    lr: float = 3e-4
+    weight_decay: float = 5e-4
+    image_size: int | None = 112
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in ("sgd", "adamw"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adamw', not {self.optimizer!r}")
+
+    def make_optimizer(self, model: nn.Module, momentum: float) -> torch.optim.Optimizer:
+        if self.optimizer == "sgd":
+            return torch.optim.SGD(model.parameters(), lr=self.lr, momentum=momentum,
+                                   weight_decay=self.weight_decay)
+        return torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+
+    def __str__(self) -> str:
+        size = f" at {self.image_size} px" if self.image_size else ""
+        name = "SGD with momentum" if self.optimizer == "sgd" else "AdamW"
+        return (f"{self.epochs} epochs, {name}, lr {self.lr:g} (one-cycle: warm-up then "
+                f"decay), weight decay {self.weight_decay:g}, inputs standardised with the "
+                f"training images' own mean and std{size}")
+
+
+@dataclass(frozen=True)
 class Budget:
-    """What every recipe gets: the same epochs, batch size, learning rates and seed.
+    """What every recipe gets: the same epochs, batch size, learning rates and seeds.
 
     ``lr`` trains the new head; ``backbone_lr`` every other trainable (pretrained or
     re-initialised) layer. ``augment=False`` (the default) shows every recipe the same
-    images every epoch, which also lets frozen-backbone recipes cache their features;
+    images every epoch, which also lets the recipes with a frozen prefix cache its output;
     ``augment=True`` adds random crops and flips to all recipes and turns caching off.
     ``image_size`` overrides the model's input size (quick mode uses small images).
+    Each recipe runs ``repeats`` times, with seeds ``seed``, ``seed + 1``, ...: the new
+    head's initialisation and the shuffling change, the data and the starting weights do
+    not. ``scratch`` (or ``None``: the shared budget) is what ``from_scratch`` gets instead.
     """
 
     epochs: int = 3
@@ -56,12 +95,20 @@ class Budget:
     augment: bool = False
     image_size: int | None = None
     seed: int = 0
+    repeats: int = 3
+    scratch: ScratchBudget | None = ScratchBudget()
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
             raise ValueError(f"epochs must be at least 1, not {self.epochs}.")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {self.batch_size}.")
+        if self.repeats < 1:
+            raise ValueError(f"repeats must be at least 1, not {self.repeats}.")
+
+    @property
+    def seeds(self) -> list[int]:
+        return [self.seed + i for i in range(self.repeats)]
 
 
 # ---------------------------------------------------------------- running
@@ -127,28 +174,6 @@ def _curves(history: engine.History) -> dict[str, list[float]]:
             "train_acc": [r.train_accuracy for r in history.records]}
 
 
-class InMemory(Dataset):
-    """A dataset's transformed items, computed once and kept as tensors (deterministic data only).
-
-    Every recipe and every epoch then reuses the same decoded images instead of opening
-    and resizing each JPEG again. ``classes`` and ``samples`` are kept from the original.
-    """
-
-    def __init__(self, dataset: Dataset, *, progress: bool = False) -> None:
-        self.classes = list(getattr(dataset, "classes", []))
-        self.samples = list(getattr(dataset, "samples", []))
-        items = [dataset[i] for i in tqdm(range(len(dataset)), desc="decoding images",
-                                          leave=False, **({} if progress else {"disable": True}))]
-        self.images = torch.stack([x for x, _ in items])
-        self.labels = torch.tensor([int(y) for _, y in items])
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        return self.images[i], int(self.labels[i])
-
-
 def _preload(train_ds: Dataset, val_ds: Dataset, budget: Budget, progress: bool
              ) -> tuple[Dataset, Dataset]:
     """Decode once into memory when the data is deterministic and fits in ``_PRELOAD_LIMIT``."""
@@ -158,7 +183,34 @@ def _preload(train_ds: Dataset, val_ds: Dataset, budget: Budget, progress: bool
     size = first.numel() * first.element_size() * (len(train_ds) + len(val_ds))
     if size > _PRELOAD_LIMIT:
         return train_ds, val_ds
-    return InMemory(train_ds, progress=progress), InMemory(val_ds, progress=progress)
+    return (data.InMemory(train_ds, progress=progress),
+            data.InMemory(val_ds, progress=progress))
+
+
+def _signature(name: str, base: nn.Module, num_classes: int) -> tuple[tuple | None, str]:
+    """What a recipe trains and from which values: (trainable names, names kept from ``base``).
+
+    Two recipes with the same signature train exactly the same parameters from the same
+    values (a newly initialised head counts as new in both), so they are one recipe on this
+    network. ``(None, why)`` when the recipe does not apply to the model.
+    """
+    model = copy.deepcopy(base)
+    try:
+        recipes.apply(name, model, num_classes)
+    except (TypeError, ValueError) as exc:
+        return None, str(exc)
+    old = dict(base.named_parameters())
+    trained = frozenset(n for n, p in model.named_parameters() if p.requires_grad)
+    kept = frozenset(n for n, p in model.named_parameters()
+                     if n in old and old[n].shape == p.shape and torch.equal(old[n], p))
+    return (trained, kept), ""
+
+
+def _prefix_key(model: nn.Module, checked: features.CacheCheck) -> tuple:
+    """Identifies a cached prefix: where it ends and a fingerprint of its weights."""
+    named = features.stages(model)[:checked.boundary]
+    return (checked.boundary, tuple(round(float(p.double().sum()), 6)
+                                    for _, m in named for p in m.parameters()))
 
 
 def run(
@@ -176,8 +228,14 @@ def run(
 ) -> Comparison:
     """Train every recipe from the same starting weights under one budget; return the table.
 
-    The data are checked before anything trains; without augmentation the images are
-    decoded once and kept in memory (up to 1 GiB) for every recipe and epoch.
+    The data are checked before anything trains (every file opened and decoded; the ones
+    skipped are named with the reason); without augmentation the images are decoded once
+    and kept in memory (up to 1 GiB) for every recipe, seed and epoch. Recipes that train
+    exactly the same parameters from the same values on this model run once (``same_as``).
+    Each recipe runs once per seed of the budget; a recipe with a frozen prefix computes it
+    once for all its seeds (and for other recipes with the same prefix). ``from_scratch``
+    gets its own settings (``budget.scratch``). A run whose loss becomes NaN or infinite
+    makes the recipe a failure, reported with the fix instead of an accuracy.
 
     Args:
         model: ``"squeezenet"`` (the offline companion), ``"vgg16"`` (pretrained, or practice
@@ -188,12 +246,12 @@ def run(
         recipe_names: which recipes, in order; default all of ``vc.recipes.RECIPES``. A recipe
             that does not apply to the model (e.g. a ResNet has no ``classifier``) is skipped
             and the reason kept in ``Comparison.skipped``.
-        budget: epochs, batch size, learning rates, seed, augmentation, image size.
+        budget: epochs, batch size, learning rates, seeds, augmentation, image size.
         transforms: ``(train_transform, val_transform)``; default: the model's own.
         device: default ``vc.devices.pick_device()``.
         precision: ``"auto"``, ``"fp32"`` or ``"bf16"`` (see ``vc.devices``).
         keep_predictions: keep the best recipe's validation predictions (one extra pass).
-        progress: show progress bars.
+        progress: show progress bars and say which files were checked before training.
         out: also write the results there (see ``Comparison.save``).
 
     Raises:
@@ -206,9 +264,10 @@ def run(
         >>> t = v2.Compose([v2.Resize((32, 32)), v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
         >>> root = vc.datasets.practice_dataset(tempfile.mkdtemp() + "/p")
         >>> result = run(vc.models.tiny_vgg(2), root, recipe_names=["transfer_learning"],
-        ...              budget=Budget(epochs=1), transforms=(t, t), device="cpu", progress=False)
-        >>> result.rows[0]["trainable_params"]
-        66
+        ...              budget=Budget(epochs=1, repeats=2), transforms=(t, t), device="cpu",
+        ...              progress=False)
+        >>> result.rows[0]["trainable_params"], result.rows[0]["seeds"]
+        (66, [0, 1])
     """
     names = list(recipes.RECIPES) if recipe_names is None else list(recipe_names)
     for name in names:
@@ -225,6 +284,14 @@ def run(
     # DataError here, before any model is built or trained
     train_ds, val_ds = data.image_folders(data_root, train_transform=transforms[0],
                                           val_transform=transforms[1], seed=budget.seed)
+    report = train_ds.report
+    skipped_files = [{"path": f.path, "reason": f.reason} for f in report.skipped]
+    checked = (f"{report.total('train') + report.total('val') + len(skipped_files)} files under "
+               f"{report.root} ({report.layout}) were each opened and fully decoded before "
+               f"training: {report.total('train')} train and {report.total('val')} val images "
+               f"used, {len(skipped_files)} skipped.")
+    if progress:
+        tqdm.write(checked + "".join(f"\n  skipped {f['path']}: {f['reason']}" for f in skipped_files))
     if isinstance(model, str):
         base, note = load_model(model)
         label = model + (" (offline companion)" if model == "squeezenet" else "")
@@ -233,75 +300,152 @@ def run(
     device = devices.pick_device(None if device is None else str(device))
     paths = [p for p, _ in val_ds.samples]
     train_ds, val_ds = _preload(train_ds, val_ds, budget, progress)
-    train_loader, val_loader = data.make_loaders(train_ds, val_ds, batch_size=budget.batch_size,
-                                                 device=device, seed=budget.seed)
+    loaders = data.make_loaders(train_ds, val_ds, batch_size=budget.batch_size, device=device,
+                                seed=budget.seed)
+    num_classes = len(train_ds.classes)
     comparison = Comparison(label, note, str(data_root), list(train_ds.classes), len(train_ds),
-                            len(val_ds), budget, [])
+                            len(val_ds), budget, [], skipped_files=skipped_files,
+                            data_check=checked)
+    lab = _Lab(base, loaders, (train_ds, val_ds), budget, device, precision, progress)
+    first_with: dict[tuple, RecipeResult] = {}
     best: tuple[tuple[float, float], str, nn.Module] | None = None
     bar = tqdm(names, desc="recipes", unit="recipe", **({} if progress else {"disable": True}))
     for name in bar:
         bar.set_postfix_str(name)
-        outcome = _run_one(name, base, train_loader, val_loader, budget, device, precision,
-                           progress, comparison.skipped)
-        if outcome is None:
+        signature, why_not = _signature(name, base, num_classes)
+        if signature is None:
+            comparison.skipped[name] = why_not
             continue
-        result, trained = outcome
+        if signature in first_with and name != "from_scratch":
+            first_with[signature].same_as.append(name)
+            continue
+        result, trained = lab.recipe(name, num_classes)
+        first_with.setdefault(signature, result)
         comparison.results.append(result)
-        key = (result.best_val_acc, -result.total_s)  # as Comparison.best() ranks them
-        if keep_predictions and (best is None or key > best[0]):
+        key = (result.final_val_acc, -result.total_s)  # as Comparison.best() ranks them
+        if keep_predictions and not result.failure and (best is None or key > best[0]):
             best = (key, name, trained)
         del trained  # at most the best model and the one training are kept
+    labels = [int(y) for _, y in val_ds] if not isinstance(val_ds, data.InMemory) else val_ds.labels.tolist()
+    majority = max(set(labels), key=labels.count)
+    share = labels.count(majority) / len(labels)
+    for result in comparison.trained():
+        if result.final_val_acc <= share + comparison.one_image:
+            result.notes.append(f"no better than answering '{comparison.classes[majority]}' for every "
+                                f"image ({share:.1%}): it learned nothing useful")
     if best is not None:
-        labels, preds, probs = predict(best[2], val_loader, device)
+        test_loader = lab.loaders_for(best[1])[1]
+        labels, preds, probs = predict(best[2], test_loader, device)
         comparison.predictions = Predictions(best[1], paths, labels, preds, probs)
     if out is not None:
         comparison.save(out)
     return comparison
 
 
-def _run_one(name: str, base: nn.Module, train_loader: DataLoader, val_loader: DataLoader,
-             budget: Budget, device: torch.device, precision: str, progress: bool,
-             skipped: dict[str, str]) -> tuple[RecipeResult, nn.Module] | None:
-    model = copy.deepcopy(base)  # every recipe starts from the same weights
-    torch.manual_seed(budget.seed)  # ... and the same new-head initialisation
-    try:
-        recipes.apply(name, model, len(train_loader.dataset.classes))
-    except (TypeError, ValueError) as exc:
-        skipped[name] = str(exc)
-        return None
-    cache = name in FROZEN_BACKBONE and not budget.augment
-    optimizer = optim.make_optimizer(model, lr=budget.backbone_lr, head_lr=budget.lr,
-                                     momentum=budget.momentum, weight_decay=budget.weight_decay)
-    trainable = freezing.trainable_count(model)
-    n_images = len(train_loader.dataset) + len(val_loader.dataset)
-    start = time.perf_counter()
-    peak = devices.PeakMemory(device)  # the whole recipe, feature caching included
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a refused cache is reported in the notes instead
-        history = engine.fit(model, train_loader, val_loader, optimizer, epochs=budget.epochs,
-                             device=device, precision=precision, seed=budget.seed,
-                             progress=progress, cache_features=cache)
-    total = time.perf_counter() - start
-    c = _curves(history)
-    notes = list(history.notes)
-    if not all(math.isfinite(v) for v in c["train_loss"] + c["val_loss"]):
-        notes.append("training diverged (a loss is NaN or infinite): the learning rate is too "
-                     "large for this start; try a smaller backbone_lr")
-    cpu_peak, gpu_peak = peak.cpu_peak(), peak.gpu_peak()
-    result = RecipeResult(
-        recipe=name, trainable_params=trainable, epochs=len(history.records),
-        best_val_acc=max(c["val_acc"]), best_epoch=history.best_epoch,
-        final_val_acc=c["val_acc"][-1], best_val_loss=min(c["val_loss"]),
-        final_val_loss=c["val_loss"][-1],
-        s_per_epoch=sum(r.seconds for r in history.records) / len(history.records),
-        setup_s=history.setup_seconds, total_s=total,
-        images_per_s=n_images * len(history.records) / total,
-        peak_gpu_mb=None if gpu_peak is None else gpu_peak / 2**20,
-        peak_cpu_mb=None if cpu_peak is None else cpu_peak / 2**20,
-        device=history.device, precision=history.precision,
-        cached_features=any(n.startswith("features cached") for n in history.notes),
-        notes=notes, curves=c)
-    return result, model
+class _Lab:
+    """What every recipe of one ``run`` shares: data, loaders, budget, device, feature caches."""
+
+    def __init__(self, base: nn.Module, loaders: tuple[DataLoader, DataLoader],
+                 datasets: tuple[Dataset, Dataset], budget: Budget, device: torch.device,
+                 precision: str, progress: bool) -> None:
+        self.base, self.loaders, self.datasets = base, loaders, datasets
+        self.budget, self.device, self.precision, self.progress = budget, device, precision, progress
+        self.caches: dict[tuple, features.Cached] = {}
+        self._scratch: tuple[DataLoader, DataLoader] | None = None
+        self.scratch_note = ""
+
+    def own_settings(self, name: str) -> ScratchBudget | None:
+        return self.budget.scratch if name == "from_scratch" else None
+
+    def loaders_for(self, name: str) -> tuple[DataLoader, DataLoader]:
+        """The shared loaders, or from_scratch's standardised ones (built once)."""
+        own = self.own_settings(name)
+        if own is None:
+            return self.loaders
+        if self._scratch is None:
+            train, val = self.datasets
+            if not isinstance(train, data.InMemory):
+                raise ValueError("from_scratch's own settings need the images in memory "
+                                 "(no augmentation); pass Budget(scratch=None) to train it "
+                                 "with the shared budget")
+            train, val, _, _ = data.standardized(train, val, image_size=own.image_size)
+            self._scratch = data.make_loaders(train, val, batch_size=self.budget.batch_size,
+                                              device=self.device, seed=self.budget.seed)
+        return self._scratch
+
+    def recipe(self, name: str, num_classes: int) -> tuple[RecipeResult, nn.Module]:
+        """Train one recipe once per seed; the result and the first seed's trained model."""
+        runs, notes, setup, kept, cached = [], [], 0.0, None, False
+        peak = devices.PeakMemory(self.device)  # every seed, feature caching included
+        for seed in self.budget.seeds:
+            run, model, caching, note = self._once(name, num_classes, seed)
+            runs.append(run)
+            setup += caching
+            cached = cached or bool(note)
+            if note and note not in notes:
+                notes.append(note)
+            kept = kept or model
+        own = self.own_settings(name)
+        first = kept
+        epochs = len(runs[0].curves["val_acc"])
+        cpu_peak, gpu_peak = peak.cpu_peak(), peak.gpu_peak()
+        n_images = sum(len(loader.dataset) for loader in self.loaders)
+        result = RecipeResult(
+            recipe=name, trainable_params=freezing.trainable_count(first), epochs=epochs,
+            runs=runs, setup_s=setup, n_images=n_images,
+            peak_gpu_mb=None if gpu_peak is None else gpu_peak / 2**20,
+            peak_cpu_mb=None if cpu_peak is None else cpu_peak / 2**20,
+            device=str(self.device), precision=devices.plan(self.device, self.precision).precision,
+            cached_features=cached, settings=str(own) if own else "", notes=notes)
+        diverged = [r.seed for r in runs if r.diverged]
+        if diverged:
+            lr = own.lr if own else self.budget.backbone_lr
+            result.failure = (
+                f"training diverged (a loss became NaN or infinite) with seed(s) "
+                f"{', '.join(map(str, diverged))}, so no accuracy is reported. The fix: a smaller "
+                f"learning rate than {lr:g} for this start, or inputs on the scale the network "
+                "expects (standardised for random weights, the weights' own preprocessing for "
+                "pretrained ones)")
+        return result, first
+
+    def _once(self, name: str, num_classes: int, seed: int
+              ) -> tuple[Run, nn.Module, float, str]:
+        model = copy.deepcopy(self.base)  # every recipe and seed starts from the same weights
+        torch.manual_seed(seed)  # ... and each seed from its own new-head initialisation
+        recipes.apply(name, model, num_classes)
+        own = self.own_settings(name)
+        train_loader, val_loader = self.loaders_for(name)
+        budget = self.budget
+        if own is None:
+            optimizer = optim.make_optimizer(model, lr=budget.backbone_lr, head_lr=budget.lr,
+                                             momentum=budget.momentum,
+                                             weight_decay=budget.weight_decay)
+            epochs, scheduler = budget.epochs, None
+        else:
+            optimizer = own.make_optimizer(model, budget.momentum)
+            epochs = own.epochs  # one-cycle, stepped per epoch: warm-up, then a long decay
+            scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=own.lr,
+                                                            total_steps=epochs + 1)
+        caching, note = 0.0, ""
+        net, train_data, val_data = model, train_loader, val_loader
+        checked = features.check(model, train_loader, val_loader) if not budget.augment else None
+        if checked is not None and checked.ok and own is None:
+            key = _prefix_key(model, checked)
+            if key not in self.caches:
+                self.caches[key] = features.cache(model, train_loader, val_loader, checked,
+                                                  device=self.device, precision=self.precision,
+                                                  progress=self.progress)
+                caching = self.caches[key].seconds
+            cached = self.caches[key].with_head_of(model)
+            net, train_data, val_data, note = cached.head, cached.train, cached.val, str(cached)
+        start = time.perf_counter()
+        history = engine.fit(net, train_data, val_data, optimizer, epochs=epochs,
+                             device=self.device, precision=self.precision, seed=seed,
+                             progress=self.progress, scheduler=scheduler)
+        seconds = time.perf_counter() - start
+        curves = _curves(history)
+        diverged = not all(math.isfinite(v) for v in curves["train_loss"] + curves["val_loss"])
+        return Run(seed, curves, seconds, diverged), model, caching, note
 
 
 # ---------------------------------------------------------------- command line
@@ -323,7 +467,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--backbone-lr", type=float, default=Budget.backbone_lr)
     parser.add_argument("--augment", action="store_true", help="random crops/flips (turns caching off)")
     parser.add_argument("--image-size", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="the first seed")
+    parser.add_argument("--repeats", type=int, default=Budget.repeats,
+                        help="runs per recipe, with seeds seed, seed+1, ... (mean ± sd reported)")
     parser.add_argument("--recipes", nargs="+", default=None, metavar="NAME",
                         help=f"default: all ({', '.join(recipes.RECIPES)})")
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best one)")
@@ -337,7 +483,7 @@ def _cli_compare(args: argparse.Namespace) -> int:
     try:
         budget = Budget(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                         backbone_lr=args.backbone_lr, augment=args.augment,
-                        image_size=args.image_size, seed=args.seed)
+                        image_size=args.image_size, seed=args.seed, repeats=args.repeats)
         result = run(args.model, args.data, recipe_names=args.recipes, budget=budget,
                      device=args.device, out=args.out)
     except (folders.DataError, weights.WeightsError, ValueError, RuntimeError) as exc:

@@ -6,6 +6,10 @@ all of them at once with ``vc.config.settings()``:
 ==========================  ================================================================
 ``VGG_COURSE_QUICK=1``      quick/offline mode: practice (random) weights, practice data,
                             tiny budgets; what CI and the notebook-output script use
+``VGG_COURSE_REAL=1``       real-results mode: the ants/bees photos and a real pretrained
+                            network (VGG16 when its weights are installed, otherwise the
+                            labelled SqueezeNet companion), budgets sized for a 2-core CPU;
+                            the notebooks whose point is a result are stored in this mode
 ``VGG_COURSE_PRACTICE=1``   random VGG16 weights instead of the pretrained ones (said loudly)
 ``VGG_COURSE_DATA``         a folder holding the ants/bees photos (``train/``, ``val/``)
 ``VGG_COURSE_DATA_HOME``    where the kit keeps downloaded and generated datasets
@@ -20,6 +24,7 @@ import html
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 _TRUE = {"1", "true", "yes", "on"}
 _REPO_DATA = Path(__file__).resolve().parents[1] / "data"
@@ -40,6 +45,7 @@ class Settings:
 
     quick: bool
     practice: bool
+    real: bool
     data_dir: Path | None
     data_home: Path
     strict: bool
@@ -48,7 +54,10 @@ class Settings:
     def mode(self) -> str:
         if self.quick:
             return "quick"
+        if self.real:
+            return "real"
         return "practice" if self.practice else "full"
+
 
     def banner(self) -> "Banner":
         return Banner(self)
@@ -59,14 +68,24 @@ def settings() -> Settings:
 
     Example:
         >>> import vgg_course as vc
-        >>> vc.config.settings().mode in {"quick", "practice", "full"}
+        >>> vc.config.settings().mode in {"quick", "real", "practice", "full"}
         True
     """
-    quick = _flag("VGG_COURSE_QUICK")
+    quick, real = _flag("VGG_COURSE_QUICK"), _flag("VGG_COURSE_REAL")
+    if quick and real:
+        raise ValueError("VGG_COURSE_QUICK=1 and VGG_COURSE_REAL=1 are both set: quick mode uses "
+                         "practice weights and drawn images, real mode real photos and a "
+                         "pretrained network. Unset one of them.")
+    practice = quick or _flag("VGG_COURSE_PRACTICE")
+    if real and not practice:
+        from vgg_course import weights  # real mode: VGG16 is pretrained only if its file is here
+
+        practice = not weights.cache_path().is_file()
     default_home = _REPO_DATA if _REPO_DATA.is_dir() else Path.home() / ".cache" / "vgg_course"
     return Settings(
         quick=quick,
-        practice=quick or _flag("VGG_COURSE_PRACTICE"),
+        practice=practice,
+        real=real,
         data_dir=_path("VGG_COURSE_DATA"),
         data_home=_path("VGG_COURSE_DATA_HOME") or default_home,
         strict=_flag("VGG_COURSE_STRICT"),
@@ -84,6 +103,17 @@ _MESSAGES = {
         "ImageNet ones. Shapes and counts are real; predictions and accuracies are not."
     ),
     "full": "Full mode: pretrained weights and full budgets.",
+    "real": (
+        "REAL MODE (VGG_COURSE_REAL=1): the ants/bees photos and a real pretrained network, "
+        "with budgets sized for a 2-core CPU. Every accuracy below comes from a real run."
+    ),
+    "real-companion": (
+        "REAL MODE (VGG_COURSE_REAL=1): the ants/bees photos and a real pretrained network, "
+        "with budgets sized for a 2-core CPU. VGG16's ImageNet weights are not installed "
+        "here, so VGG16 cells use random practice weights (its structure and counts are "
+        "real) and every result comes from the labelled offline companion, SqueezeNet 1.1 "
+        "with ImageNet weights."
+    ),
 }
 
 
@@ -95,14 +125,74 @@ class Banner:
 
     @property
     def text(self) -> str:
-        return _MESSAGES[self.settings.mode]
+        mode = self.settings.mode
+        if mode == "real" and self.settings.practice:
+            mode = "real-companion"
+        return _MESSAGES[mode]
 
     def __repr__(self) -> str:
         return self.text
 
     def _repr_html_(self) -> str:
-        colour = "#2e7d32" if self.settings.mode == "full" else "#b26a00"
+        colour = "#2e7d32" if self.settings.mode in ("full", "real") else "#b26a00"
         return (
             f'<div style="border-left:6px solid {colour};padding:6px 10px;'
             f'background:#fff8e1"><b>{html.escape(self.text)}</b></div>'
         )
+
+
+# ---------------------------------------------------------------- notebook modes
+
+STORED_MODES = ("quick", "real")
+
+
+def stored_mode(notebook_metadata: Mapping) -> str:
+    """The mode a lesson notebook's outputs are stored and checked in (default ``"quick"``).
+
+    A notebook whose point is a result says ``{"vgg_course": {"mode": "real"}}`` in its
+    metadata; ``scripts/regen_notebooks.py`` and the tests run it in that mode.
+
+    Example:
+        >>> stored_mode({"vgg_course": {"mode": "real"}}), stored_mode({})
+        ('real', 'quick')
+    """
+    mode = notebook_metadata.get("vgg_course", {}).get("mode", "quick")
+    if mode not in STORED_MODES:
+        raise ValueError(f"unknown stored mode {mode!r}; use one of {', '.join(STORED_MODES)}")
+    return mode
+
+
+def kernel_env(mode: str, photos: Path | None = None) -> dict[str, str]:
+    """The environment variables a notebook runs with in a stored mode ("" means unset).
+
+    Raises:
+        ValueError: real mode without the photos.
+
+    Example:
+        >>> kernel_env("quick")["VGG_COURSE_QUICK"]
+        '1'
+    """
+    common = {"PYTHONHASHSEED": "0", "TQDM_DISABLE": "1"}
+    if mode == "quick":
+        return {**common, "VGG_COURSE_QUICK": "1", "VGG_COURSE_REAL": ""}
+    if mode != "real":
+        raise ValueError(f"unknown stored mode {mode!r}; use one of {', '.join(STORED_MODES)}")
+    if photos is None:
+        raise ValueError("real mode needs the ants/bees photos: set VGG_COURSE_DATA to the "
+                         "unpacked hymenoptera_data folder, or run `python -m vgg_course data "
+                         "download` (or `data install`)")
+    return {**common, "VGG_COURSE_QUICK": "", "VGG_COURSE_REAL": "1",
+            "VGG_COURSE_DATA": str(photos)}
+
+
+def find_photos(*candidates: Path) -> Path | None:
+    """The ants/bees photos: ``VGG_COURSE_DATA``, then ``candidates``, then the kit's data folder.
+
+    Returns ``None`` when none of them has ``train/`` and ``val/`` (nothing is downloaded).
+    """
+    configured = _path("VGG_COURSE_DATA")
+    home = _path("VGG_COURSE_DATA_HOME") or settings().data_home
+    for path in (configured, *candidates, home / "hymenoptera_data"):
+        if path is not None and (path / "train").is_dir() and (path / "val").is_dir():
+            return path
+    return None

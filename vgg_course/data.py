@@ -2,7 +2,9 @@
 
 ``image_folders`` checks a folder first (``vc.folders.validate_folder``: corrupt files
 skipped by name, layout problems raised as ``vc.folders.DataError`` before training), then
-returns train/val ``ImageFolder`` datasets over the files that passed.
+returns train/val ``ImageFolder`` datasets over the files that passed. ``InMemory`` keeps
+a deterministic dataset's decoded images as tensors, and ``standardized`` gives a model
+without pretrained preprocessing inputs scaled by the training images' own statistics.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
+from tqdm.auto import tqdm
 
 from vgg_course.folders import FolderReport, validate_folder
 
@@ -74,6 +78,71 @@ def image_folders(
     report.raise_for_problems(strict=strict)
     return (CheckedImageFolder(report, "train", train_transform),
             CheckedImageFolder(report, "val", val_transform))
+
+
+class InMemory(Dataset):
+    """A dataset's transformed items, computed once and kept as tensors (deterministic data only).
+
+    Every recipe and every epoch then reuses the same decoded images instead of opening
+    and resizing each JPEG again. ``classes`` and ``samples`` are kept from the original.
+
+    Example:
+        >>> data = [(torch.zeros(3, 4, 4), 1), (torch.ones(3, 4, 4), 0)]
+        >>> kept = InMemory(data)
+        >>> kept.images.shape, kept[1][1]
+        (torch.Size([2, 3, 4, 4]), 0)
+    """
+
+    def __init__(self, dataset: Dataset, *, progress: bool = False) -> None:
+        self.classes = list(getattr(dataset, "classes", []))
+        self.samples = list(getattr(dataset, "samples", []))
+        items = [dataset[i] for i in tqdm(range(len(dataset)), desc="decoding images",
+                                          leave=False, **({} if progress else {"disable": True}))]
+        self.images = torch.stack([x for x, _ in items])
+        self.labels = torch.tensor([int(y) for _, y in items])
+
+    @classmethod
+    def of(cls, images: torch.Tensor, labels: torch.Tensor, like: "InMemory") -> "InMemory":
+        """Other image tensors with ``like``'s labels, classes and file list."""
+        new = cls.__new__(cls)
+        new.classes, new.samples = like.classes, like.samples
+        new.images, new.labels = images, labels
+        return new
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return self.images[i], int(self.labels[i])
+
+
+def standardized(train: InMemory, val: InMemory, *, image_size: int | None = None
+                 ) -> tuple[InMemory, InMemory, torch.Tensor, torch.Tensor]:
+    """Both splits resized (optionally) and standardised with the training images' statistics.
+
+    For a network trained from random weights: no pretrained preprocessing applies, so each
+    channel is centred and scaled to unit variance by the training split's own mean and
+    standard deviation (the validation split uses the same numbers). ``image_size``
+    resizes the square images first (bilinear, antialiased). Returns
+    ``(train, val, mean, std)``; the inputs are not changed.
+
+    Example:
+        >>> imgs = InMemory([(torch.full((3, 8, 8), float(i)), i % 2) for i in range(4)])
+        >>> tr, va, mean, std = standardized(imgs, imgs, image_size=4)
+        >>> tr.images.shape, round(float(tr.images.mean()), 6), round(float(tr.images.std(unbiased=False)), 2)
+        (torch.Size([4, 3, 4, 4]), 0.0, 1.0)
+    """
+    def resize(x: torch.Tensor) -> torch.Tensor:
+        if image_size is None or x.shape[-1] == image_size:
+            return x.float()
+        return F.interpolate(x.float(), size=(image_size, image_size), mode="bilinear",
+                             antialias=True, align_corners=False)
+
+    train_x, val_x = resize(train.images), resize(val.images)
+    mean = train_x.mean(dim=(0, 2, 3), keepdim=True)
+    std = train_x.std(dim=(0, 2, 3), keepdim=True, unbiased=False).clamp_min(1e-6)
+    return (InMemory.of((train_x - mean) / std, train.labels, train),
+            InMemory.of((val_x - mean) / std, val.labels, val), mean.flatten(), std.flatten())
 
 
 # ---------------------------------------------------------------- transforms

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -233,6 +233,15 @@ class Cached:
     seconds: float
     precision: str
     feature_shape: tuple[int, ...]
+
+    def with_head_of(self, model: nn.Module) -> "Cached":
+        """These cached features with ``model``'s layers after the prefix as the head.
+
+        For another copy of the same starting model whose prefix is frozen in the same place
+        (another seed, another recipe): the one caching pass then serves them all.
+        """
+        named = stages(model)
+        return replace(self, head=nn.Sequential(*(m for _, m in named[self.check.boundary:])))
 
     def __str__(self) -> str:
         mb = (self.train.features.nbytes + self.val.features.nbytes) / 2**20

@@ -91,6 +91,7 @@ def curves(curves: Mapping[str, Mapping[str, Sequence[float]]], *,
 
 
 def accuracy_vs_cost(rows: Sequence[Mapping], *, accuracy: str = "best_val_acc",
+                     spread: str | None = None,
                      title: str = "What each recipe buys, and what it costs") -> Figure:
     """Accuracy against training time and against trainable parameters, one point per recipe.
 
@@ -98,6 +99,8 @@ def accuracy_vs_cost(rows: Sequence[Mapping], *, accuracy: str = "best_val_acc",
         rows: dicts with ``"recipe"``, ``accuracy``, ``"total_s"`` and ``"trainable_params"``
             (what ``vc.compare`` writes per recipe).
         accuracy: which accuracy to plot (``"best_val_acc"`` or ``"final_val_acc"``).
+        spread: a key with each accuracy's standard deviation over seeds (``"val_acc_sd"``),
+            drawn as an error bar of one standard deviation; ``None`` draws points only.
 
     Example:
         >>> fig = accuracy_vs_cost([{"recipe": "a", "best_val_acc": 0.9, "total_s": 3.0,
@@ -107,7 +110,7 @@ def accuracy_vs_cost(rows: Sequence[Mapping], *, accuracy: str = "best_val_acc",
     """
     if not rows:
         raise ValueError("no rows to plot: pass one dict per recipe")
-    for key in ("recipe", accuracy, "total_s", "trainable_params"):
+    for key in ("recipe", accuracy, "total_s", "trainable_params", *([spread] if spread else [])):
         if any(key not in r for r in rows):
             raise ValueError(f"every row needs {key!r}; got keys {sorted(rows[0])}")
     fig = NotebookFigure(figsize=(11, 4), layout="constrained")
@@ -117,7 +120,10 @@ def accuracy_vs_cost(rows: Sequence[Mapping], *, accuracy: str = "best_val_acc",
         for ax, x in ((time_ax, r["total_s"]), (param_ax, max(int(r["trainable_params"]), 1))):
             # colours and the legend name the points: labels beside them would overlap
             ax.scatter([x], [r[accuracy]], s=60, color=colour, label=r["recipe"] if ax is time_ax else None)
-    time_ax.set(xlabel="total training time (s)", ylabel=accuracy.replace("_", " "), ylim=(0, 1.05))
+            if spread is not None:
+                ax.errorbar([x], [r[accuracy]], yerr=[r[spread]], color=colour, capsize=4)
+    label = accuracy.replace("_", " ") + (" (bars: ± 1 sd over seeds)" if spread else "")
+    time_ax.set(xlabel="training time of one run (s)", ylabel=label, ylim=(0, 1.05))
     param_ax.set(xlabel="trainable parameters (log scale)", xscale="log")
     for ax in (time_ax, param_ax):
         ax.grid(alpha=0.3)
@@ -219,4 +225,48 @@ def prediction_grid(paths: Sequence[str | os.PathLike], labels: Sequence[int], p
         ax.set_axis_off()
     wrong = sum(int(labels[i]) != int(preds[i]) for i in range(n))
     fig.suptitle(f"{title} - {wrong} of {n} wrong" + (", shown first" if wrong and mistakes_first else ""))
+    return fig
+
+
+def top_k_grid(paths: Sequence[str | os.PathLike], tops: Sequence, *, true_names: Sequence[str] | None = None,
+               title: str = "What the pretrained network sees: its ImageNet top 5") -> Figure:
+    """Each photo beside a bar chart of its top-k classes and their probabilities.
+
+    Args:
+        paths: image files, shown as they are on disk.
+        tops: one ``vc.imagenet.TopK`` (``classes``, ``probs``) per photo.
+        true_names: the photo's true class, shown in its title.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from vgg_course.imagenet import TopK
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.png"
+        >>> Image.new("RGB", (8, 8)).save(p)
+        >>> fig = top_k_grid([p], [TopK(("ant", "bee"), (0.7, 0.2))], true_names=["ants"])
+        >>> len(fig.axes), fig.axes[1].get_yticklabels()[0].get_text()
+        (2, 'ant')
+    """
+    if len(paths) != len(tops) or (true_names is not None and len(true_names) != len(paths)):
+        raise ValueError("paths, tops (and true_names) must have one entry per photo")
+    if not paths:
+        raise ValueError("no photos to show")
+    fig = NotebookFigure(figsize=(9, 2.3 * len(paths)), layout="constrained")
+    axes = fig.subplots(len(paths), 2, squeeze=False, width_ratios=(1, 1.6))
+    for (photo_ax, bar_ax), path, top, i in zip(axes, paths, tops, range(len(paths))):
+        with Image.open(path) as img:
+            img = img.convert("RGB")
+            img.thumbnail((256, 256))
+            photo_ax.imshow(img)
+        photo_ax.set_axis_off()
+        if true_names is not None:
+            photo_ax.set_title(f"true: {true_names[i]}", fontsize="small")
+        ranks = range(len(top.classes))
+        bar_ax.barh(ranks, top.probs, color=["#1565c0"] + ["#90a4ae"] * (len(top.classes) - 1))
+        bar_ax.set_yticks(list(ranks), list(top.classes))
+        bar_ax.invert_yaxis()  # the most probable class on top
+        bar_ax.set_xlim(0, 1)
+        for rank, p in zip(ranks, top.probs):
+            bar_ax.text(min(p + 0.02, 0.85), rank, f"{p:.0%}", va="center", fontsize="small")
+    axes[-1][1].set_xlabel("probability (softmax over all 1,000 ImageNet classes)")
+    fig.suptitle(title)
     return fig

@@ -119,7 +119,8 @@ def from_scratch(model: nn.Module, num_classes: int) -> nn.Module:
     """Re-initialise every layer and train everything: the baseline without pretrained weights.
 
     Convolutions get He (Kaiming) normal initialisation and Linear layers N(0, 0.01) with
-    zero biases, as torchvision initialises a new VGG; other layers their own default.
+    zero biases, as torchvision initialises a new VGG; a 1x1-conv head (SqueezeNet's) gets
+    N(0, 0.01) as torchvision initialises SqueezeNet's; other layers their own default.
     Seed with ``torch.manual_seed`` first for a repeatable start.
 
     Example:
@@ -129,8 +130,15 @@ def from_scratch(model: nn.Module, num_classes: int) -> nn.Module:
         (0, 2)
     """
     heads.replace_head(model, num_classes)
+    head = model.get_submodule(heads.find_head(model).path)
     for module in model.modules():
-        if isinstance(module, nn.Conv2d):
+        if isinstance(module, nn.Conv2d) and module is head:
+            # a 1x1-conv head followed by ReLU (SqueezeNet): small weights, as torchvision
+            # initialises it, or most logits start at 0 and the network never learns
+            nn.init.normal_(module.weight, 0, 0.01)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
             if module.bias is not None:
                 nn.init.zeros_(module.bias)

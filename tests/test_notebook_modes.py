@@ -1,0 +1,66 @@
+"""Which notebooks are stored in real mode, and what the tests do where the photos are missing."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REAL = {"01_loading_vgg16.ipynb", "04_transfer_learning.ipynb", "06_comparison_lab.ipynb",
+        "07_other_networks.ipynb"}
+
+
+def _root_conftest():
+    spec = importlib.util.spec_from_file_location("root_conftest", REPO / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_notebooks_whose_point_is_a_result_are_stored_in_real_mode():
+    modes = {p.name: json.loads(p.read_text())["metadata"].get("vgg_course", {}).get("mode", "quick")
+             for p in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))}
+    assert {name for name, mode in modes.items() if mode == "real"} == REAL
+    for name in REAL:  # and they were stored in it: their banner says so
+        nb = json.loads((REPO / "notebooks" / name).read_text())
+        banner = "".join(nb["cells"][1]["outputs"][0]["data"]["text/plain"])
+        assert "REAL MODE" in banner, name
+
+
+class _Item:
+    def __init__(self, path: Path) -> None:
+        self.fspath, self.markers = path, []
+
+    def add_marker(self, marker) -> None:
+        self.markers.append(marker)
+
+
+def test_without_the_photos_exactly_the_real_mode_notebooks_are_skipped_with_the_reason(monkeypatch):
+    conftest = _root_conftest()
+    monkeypatch.setattr(conftest, "_photos", lambda: None)
+    items = [_Item(p) for p in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+    items.append(_Item(REPO / "tests" / "test_config.py"))
+    conftest.pytest_collection_modifyitems(None, items)
+    skipped = {Path(str(i.fspath)).name for i in items if i.markers}
+    assert skipped == REAL
+    reason = next(i for i in items if i.markers).markers[0].kwargs["reason"]
+    assert "VGG_COURSE_DATA" in reason and "real mode" in reason
+
+
+def test_with_the_photos_real_mode_notebooks_get_the_real_mode_environment(monkeypatch, tmp_path):
+    import os
+
+    conftest = _root_conftest()
+    monkeypatch.setattr(conftest, "_photos", lambda: tmp_path)
+    monkeypatch.setenv("VGG_COURSE_QUICK", "1")
+    seen = {}
+    hook = conftest.pytest_runtest_setup(_Item(REPO / "notebooks" / "06_comparison_lab.ipynb"))
+    next(hook)  # nbval would start the kernel now
+    seen = {k: os.environ.get(k) for k in ("VGG_COURSE_QUICK", "VGG_COURSE_REAL", "VGG_COURSE_DATA")}
+    with pytest.raises(StopIteration):
+        next(hook)
+    assert seen == {"VGG_COURSE_QUICK": None, "VGG_COURSE_REAL": "1", "VGG_COURSE_DATA": str(tmp_path)}
+    assert os.environ["VGG_COURSE_QUICK"] == "1" and "VGG_COURSE_REAL" not in os.environ
