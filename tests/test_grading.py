@@ -1,67 +1,56 @@
-"""Tests for vgg_course.grading: one grader run over every kind of submission."""
+"""Tests for vgg_course.grading: honest submissions of every kind, graded in the sandbox, and
+the grader's refusal (or its unsafe mode) where there is no sandbox."""
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from vgg_course import authoring, grading
+from submission_factory import (LESSON, cell, in_process_scores, solution_answers,
+                                solution_notebook, student_notebook, write)
+from vgg_course import exercises, fingerprint, grading, sandbox
 
-LESSON = "03_freezing"  # q1: 2 points, q2: 3 points
-CORRECT_Q1 = "def freeze_features(model):\n    model.features.requires_grad_(False)"
+needs_sandbox = pytest.mark.skipif(
+    sandbox.problem() is not None,
+    reason=f"no bubblewrap sandbox here ({sandbox.problem()}); Debian: apt-get install bubblewrap")
 
-
-def _solution() -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# 03 Freezing (exercises only)")]
-    nb.cells += authoring.exercise_cells(LESSON)
-    return nb
-
-
-def _cell(nb, role: str, exercise: str):
-    return next(c for c in nb.cells if c.metadata.get("vgg_course", {}).get("role") == role
-                and c.metadata["vgg_course"].get("exercise") == exercise)
-
-
-def _student(answers: dict[str, str]) -> nbformat.NotebookNode:
-    nb = authoring.student_version(_solution())
-    for exercise, source in answers.items():
-        _cell(nb, "answer", exercise).source = source
-    return nb
-
-
-def _write(root: Path, student: str, nb) -> None:
-    (root / student).mkdir(parents=True)
-    path = root / student / f"{LESSON}.ipynb"
-    if isinstance(nb, str):
-        path.write_text(nb)
-    else:
-        nbformat.write(nb, path)
+ANSWERS = solution_answers()
+COUNTS_ALL = "def count_trainable(model):\n    return sum(p.numel() for p in model.parameters())"
+POINTS = {ex.id: grading._points(ex) for ex in exercises.exercises(LESSON)}
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
+    if sandbox.problem() is not None:
+        pytest.skip(f"no bubblewrap sandbox here ({sandbox.problem()})")
     root = tmp_path_factory.mktemp("submissions")
-    _write(root, "alice", _solution())  # correct
-    _write(root, "bob", _student({  # partly correct: q2 counts frozen parameters too
-        "freezing.q1": CORRECT_Q1,
-        "freezing.q2": "def count_trainable(model):\n    return sum(p.numel() for p in model.parameters())"}))
-    _write(root, "carol", _student({"freezing.q1": CORRECT_Q1, "freezing.q2": "1 / 0"}))
-    _write(root, "dave", _student({"freezing.q1": CORRECT_Q1, "freezing.q2": "while True:\n    pass"}))
-    _write(root, "erin", "this is not a notebook {")
-    frank = _student({"freezing.q1": CORRECT_Q1,
-                      "freezing.q2": "def count_trainable(model):\n    return 0"})
-    check = _cell(frank, "check", "freezing.q2")
-    check.source = 'print("✔ Exercise freezing.q2: passed, 3/3")'
-    check.outputs = [nbformat.v4.new_output("stream", text="✔ passed, 3/3\n")]  # a stored lie
-    frank.cells.remove(_cell(frank, "check", "freezing.q1"))
-    _write(root, "frank", frank)
-    _write(root, "grace", _student({  # right answers, and a patched checker
-        "freezing.q1": CORRECT_Q1 + "\nex.q2.check = lambda: print('passed')"}))
+    write(root, "alice", solution_notebook())  # everything right
+    write(root, "bob", student_notebook({**ANSWERS, "freezing.q2": COUNTS_ALL}))
+    write(root, "bella", student_notebook({"freezing.q2": COUNTS_ALL}))  # the same mistake
+    write(root, "carol", student_notebook({}))  # untouched
+    write(root, "erin", "this is not a notebook {")
+    frank = student_notebook({"freezing.q1": ANSWERS["freezing.q1"],
+                              "freezing.q2": "def count_trainable(model):\n    return 0"})
+    check = cell(frank, "check", "freezing.q2")
+    check.source = 'print("✔ Exercise freezing.q2: passed, 4/4")'
+    check.outputs = [nbformat.v4.new_output("stream", text="✔ passed, 4/4\n")]  # a stored lie
+    frank.cells.remove(cell(frank, "check", "freezing.q1"))
+    write(root, "frank", frank)
+    gina = student_notebook({**ANSWERS, "freezing.q2": (
+        "def count_trainable(model):\n    return _count(model)")})
+    helper = nbformat.v4.new_code_cell(  # a cell she added below her answer
+        "def _count(model):\n    return sum(p.numel() for p in model.parameters() if p.requires_grad)")
+    gina.cells.insert(gina.cells.index(cell(gina, "answer", "freezing.q2")) + 1, helper)
+    cell(gina, "answer", "freezing.q1").metadata = {}  # pasted without its metadata
+    write(root, "gina", gina)
     out = tmp_path_factory.mktemp("grades")
     rows_seen = []
 
@@ -69,66 +58,116 @@ def graded(tmp_path_factory):
         with open(out / "gradebook.csv", newline="") as f:
             rows_seen.append(len(list(csv.DictReader(f))))
 
-    results = grading.grade(root, out, cell_timeout=5, notebook_timeout=60, log=log)
+    results = grading.grade(root, out, seed=7, exercise_timeout=30, log=log)
     with open(out / "gradebook.csv", newline="") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
+    with open(out / "summary.csv", newline="") as f:
+        summary = {row["exercise"]: row for row in csv.DictReader(f)}
     return {"results": {r.student: r for r in results}, "rows": rows, "out": out,
-            "rows_seen": rows_seen}
+            "rows_seen": rows_seen, "summary": summary, "root": root}
 
 
-@pytest.mark.parametrize("student, q1, q2, status, reason", [
-    ("alice", 2, 3, "ok", ""),
-    ("bob", 2, 1, "ok", ""),
-    ("carol", 2, 0, "error", "raised ZeroDivisionError"),
-    ("dave", 2, 0, "timeout", "stopped by the cell time limit (5 s)"),
-    ("erin", 0, 0, "invalid", "not a valid notebook"),
-    ("frank", 2, 0, "flagged", "check cell of freezing.q2 was edited"),
-    ("grace", 0, 0, "tampered", "changes an exercise object"),
-])
-def test_each_submission_is_graded_as_it_deserves(graded, student, q1, q2, status, reason):
-    row = graded["rows"][student]
-    assert (int(row["freezing.q1"]), int(row["freezing.q2"])) == (q1, q2), row
-    assert (int(row["total"]), int(row["out_of"]), row["status"]) == (q1 + q2, 5, status), row
-    assert reason in row["reasons"]
+def _scores(row) -> dict[str, int]:
+    return {ex: int(row[ex]) for ex in POINTS}
 
 
-def test_gradebook_columns_and_incremental_writes(graded):
+@needs_sandbox
+@pytest.mark.parametrize("student", ["alice", "bob", "bella", "carol", "gina"])
+def test_sandboxed_grades_match_the_same_answers_graded_in_process(graded, student):
+    sub = graded["results"][student]
+    expected = in_process_scores(sub.path, sub.seed)
+    assert _scores(graded["rows"][student]) == expected
+    assert graded["rows"][student]["status"] == "ok", graded["rows"][student]["reasons"]
+
+
+@needs_sandbox
+def test_right_wrong_and_untouched_answers(graded):
+    rows = graded["rows"]
+    assert _scores(rows["alice"]) == POINTS
+    assert int(rows["alice"]["total"]) == int(rows["alice"]["out_of"]) == sum(POINTS.values())
+    bob = _scores(rows["bob"])
+    assert bob["freezing.q1"] == POINTS["freezing.q1"] and 0 < bob["freezing.q2"] < POINTS["freezing.q2"]
+    assert _scores(rows["carol"]) == dict.fromkeys(POINTS, 0)
+    assert _scores(rows["gina"]) == POINTS  # a helper cell and a pasted answer cell count
+
+
+@needs_sandbox
+def test_invalid_and_edited_notebooks(graded):
+    erin, frank = graded["rows"]["erin"], graded["rows"]["frank"]
+    assert (erin["status"], erin["total"]) == ("invalid", "0")
+    assert "not a valid notebook" in erin["reasons"]
+    assert frank["status"] == "flagged"
+    assert "check cell of freezing.q2 was edited" in frank["reasons"]
+    assert "check cell of freezing.q1 was deleted" in frank["reasons"]
+    assert _scores(frank)["freezing.q1"] == POINTS["freezing.q1"]
+    assert _scores(frank)["freezing.q2"] == 0  # its stored "passed" output is never read
+
+
+@needs_sandbox
+def test_gradebook_columns_hidden_results_and_incremental_writes(graded):
     with open(graded["out"] / "gradebook.csv", newline="") as f:
         header = next(csv.reader(f))
-    assert header == ["student", "freezing.q1", "freezing.q2", "total", "out_of", "status", "reasons"]
-    assert graded["rows_seen"] == [1, 2, 3, 4, 5, 6, 7]
+    assert header == ["student", *POINTS, "total", "out_of", "hidden", "status", "reasons"]
+    assert sorted(graded["rows_seen"]) == graded["rows_seen"] == list(range(1, 8))
+    hidden_points = sum(v["hidden_points"] for v in graded["results"]["alice"].verdicts)
+    assert hidden_points > 0
+    assert graded["rows"]["alice"]["hidden"] == f"{hidden_points}/{hidden_points}"
+    assert graded["rows"]["carol"]["hidden"] == f"0/{hidden_points}"
+    feedback = (graded["out"] / "feedback" / "alice.md").read_text()
+    assert "[hidden]" in feedback
 
 
-def test_deleted_check_cells_and_stored_outputs_are_not_trusted(graded):
-    frank = graded["results"]["frank"]
-    assert any("check cell of freezing.q1 was deleted" in r for r in frank.reasons)
-    assert [v["status"] for v in frank.verdicts] == ["passed", "failed"]
+@needs_sandbox
+def test_summary_says_what_the_class_got_wrong(graded):
+    q2 = graded["summary"]["freezing.q2"]
+    full = [s for s, r in graded["rows"].items() if int(r["freezing.q2"]) == POINTS["freezing.q2"]]
+    assert int(q2["students"]) == 7 and int(q2["got_it"]) == len(full) == 2  # alice, gina
+    mean = sum(int(r["freezing.q2"]) for r in graded["rows"].values()) / 7
+    assert float(q2["average"]) == round(mean, 2)
+    assert "that counts frozen parameters too" in q2["most_common_failure"]
+    assert int(q2["failure_count"]) == 2  # bob and bella
+    md = (graded["out"] / "summary.md").read_text()
+    assert "| freezing.q2 |" in md and "that counts frozen parameters too" in md
 
 
-def test_feedback_files_say_what_is_wrong_without_the_answer(graded):
+@needs_sandbox
+def test_feedback_says_what_is_wrong_without_the_answer(graded):
     bob = (graded["out"] / "feedback" / "bob.md").read_text()
-    assert bob.startswith("# Feedback for bob") and "03_freezing.ipynb: 3/5 (ok)" in bob
-    assert "that counts frozen parameters too" in bob and "numel" not in bob
-    dave = (graded["out"] / "feedback" / "dave.md").read_text()
-    assert "time limit" in dave and "not attempted" in dave
+    assert bob.startswith("# Feedback for bob")
+    assert "that counts frozen parameters too" in bob and "requires_grad" not in bob
     assert sorted(p.name for p in (graded["out"] / "feedback").iterdir()) == [
-        f"{s}.md" for s in ("alice", "bob", "carol", "dave", "erin", "frank", "grace")]
+        f"{s}.md" for s in ("alice", "bella", "bob", "carol", "erin", "frank", "gina")]
 
 
 def test_discover_layouts_and_lessons(tmp_path):
+    from vgg_course import submissions
+
     (tmp_path / "ann").mkdir()
     (tmp_path / "ann" / "03_freezing.ipynb").write_text("{}")
     (tmp_path / "ben.ipynb").write_text("{}")
     (tmp_path / "ann" / ".ipynb_checkpoints").mkdir()
     (tmp_path / "ann" / ".ipynb_checkpoints" / "03_freezing-checkpoint.ipynb").write_text("{}")
-    assert grading.discover(tmp_path, lesson="02_state_dict") == [
-        ("ann", tmp_path / "ann" / "03_freezing.ipynb", "03_freezing"),
-        ("ben", tmp_path / "ben.ipynb", "02_state_dict")]
-    sub = grading.grade_notebook("ben", tmp_path / "ben.ipynb", None)
+    assert submissions.discover(tmp_path, lesson="02_state_dict") == [
+        submissions.Found("ann", tmp_path / "ann" / "03_freezing.ipynb", "03_freezing"),
+        submissions.Found("ben", tmp_path / "ben.ipynb", "02_state_dict")]
+    sub = grading.grade_notebook(submissions.Found("ben", tmp_path / "ben.ipynb", None))
     assert sub.status == "invalid" and "--lesson" in sub.reasons[0]
 
 
-def test_cli_rejects_a_missing_folder(tmp_path, capsys):
+def test_without_a_sandbox_the_grader_refuses_to_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sandbox, "problem", lambda: "bwrap not found")
+    write(tmp_path / "subs", "alice", solution_notebook())
+    with pytest.raises(grading.SandboxUnavailable, match="--unsafe-no-sandbox"):
+        grading.grade(tmp_path / "subs", tmp_path / "grades")
+    assert not (tmp_path / "grades").exists()
+    parser = argparse.ArgumentParser()
+    grading.add_cli(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "g")])
+    assert args.func(args) == 2
+    assert "bwrap not found" in capsys.readouterr().err
+
+
+def test_cli_rejects_a_missing_folder_and_an_unknown_lesson(tmp_path, capsys):
     parser = argparse.ArgumentParser()
     grading.add_cli(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["grade", str(tmp_path / "nope"), "--out", str(tmp_path / "g")])
@@ -139,3 +178,34 @@ def test_cli_rejects_a_missing_folder(tmp_path, capsys):
     assert args.func(args) == 2
     assert "lessons with exercises" in capsys.readouterr().err
 
+
+@pytest.mark.slow
+def test_unsafe_mode_stops_at_the_first_notebook_that_changes_the_kit(tmp_path):
+    """Graded with a throw-away copy of the kit: the unsandboxed attack really changes it."""
+    kit = tmp_path / "kit"
+    shutil.copytree(fingerprint.PACKAGE, kit / "vgg_course",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    subs = tmp_path / "subs"
+    write(subs, "aaron", solution_notebook())
+    write(subs, "mallory", student_notebook({"freezing.q1": (
+        "import pathlib, vgg_course\n"
+        "target = pathlib.Path(vgg_course.__file__).parent / 'exercises' / 'freezing.py'\n"
+        "target.write_text(target.read_text() + '\\n# every answer is right\\n')")}))
+    write(subs, "zed", solution_notebook())
+    env, cwd = {**os.environ, "PYTHONPATH": str(kit)}, tmp_path  # not the repository's kit
+    which = subprocess.run([sys.executable, "-c", "import vgg_course; print(vgg_course.__file__)"],
+                           env=env, cwd=cwd, capture_output=True, text=True, check=True)
+    assert which.stdout.strip() == str(kit / "vgg_course" / "__init__.py")
+    done = subprocess.run([sys.executable, "-m", "vgg_course", "grade", str(subs), "--out",
+                           str(tmp_path / "grades"), "--unsafe-no-sandbox", "--seed", "1"],
+                          env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "STOPPED" in done.stderr and "mallory" in done.stderr
+    assert "every answer is right" in (kit / "vgg_course" / "exercises" / "freezing.py").read_text()
+    with open(tmp_path / "grades" / "gradebook.csv", newline="") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    assert sorted(rows) == ["aaron", "mallory"]  # zed was not graded after the change
+    assert rows["mallory"]["status"] == "tampered" and rows["mallory"]["total"] == "0"
+    assert "changed the kit's files" in rows["mallory"]["reasons"]
+    assert rows["aaron"]["status"] == "ok" and rows["aaron"]["total"] == rows["aaron"]["out_of"]
+    assert "every answer is right" not in (fingerprint.PACKAGE / "exercises" / "freezing.py").read_text()

@@ -153,11 +153,11 @@ def _bwrap_argv(argv: Sequence[str], readable: Sequence[Path], hidden: Sequence[
                   "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
         bwrap += ["--disable-userns", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
-    bwrap += [*_system_args(), *_tree_args(readable, hidden),
-              "--proc", "/proc", "--dev", "/dev",
+    bwrap += [*_system_args(), "--proc", "/proc", "--dev", "/dev",
               "--perms", "1777", "--size", size, "--tmpfs", "/tmp",
               "--perms", "1777", "--size", size, "--tmpfs", "/dev/shm",
               "--perms", "0777", "--size", size, "--tmpfs", WORKDIR,
+              *_tree_args(readable, hidden),  # after /tmp: a kit under /tmp stays visible
               "--chdir", WORKDIR, "--clearenv"]
     for key, value in {"PATH": "/usr/bin:/bin", "HOME": WORKDIR, "TMPDIR": "/tmp",
                        "LANG": "C.UTF-8", **env}.items():

@@ -1,0 +1,95 @@
+"""Grading benchmark: a class of 30 submissions for one lesson, graded in the sandbox.
+
+The class is a mix an instructor sees: a third right everywhere, some right on half the
+exercises, some with one wrong answer, some untouched. Each exercise of each notebook runs
+in its own sandboxed process (:mod:`vgg_course.grading`), two notebooks at a time. The
+target is 30 notebooks in at most 5 minutes on 2 CPU cores, sandbox included.
+
+    python benchmarks/bench_grading.py                      # 03_freezing, 30 students
+    python benchmarks/bench_grading.py --lesson 05_fine_tuning --students 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from vgg_course import authoring, exercises, grading, sandbox
+from vgg_course.exercises.core import strip_solution_markers
+
+TARGET_SECONDS = 300
+
+
+def _wrong(ex: exercises.Exercise) -> str:
+    if ex.kind == "function":
+        return f"def {ex.answer}(*args, **kwargs):\n    return None"
+    return f"{ex.answer} = None"
+
+
+def _notebook(lesson: str, kind: str) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = authoring.exercise_cells(lesson)
+    nb = authoring.student_version(nb)
+    found = exercises.exercises(lesson)
+    for i, ex in enumerate(found):
+        right = strip_solution_markers(ex.cell)
+        source = {"right": right,
+                  "half right": right if i < (len(found) + 1) // 2 else None,
+                  "one wrong": _wrong(ex) if i == len(found) - 1 else right,
+                  "untouched": None}[kind]
+        if source is not None:
+            answer = next(c for c in nb.cells if c.metadata.get("vgg_course", {}).get("role")
+                          == "answer" and c.metadata["vgg_course"].get("exercise") == ex.id)
+            answer.source = source
+    return nb
+
+
+def make_class(folder: Path, lesson: str, students: int) -> dict[str, int]:
+    """Write ``<student>/<lesson>.ipynb`` for each student; returns how many of each kind."""
+    kinds = ["right", "half right", "one wrong", "right", "untouched", "one wrong"]
+    count: dict[str, int] = {}
+    for n in range(students):
+        kind = kinds[n % len(kinds)]
+        count[kind] = count.get(kind, 0) + 1
+        (folder / f"student{n:02d}").mkdir(parents=True)
+        nbformat.write(_notebook(lesson, kind), folder / f"student{n:02d}" / f"{lesson}.ipynb")
+    return count
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lesson", default="03_freezing")
+    parser.add_argument("--students", type=int, default=30)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    if reason := sandbox.problem():
+        print(f"no sandbox here: {reason}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        subs, out = Path(tmp) / "submissions", Path(tmp) / "grades"
+        kinds = make_class(subs, args.lesson, args.students)
+        print(f"{args.students} submissions of {args.lesson} "
+              f"({', '.join(f'{v} {k}' for k, v in kinds.items())}); {os.cpu_count()} CPUs, "
+              f"{args.jobs} at a time, sandbox: bubblewrap")
+        start = time.monotonic()
+        results = grading.grade(subs, out, jobs=args.jobs, seed=0)
+        seconds = time.monotonic() - start
+        per = sorted(r.seconds for r in results)
+        print((out / "summary.md").read_text())
+        statuses = {s: sum(r.status == s for r in results) for s in grading.STATUSES}
+        print(f"statuses: {', '.join(f'{k} {v}' for k, v in statuses.items() if v)}")
+        print(f"per notebook: median {per[len(per) // 2]:.1f} s, max {per[-1]:.1f} s")
+        verdict = "within" if seconds <= TARGET_SECONDS else "OVER"
+        print(f"graded {len(results)} notebooks in {seconds:.1f} s "
+              f"({verdict} the {TARGET_SECONDS} s target)")
+    return 0 if seconds <= TARGET_SECONDS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

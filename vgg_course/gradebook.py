@@ -1,0 +1,150 @@
+"""The grader's files: ``gradebook.csv``, ``feedback/<student>.md``, ``summary.csv`` / ``.md``.
+
+Every file is replaced atomically, so a grading run that stops half-way leaves complete
+files with every grade finished so far. The summary answers "what did my class get
+wrong?": per exercise, the class average, how many students got it (full marks), how
+many passed its hidden tests, and the most common failure message.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vgg_course.grading import Submission
+
+
+def atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def safe_name(student: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", student) or "_"
+
+
+def _csv(rows: list[list]) -> str:
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows(rows)
+    return out.getvalue()
+
+
+def _by_student(results: list[Submission]) -> dict[str, list[Submission]]:
+    rows: dict[str, list[Submission]] = {}
+    for sub in results:
+        rows.setdefault(sub.student, []).append(sub)
+    return dict(sorted(rows.items()))
+
+
+def gradebook_csv(results: list[Submission], columns: list[tuple[str, int]]) -> str:
+    """One row per student: a column per exercise (points, hidden tests included), then
+    ``total``, ``out_of``, ``hidden`` (points from hidden tests, e.g. ``2/3``), ``status``
+    (the worst of the student's notebooks) and ``reasons``."""
+    from vgg_course.grading import STATUSES
+
+    rows = [["student", *[c for c, _ in columns], "total", "out_of", "hidden", "status",
+             "reasons"]]
+    for student, subs in _by_student(results).items():
+        scores = {k: v for s in subs for k, v in s.scores.items()}
+        got = sum(s.hidden_score for s in subs)
+        out_of = sum(v.get("hidden_points", 0) for s in subs for v in s.verdicts)
+        rows.append([student, *[scores.get(c, "") for c, _ in columns], sum(scores.values()),
+                     sum(p for _, p in columns), f"{got}/{out_of}" if out_of else "",
+                     max((s.status for s in subs), key=STATUSES.index),
+                     "; ".join(f"{s.path.name}: {r}" for s in subs for r in s.reasons)])
+    return _csv(rows)
+
+
+def feedback_markdown(student: str, results: list[Submission]) -> str:
+    """What one student is sent: per notebook the score, the status and its reasons, and
+    each exercise's verdict."""
+    lines = [f"# Feedback for {student}", ""]
+    for sub in results:
+        out_of = sum(v["points"] for v in sub.verdicts)
+        lines += [f"## {sub.path.name}: {sub.total}/{out_of} ({sub.status})", ""]
+        lines += [f"- {reason}" for reason in sub.reasons] + ([""] if sub.reasons else [])
+        for v in sub.verdicts:
+            if v.get("feedback"):
+                lines += ["```", v["feedback"], "```", ""]
+    return "\n".join(lines)
+
+
+def failure(verdict: dict) -> str | None:
+    """The one-line reason an exercise did not get full marks (``None`` if it did).
+
+    Example:
+        >>> failure({"score": 1, "points": 3, "status": "partial", "parts": [
+        ...     {"name": "nothing frozen", "passed": True, "message": ""},
+        ...     {"name": "frozen layers", "passed": False, "message": "too few"}]})
+        'frozen layers: too few'
+    """
+    if verdict.get("problem"):
+        return verdict["problem"]
+    if verdict["score"] == verdict["points"]:
+        return None
+    if verdict["status"] == "not attempted":
+        return "not attempted"
+    failed = [p for p in verdict.get("parts", []) if not p["passed"]]
+    return f"{failed[0]['name']}: {failed[0]['message']}" if failed else verdict["status"]
+
+
+def summary_rows(results: list[Submission], columns: list[tuple[str, int]]) -> list[dict]:
+    """Per exercise: points, students, average, got it, hidden tests passed, and the most
+    common failure with how many students had it."""
+    rows = []
+    for exercise, points in columns:
+        verdicts = [v for s in results for v in s.verdicts if v["exercise"] == exercise]
+        scores = [s.scores.get(exercise, 0) for s in results
+                  if any(v["exercise"] == exercise for v in s.verdicts)]
+        hidden = [v for v in verdicts if v.get("hidden_points")]
+        failures = Counter(f for v in verdicts if (f := failure(v)) is not None)
+        (common, count), = failures.most_common(1) or [("", 0)]
+        rows.append({"exercise": exercise, "points": points, "students": len(scores),
+                     "average": round(sum(scores) / len(scores), 2) if scores else 0.0,
+                     "got_it": sum(1 for s in scores if s == points),
+                     "hidden_passed": (f"{sum(v['hidden_score'] == v['hidden_points'] for v in hidden)}"
+                                       f"/{len(hidden)}" if hidden else ""),
+                     "most_common_failure": common, "failure_count": count})
+    return rows
+
+
+def summary_csv(rows: list[dict]) -> str:
+    keys = ["exercise", "points", "students", "average", "got_it", "hidden_passed",
+            "most_common_failure", "failure_count"]
+    return _csv([keys, *[[row[k] for k in keys] for row in rows]])
+
+
+def summary_markdown(rows: list[dict]) -> str:
+    """The summary as a table to read: what did my class get wrong?"""
+    lines = ["# What did the class get wrong?", "",
+             "| exercise | average | got it | hidden tests passed | most common failure |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        common = (f"{r['most_common_failure']} ({r['failure_count']} of {r['students']})"
+                  if r["failure_count"] else "—")
+        common = common.replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {r['exercise']} | {r['average']} / {r['points']} | "
+                     f"{r['got_it']} of {r['students']} | {r['hidden_passed'] or '—'} | {common} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_all(out: Path, results: list[Submission], columns: list[tuple[str, int]],
+              student: str | None = None) -> None:
+    """Rewrite the gradebook and the summary, and the feedback of ``student`` (or everyone's)."""
+    atomic_write(out / "gradebook.csv", gradebook_csv(results, columns))
+    rows = summary_rows(results, columns)
+    atomic_write(out / "summary.csv", summary_csv(rows))
+    atomic_write(out / "summary.md", summary_markdown(rows))
+    for name, subs in _by_student(results).items():
+        if student is None or name == student:
+            atomic_write(out / "feedback" / f"{safe_name(name)}.md", feedback_markdown(name, subs))

@@ -1,0 +1,136 @@
+"""Reading submitted notebooks: who and which lesson, each exercise's answer cells, edited checks.
+
+A submission is only read here, never run: :func:`answer_cells` says which cells the grader
+runs for each exercise (the cells an exercise's answer cell starts, up to the next exercise
+cell: a helper cell a student added below an answer belongs to it), :func:`setup_cell`
+which cell every exercise runs first, and :func:`check_cell_notes` which check cells were
+edited or deleted (the grader never runs check cells: it probes the answers itself).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from vgg_course import authoring, exercises
+
+
+class InvalidSubmission(ValueError):
+    """The file is not a notebook the grader can read."""
+
+
+@dataclass(frozen=True)
+class Found:
+    """One notebook under the submissions folder."""
+
+    student: str
+    path: Path
+    lesson: str | None
+
+
+def discover(submissions: Path, lesson: str | None = None) -> list[Found]:
+    """Every ``*.ipynb`` under ``submissions``, in name order.
+
+    Layouts: ``<student>/<NN_name>.ipynb`` (also nbgrader's ``<student>/<assignment>/...``)
+    or ``<student>.ipynb`` with ``lesson`` given. The lesson is the file's stem when it
+    names a lesson with exercises, else ``lesson``. Hidden folders are skipped.
+    """
+    found = []
+    for path in sorted(Path(submissions).rglob("*.ipynb")):
+        rel = path.relative_to(submissions)
+        if any(part.startswith(".") for part in rel.parts):
+            continue  # .ipynb_checkpoints and other hidden copies
+        student = rel.parts[0] if len(rel.parts) > 1 else path.stem
+        try:
+            exercises.load(path.stem)
+            found.append(Found(student, path, path.stem))
+        except KeyError:
+            found.append(Found(student, path, lesson))
+    return found
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    """The notebook, validated, with every stored output dropped (they are never trusted)."""
+    try:
+        nb = nbformat.reads(Path(path).read_text(encoding="utf-8", errors="replace"),
+                            as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:  # not JSON, not a notebook, a broken notebook
+        raise InvalidSubmission(f"not a valid notebook ({type(exc).__name__}: "
+                                f"{' '.join(str(exc).split())[:150]})") from None
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return nb
+
+
+def _role(cell) -> tuple[str | None, str | None]:
+    meta = cell.metadata.get("vgg_course", {})
+    return (meta.get("role"), meta.get("exercise")) if isinstance(meta, dict) else (None, None)
+
+
+def _defines(source: str, name: str) -> bool:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
+                and node.name == name:
+            return True
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else []
+        if any(isinstance(n, ast.Name) and n.id == name for t in targets for n in ast.walk(t)):
+            return True
+    return False
+
+
+def setup_cell(nb: nbformat.NotebookNode, lesson: str) -> str:
+    """The source of the notebook's exercise setup cell, or the kit's if it was deleted."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and _role(cell)[0] == "setup":
+            return cell.source
+    return next(c.source for c in authoring.exercise_cells(lesson) if _role(c)[0] == "setup")
+
+
+def answer_cells(nb: nbformat.NotebookNode, lesson: str) -> dict[str, list[tuple[int, str]]]:
+    """``{exercise id: [(cell index, source), ...]}``: each answer cell (by its metadata)
+    and the unmarked code cells after it, up to the next exercise cell. An exercise whose
+    answer cell lost its metadata gets the code cells that define its answer's name.
+
+    Example:
+        >>> nb = nbformat.v4.new_notebook(cells=authoring.exercise_cells("03_freezing"))
+        >>> [index for index, source in answer_cells(nb, "03_freezing")["freezing.q2"]]
+        [6]
+    """
+    owned: dict[str, list[tuple[int, str]]] = {e.id: [] for e in exercises.exercises(lesson)}
+    current = None
+    for index, cell in enumerate(nb.cells):
+        role, exercise = _role(cell)
+        if role is not None:
+            current = exercise if role == "answer" and exercise in owned else None
+        if cell.cell_type == "code" and current is not None:
+            owned[current].append((index, cell.source))
+    for ex in exercises.exercises(lesson):
+        if not owned[ex.id]:
+            owned[ex.id] = [(i, c.source) for i, c in enumerate(nb.cells)
+                            if c.cell_type == "code" and _role(c)[0] is None
+                            and _defines(c.source, ex.answer)]
+    return owned
+
+
+def check_cell_notes(nb: nbformat.NotebookNode, lesson: str) -> list[str]:
+    """What happened to the check cells: edited or deleted ones, one line each."""
+    notes = []
+    for ex in exercises.exercises(lesson):
+        source = ex.check_source()
+        cells = [c for c in nb.cells if c.cell_type == "code" and (
+            c.source.strip() == source or _role(c) == ("check", ex.id))]
+        if not cells:
+            notes.append(f"the check cell of {ex.id} was deleted")
+        elif any(c.source.strip() != source for c in cells):
+            notes.append(f"the check cell of {ex.id} was edited")
+    return notes
