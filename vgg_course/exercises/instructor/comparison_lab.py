@@ -57,7 +57,16 @@ def _q2_hidden(rng) -> list[dict]:
              "label": "tolerance 1.0 (every recipe is close enough)"}]
 
 
+def _q3_hidden(rng) -> list[dict]:
+    spec = {"arch": "tiny_vgg", "width": 2, "hidden": 12, "num_classes": 5,
+            "seed": rng.randrange(1000)}  # dropout only, no BatchNorm
+    data = {"n": 23, "batch_size": 6, "seed": rng.randrange(1000)}
+    return [{"part": "hidden: dropout without BatchNorm", "aspect": aspect, "label": "a tiny VGG",
+             "model": spec, "data": data} for aspect in ("mode", "grad", "acc")]
+
+
 HIDDEN = {
     "q1": Hidden((Part("hidden: wide tables, some without spread", hidden=True),), _q1_hidden),
     "q2": Hidden((Part("hidden: a large tolerance", hidden=True),), _q2_hidden),
+    "q3": Hidden((Part("hidden: dropout without BatchNorm", hidden=True),), _q3_hidden),
 }
