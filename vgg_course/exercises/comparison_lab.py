@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from vgg_course import recipes
 from vgg_course.exercises import zoo
 from vgg_course.exercises.core import Exercise, Part, plain, type_name
 from vgg_course.exercises.predictions import Prediction, digest, prediction_exercise
@@ -323,15 +324,15 @@ q4 = prediction_exercise(
           "`full_finetune`;\n"
           "- `conv5`: how many more parameters `partial_finetune` trains than "
           "`finetune_pretrained_classifier` (VGG16's conv5 has three `Conv2d(512, 512, 3)`).\n\n"
-          "Recipe names: " + ", ".join(f"`{r['recipe']}`" for r in LAB_RESULTS) + "."),
+          "Recipe names: " + ", ".join(f"`{name}`" for name in recipes.RECIPES) + "."),
     answer="predictions",
     predictions=(
         Prediction("fewest", "fewest trainable", 
                    "13556c8447c4f3462eb709773d640ada66d66bf82c4bde5480c38deb81450fe9", kind="name",
-                   choices=tuple(r["recipe"] for r in LAB_RESULTS)),
+                   choices=tuple(recipes.RECIPES)),
         Prediction("same_as_full", "as many as full fine-tuning", 
                    "34d5504ea8ab0fa509e558d93917f4eb01fa65ccb52c76da7db7afab4335a9a1", kind="name",
-                   choices=tuple(r["recipe"] for r in LAB_RESULTS), mistakes={
+                   choices=tuple(recipes.RECIPES), mistakes={
                        digest(_Q4, "same_as_full", "partial_finetune"):
                            "partial fine-tuning leaves conv1 to conv4 frozen",
                    }),
