@@ -109,11 +109,12 @@ def run(path: Path, *, timeout: int = 600) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
+    parser.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
     args = parser.parse_args(argv)
     failed = []
     for path in args.notebooks or lesson_notebooks():
         try:
-            seconds = run(path.resolve())
+            seconds = run(path.resolve(), timeout=args.timeout)
             print(f"{path.name}: {seconds:.1f} s")
         except CellExecutionError as exc:
             failed.append(path.name)

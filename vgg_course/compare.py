@@ -44,15 +44,19 @@ class ScratchBudget:
     A pretrained network's inputs are normalised the way its weights expect; a random one
     expects nothing, so its inputs are standardised with the training images' own
     per-channel mean and standard deviation. Random weights are far from any solution, so
-    they get a larger learning rate (with a one-cycle schedule that warms up and decays it)
-    and more epochs than a few steps of fine-tuning need.
+    they get more epochs than a few steps of fine-tuning need, and a one-cycle schedule that
+    warms the learning rate up and decays it. SqueezeNet's head is a 1x1 convolution
+    followed by a ReLU: with SGD at the pretrained recipes' rates, or AdamW above 3e-4, every
+    output unit dies within a few epochs and the network answers one class for every image
+    (measured on the ants/bees photos); AdamW at 2e-4 trained in each of three seeds. It
+    runs at 96 px, a fifth of the pixels, so three seeds of 12 epochs fit a 2-core budget.
     """
 
-    epochs: int = 15
+    epochs: int = 12
     optimizer: str = "adamw"
-    lr: float = 3e-4
+    lr: float = 2e-4
     weight_decay: float = 5e-4
-    image_size: int | None = 112
+    image_size: int | None = 96
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("sgd", "adamw"):
