@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
 import textwrap
 import threading
@@ -28,15 +29,22 @@ def _python(code: str, *, limits: sandbox.Limits = sandbox.Limits(seconds=60),
                        env={"PYTHONPATH": str(KIT.parent), **(env or {})}, **kwargs)
 
 
-def _host_processes(uid: int) -> list[int]:
-    found = []
-    for name in os.listdir("/proc"):
-        try:
-            if name.isdigit() and os.stat(f"/proc/{name}").st_uid == uid:
-                found.append(int(name))
-        except OSError:
-            pass
-    return found
+def _host_processes(uid: int, wait: float = 10) -> list[str]:
+    """Processes of ``uid`` still there after up to ``wait`` seconds (killed ones may take
+    a moment to go on a busy machine), with their command lines."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = []
+        for name in os.listdir("/proc"):
+            try:
+                if name.isdigit() and os.stat(f"/proc/{name}").st_uid == uid:
+                    with open(f"/proc/{name}/cmdline", "rb") as f:
+                        found.append(f"{name}: {f.read().replace(bytes(1), b' ').decode()[:100]}")
+            except OSError:
+                pass
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
 
 
 def _sandbox_uid_on_host() -> int:
@@ -163,8 +171,34 @@ def test_a_fork_bomb_hits_the_process_limit_and_nothing_survives():
     children = int(out.output.split("stopped after ")[1].split()[0])
     assert 50 <= children < 64, out.output
     assert "Resource temporarily unavailable" in out.output
-    time.sleep(0.5)
     assert _host_processes(_sandbox_uid_on_host()) == [] or os.geteuid() != 0
+
+
+def test_a_fork_bomb_in_one_sandbox_leaves_another_its_processes():
+    """The process limit counts per sandbox (each has its own user namespace), so a bomb
+    next door does not stop a concurrent grade."""
+    bomb = threading.Thread(target=_python, args=("""
+        import os, time
+        try:
+            while True:
+                if os.fork() == 0:
+                    time.sleep(8)
+                    os._exit(0)
+        except OSError:
+            time.sleep(8)
+        """,), kwargs={"limits": sandbox.Limits(seconds=30, processes=64)})
+    bomb.start()
+    time.sleep(2)  # the bomb has hit its limit by now
+    out = _python("""
+        import os, time
+        for n in range(40):
+            if os.fork() == 0:
+                time.sleep(2)
+                os._exit(0)
+        print("forked", n + 1)
+        """, limits=sandbox.Limits(seconds=30, processes=64))
+    bomb.join()
+    assert "forked 40" in out.output, out.output
 
 
 def test_the_time_limit_kills_every_process_in_the_sandbox():
@@ -179,7 +213,6 @@ def test_the_time_limit_kills_every_process_in_the_sandbox():
     assert out.timed_out and out.returncode is None
     assert "started" in out.output
     assert time.monotonic() - start < 10
-    time.sleep(0.5)
     if os.geteuid() == 0:
         assert _host_processes(sandbox.HOST_UID) == []
 
@@ -210,3 +243,39 @@ def test_stdin_and_environment_reach_the_command():
         print(sys.stdin.read(), os.environ["GREETING"], os.environ["HOME"], sorted(os.environ)[:3])
         """, stdin=b"job", env={"GREETING": "hi", "PYTHONPATH": str(KIT.parent)})
     assert out.output.startswith("job hi /sandbox")
+
+
+_AS_USER = """
+import sys
+sys.path.insert(0, {kit_parent!r})
+from vgg_course import sandbox
+code = "\\n".join([
+    "import os, time",
+    "n = 0",
+    "try:",
+    "    while True:",
+    "        if os.fork() == 0:",
+    "            time.sleep(5)",
+    "            os._exit(0)",
+    "        n += 1",
+    "except OSError:",
+    "    pass",
+    "print(os.getuid(), n)",
+])
+out = sandbox.run(["/usr/bin/python3", "-c", code], limits=sandbox.Limits(seconds=30, processes=32))
+print(sandbox.problem(), out.returncode, out.output)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/bin/python3").exists(),
+                    reason="needs root (to become another user) and Debian's /usr/bin/python3")
+def test_the_sandbox_works_the_same_for_a_normal_user():
+    """An instructor's own account, not root: bwrap maps uid 1000 to that user, and the
+    process limit still counts the sandbox's processes only."""
+    done = subprocess.run(["/usr/bin/python3", "-c", _AS_USER.format(kit_parent=str(KIT.parent))],
+                          user=65534, group=65534, extra_groups=[], cwd="/",
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    problem, code, uid, forked = done.stdout.split()
+    assert (problem, code, uid) == ("None", "0", str(sandbox.SANDBOX_UID)), done.stdout
+    assert 20 <= int(forked) < 32, done.stdout

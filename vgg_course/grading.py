@@ -38,6 +38,7 @@ _ENV = {"VGG_COURSE_QUICK": "1", "VGG_COURSE_STRICT": "0", "TQDM_DISABLE": "1",
         "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "MPLBACKEND": "Agg", "IPYTHONDIR": "/tmp/ipython", "PYTHONDONTWRITEBYTECODE": "1"}
 _STARTUP_SECONDS = 120  # importing torch and the exercises inside a fresh sandbox
+_WALL = 3  # an exercise's wall-clock limit, in multiples of its CPU-time limit
 
 
 class SandboxUnavailable(RuntimeError):
@@ -60,6 +61,7 @@ class Submission:
     reasons: list[str] = field(default_factory=list)
     verdicts: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time its sandboxed processes reported using
 
     @property
     def scores(self) -> dict[str, int]:
@@ -92,7 +94,7 @@ def _not_graded(ex: exercises.Exercise, cases: list[dict], problem: str) -> dict
 
 def _probe(job: dict, *, limits: sandbox.Limits, sandboxed: bool) -> tuple[dict, sandbox.Outcome]:
     """Run ``vgg_course.probing`` on ``job`` in a fresh sandbox: ``{exercise id: report}``."""
-    seconds = _STARTUP_SECONDS + job["timeout"] * len(job["exercises"]) + 30
+    seconds = _STARTUP_SECONDS + job["wall"] * len(job["exercises"]) + 30
     outcome = sandbox.run(
         [sys.executable, "-m", "vgg_course.probing"],
         readable=[*sandbox.python_paths(), fingerprint.PACKAGE],
@@ -106,6 +108,11 @@ def _probe(job: dict, *, limits: sandbox.Limits, sandboxed: bool) -> tuple[dict,
         if line.get("exercise") in ids:
             reports.setdefault(line["exercise"], line)
     return reports, outcome
+
+
+def _cpu(outcome: sandbox.Outcome) -> float:
+    return sum(line["cpu"] for line in outcome.report_lines()
+               if isinstance(line.get("cpu"), (int, float)))
 
 
 def _where(step: str) -> str:
@@ -125,8 +132,9 @@ def _judge(ex: exercises.Exercise, cases: list[dict], report: dict | None, sub: 
         where = "the setup cell" if index is None else f"cell {index}"
         sub.flag("error", f"{ex.id}: {where} raised {error}")
     ended, where = str(report.get("ended")), _where(str(report.get("step")))
-    if ended == "timeout":
-        problem = f"stopped by its time limit ({timeout} s) in {where}"
+    if ended in ("cpu limit", "timeout"):
+        problem = (f"used up its {timeout} s of CPU time in {where}" if ended == "cpu limit"
+                   else f"still running after {_WALL * timeout} s in {where}")
         sub.flag("timeout", f"{ex.id}: {problem}; the other exercises were graded")
         return _not_graded(ex, cases, problem)
     if ended != "done" or report.get("observations") is None:
@@ -148,7 +156,7 @@ def grade_notebook(found: submissions.Found, *, seed: int = 0, exercise_timeout:
                                 "it like 02_state_dict.ipynb or pass --lesson")
             return sub
         lesson = exercises.exercises(found.lesson)
-        cases = {ex.id: ex.cases(seed, hidden=True) for ex in lesson}
+        cases = {ex.id: _cases(ex, seed) for ex in lesson}
         try:
             nb = submissions.read(found.path)
         except submissions.InvalidSubmission as exc:
@@ -159,10 +167,11 @@ def grade_notebook(found: submissions.Found, *, seed: int = 0, exercise_timeout:
             sub.flag("flagged", f"{note} (the grader checks the answers itself: nothing gained)")
         answers = submissions.answer_cells(nb, found.lesson)
         job = {"lesson": found.lesson, "setup": submissions.setup_cell(nb, found.lesson),
-               "timeout": exercise_timeout,
+               "timeout": exercise_timeout, "wall": _WALL * exercise_timeout,
                "exercises": [{"id": ex.id, "cells": answers[ex.id], "cases": cases[ex.id]}
                              for ex in lesson]}
         reports, outcome = _probe(job, limits=limits, sandboxed=sandboxed)
+        sub.cpu_seconds += _cpu(outcome)
         for item in job["exercises"]:
             if item["id"] not in reports and len(job["exercises"]) > 1:
                 # The sandbox ended early (say, the student's code killed it): this
@@ -170,6 +179,7 @@ def grade_notebook(found: submissions.Found, *, seed: int = 0, exercise_timeout:
                 alone, outcome = _probe({**job, "exercises": [item]}, limits=limits,
                                         sandboxed=sandboxed)
                 reports.update(alone)
+                sub.cpu_seconds += _cpu(outcome)
         sub.verdicts = [_judge(ex, cases[ex.id], reports.get(ex.id), sub, exercise_timeout,
                                outcome.output) for ex in lesson]
     except Exception as exc:  # a grader bug must not stop the run
@@ -187,11 +197,19 @@ def preflight(lesson: str, *, limits: sandbox.Limits = sandbox.Limits(),
             f"cannot sandbox students' code: {reason}. Install bubblewrap (Debian: apt-get "
             "install bubblewrap), or pass --unsafe-no-sandbox to run students' code with your "
             "permissions (the kit's files are then checked after every notebook).")
-    _, outcome = _probe({"lesson": lesson, "setup": "", "timeout": 1, "exercises": []},
+    _, outcome = _probe({"lesson": lesson, "setup": "", "timeout": 1, "wall": 1, "exercises": []},
                         limits=limits, sandboxed=sandboxed)
     if not any("ready" in line for line in outcome.report_lines()):
         raise SandboxUnavailable("the sandbox could not import torch and the kit: "
                                  f"{' '.join(outcome.output.split())[-400:]}")
+
+
+def _cases(ex: exercises.Exercise, seed: int) -> list[dict]:
+    """Fresh cases, the hidden ones included (none in a student build of the kit)."""
+    try:
+        return ex.cases(seed, hidden=True)
+    except exercises.SolutionsUnavailable:
+        return ex.cases(seed)
 
 
 def _points(ex: exercises.Exercise) -> int:
@@ -296,7 +314,8 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=None,
                         help="make the random cases reproducible (default: fresh ones)")
     parser.add_argument("--exercise-timeout", type=int, default=60,
-                        help="seconds per exercise: its cells and the check of its answer")
+                        help="CPU seconds per exercise (its cells and the check of its "
+                             f"answer); its wall-clock limit is {_WALL} times that")
     parser.add_argument("--memory-gb", type=float, default=6.0,
                         help="address-space limit of each sandboxed process (torch maps 3.5)")
     parser.add_argument("--unsafe-no-sandbox", action="store_true",

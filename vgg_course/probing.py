@@ -6,15 +6,18 @@ and per exercise its answer cells and the cases the grader made), imports torch 
 lesson's exercises once, then forks one fresh process per exercise. That process runs the
 setup cell and the exercise's answer cells in an IPython shell (as a notebook kernel would),
 calls ``Exercise.probe`` on the cases and sends back the observations: plain JSON, never a
-grade. An exercise that hangs is killed at the time limit; one that crashes only loses its
-own process; after each exercise every process it left behind is killed. One JSON line per
-exercise goes to the grader through ``SANDBOX_REPORT_FD``.
+grade. Each exercise's process may use ``timeout`` seconds of CPU time (``RLIMIT_CPU``: the
+kernel stops it, however busy the machine) and ``wall`` seconds in all (for one that
+sleeps); one that crashes only loses its own process; after each exercise every process it
+left behind is killed. One JSON line per exercise goes to the grader through
+``SANDBOX_REPORT_FD``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import resource
 import select
 import signal
 import sys
@@ -86,12 +89,13 @@ def _in_sandbox() -> bool:
         return False
 
 
-def _collect(read_fd: int, pid: int, timeout: float) -> tuple[list[dict], str]:
-    """Read the child's messages until it exits or the time limit; say how it ended.
+def _collect(read_fd: int, pid: int, cpu: float, wall: float) -> tuple[list[dict], str, float]:
+    """Read the child's messages until it exits or its wall-clock limit; say how it ended
+    and how much CPU time it used.
 
     The child's exit is watched through a pidfd, not the pipe: a process it left behind
     may hold the pipe open."""
-    deadline, data, ended = time.monotonic() + timeout, b"", "timeout"
+    deadline, data, ended = time.monotonic() + wall, b"", "timeout"
     exited = os.pidfd_open(pid)
     os.set_blocking(read_fd, False)
     while (left := deadline - time.monotonic()) > 0 and len(data) <= _OUTPUT_LIMIT:
@@ -108,17 +112,22 @@ def _collect(read_fd: int, pid: int, timeout: float) -> tuple[list[dict], str]:
     os.close(exited)
     if ended != "done":
         os.killpg(pid, signal.SIGKILL)
-    _, status = os.waitpid(pid, 0)
+    _, status, usage = os.wait4(pid, 0)
+    used = usage.ru_utime + usage.ru_stime
     if ended == "done" and not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
-        ended = (f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
-                 if os.WIFSIGNALED(status) else f"exit code {os.WEXITSTATUS(status)}")
+        signalled = os.WIFSIGNALED(status) and os.WTERMSIG(status)
+        if signalled == signal.SIGXCPU or (signalled == signal.SIGKILL and used >= cpu):
+            ended = "cpu limit"  # the kernel's RLIMIT_CPU (SIGKILL once SIGXCPU is ignored)
+        else:
+            ended = (f"killed by {signal.Signals(signalled).name}" if signalled
+                     else f"exit code {os.WEXITSTATUS(status)}")
     messages = []
     for line in data.decode("utf-8", errors="replace").splitlines():
         try:
             messages.append(json.loads(line))
         except ValueError:
             pass
-    return [m for m in messages if isinstance(m, dict)], ended
+    return [m for m in messages if isinstance(m, dict)], ended, used
 
 
 def _read_now(fd: int) -> bytes:
@@ -128,8 +137,10 @@ def _read_now(fd: int) -> bytes:
         return b""
 
 
-def run_exercise(shell, module, item: dict, setup: str, timeout: float, report: int) -> dict:
-    """Fork, run one exercise in the child, and summarise what came back."""
+def run_exercise(shell, module, item: dict, setup: str, limits: tuple[int, float],
+                 report: int) -> dict:
+    """Fork, run one exercise in the child (``limits``: CPU seconds, wall-clock seconds),
+    and summarise what came back."""
     start = time.monotonic()
     read_fd, write_fd = os.pipe()
     pid = os.fork()
@@ -139,11 +150,12 @@ def run_exercise(shell, module, item: dict, setup: str, timeout: float, report: 
             os.close(report)
             os.setsid()
             _dumpable(True)
+            resource.setrlimit(resource.RLIMIT_CPU, (limits[0], limits[0] + 1))
             _exercise(shell, module, item, setup, write_fd)
         finally:
             os._exit(70)
     os.close(write_fd)
-    messages, ended = _collect(read_fd, pid, timeout)
+    messages, ended, used = _collect(read_fd, pid, *limits)
     os.close(read_fd)
     _kill_leftovers(pid)
     steps = [m["step"] for m in messages if isinstance(m.get("step"), str)]
@@ -151,7 +163,7 @@ def run_exercise(shell, module, item: dict, setup: str, timeout: float, report: 
     return {"exercise": item["id"], "ended": ended, "step": steps[-1] if steps else "start",
             "errors": [m["error"] for m in messages if isinstance(m.get("error"), list)],
             "observations": done[-1] if done and ended == "done" else None,
-            "seconds": round(time.monotonic() - start, 2)}
+            "seconds": round(time.monotonic() - start, 2), "cpu": round(used, 2)}
 
 
 def _dumpable(flag: bool) -> None:
@@ -174,9 +186,12 @@ def main() -> int:
     module = exercises.load(job["lesson"])
     shell = _shell()
     _dumpable(False)
-    _send(report, {"ready": round(time.monotonic() - start, 2)})
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    _send(report, {"ready": round(time.monotonic() - start, 2),
+                   "cpu": round(usage.ru_utime + usage.ru_stime, 2)})
     for item in job["exercises"]:
-        _send(report, run_exercise(shell, module, item, job["setup"], job["timeout"], report))
+        _send(report, run_exercise(shell, module, item, job["setup"],
+                                   (job["timeout"], job["wall"]), report))
     return 0
 
 

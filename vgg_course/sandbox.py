@@ -168,10 +168,12 @@ def _bwrap_argv(argv: Sequence[str], readable: Sequence[Path], hidden: Sequence[
     return [*bwrap, "--", *_prlimit(limits), *drop, *argv]
 
 
-def _prlimit(limits: Limits) -> list[str]:
+def _prlimit(limits: Limits, *, processes: bool = True) -> list[str]:
+    """Inside a sandbox ``RLIMIT_NPROC`` counts the sandbox's own processes (its user
+    namespace); outside one it would count all of this user's processes, so it is left out."""
     return [shutil.which("prlimit") or "prlimit", f"--as={limits.memory}",
-            f"--nproc={limits.processes}", f"--fsize={limits.file_size}",
-            f"--cpu={int(limits.seconds) + 1}", "--core=0", "--"]
+            *([f"--nproc={limits.processes}"] if processes else []),
+            f"--fsize={limits.file_size}", f"--cpu={int(limits.seconds) + 1}", "--core=0", "--"]
 
 
 def _write_id_maps(info_fd: int, block_fd: int) -> None:
@@ -229,7 +231,8 @@ def run(argv: Sequence[str], *, readable: Sequence[Path] = (), hidden: Sequence[
             keep += list(fds.values())
             cwd, child_env = None, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         else:
-            command = [*(_prlimit(limits) if shutil.which("prlimit") else []), *argv]
+            command = [*(_prlimit(limits, processes=False) if shutil.which("prlimit") else []),
+                       *argv]
             cwd = scratch
             child_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": scratch,
                          "TMPDIR": scratch, **env}
