@@ -77,14 +77,18 @@ def main() -> int:
         print(f"{args.students} submissions of {args.lesson} "
               f"({', '.join(f'{v} {k}' for k, v in kinds.items())}); {os.cpu_count()} CPUs, "
               f"{args.jobs} at a time, sandbox: bubblewrap")
-        start = time.monotonic()
+        load, start, own = os.getloadavg()[0], time.monotonic(), time.process_time()
         results = grading.grade(subs, out, jobs=args.jobs, seed=0)
-        seconds = time.monotonic() - start
+        seconds, own = time.monotonic() - start, time.process_time() - own
         per = sorted(r.seconds for r in results)
+        sandboxed = sum(r.cpu_seconds for r in results)
         print((out / "summary.md").read_text())
         statuses = {s: sum(r.status == s for r in results) for s in grading.STATUSES}
         print(f"statuses: {', '.join(f'{k} {v}' for k, v in statuses.items() if v)}")
         print(f"per notebook: median {per[len(per) // 2]:.1f} s, max {per[-1]:.1f} s")
+        print(f"CPU time: {sandboxed:.0f} s in the sandboxes + {own:.0f} s in the grader "
+              f"(cases, judging, files); load average {load:.1f} before, "
+              f"{os.getloadavg()[0]:.1f} after (other programs share these cores)")
         verdict = "within" if seconds <= TARGET_SECONDS else "OVER"
         print(f"graded {len(results)} notebooks in {seconds:.1f} s "
               f"({verdict} the {TARGET_SECONDS} s target)")

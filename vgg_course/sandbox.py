@@ -46,12 +46,14 @@ class Limits:
     ``memory`` is ``RLIMIT_AS`` per process: importing torch alone maps about 3.5 GB of
     address space (most of it never touched), so 6 GiB leaves about 2.5 GB for the
     student's tensors while a 40 GB allocation fails at once with a ``MemoryError``.
-    ``processes`` is ``RLIMIT_NPROC``: threads count too, torch needs a few.
+    ``processes`` is ``RLIMIT_NPROC``, counted per sandbox: threads count too; torch and
+    the grader's worker need fewer than 10, and 32 keeps a notebook that busies every process
+    it may make from taking more than a fair share of the CPU from its neighbour.
     """
 
     seconds: float = 600.0
     memory: int = 6 * GiB
-    processes: int = 128
+    processes: int = 32
     file_size: int = 64 * MiB  # RLIMIT_FSIZE, and the size of each tmpfs folder
     report_size: int = 16 * MiB
 
