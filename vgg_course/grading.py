@@ -249,6 +249,9 @@ def grade(submissions_dir: str | Path, out: str | Path, *, lesson: str | None = 
     sandboxed = not unsafe_no_sandbox
     preflight(lessons[0] if lessons else exercises.MODULES[0], limits=limits, sandboxed=sandboxed)
     run_seed = secrets.randbits(32) if seed is None else seed
+    if log:
+        log(f"{len(found)} notebooks; cases from seed {run_seed} (--seed {run_seed} grades "
+            f"with the same cases again); {'sandboxed' if sandboxed else 'NOT SANDBOXED'}")
     results: list[Submission] = []
     lock = threading.Lock()
 

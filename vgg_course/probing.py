@@ -50,6 +50,7 @@ def _shell():
 
 def _exercise(shell, module, item: dict, setup: str, out: int) -> None:
     """In the forked process: run the cells, probe, send; never returns."""
+    exercise = next(e for e in module.EXERCISES if e.id == item["id"])
     for index, source in [(None, setup), *item["cells"]]:
         _send(out, {"step": "setup" if index is None else f"cell {index}"})
         result = shell.run_cell(source, store_history=False)
@@ -57,7 +58,6 @@ def _exercise(shell, module, item: dict, setup: str, out: int) -> None:
         if error is not None:
             _send(out, {"error": [index, _error_text(error)]})
     _send(out, {"step": "probe"})
-    exercise = next(e for e in module.EXERCISES if e.id == item["id"])
     observations = exercise.probe(shell.user_ns.get(exercise.answer, ...), item["cases"])
     _send(out, {"observations": observations})
     os._exit(0)
