@@ -88,8 +88,9 @@ class Submission:
 def _not_graded(ex: exercises.Exercise, cases: list[dict], problem: str) -> dict:
     """A zero verdict that names the problem (its parts, hidden ones too, all at 0)."""
     verdict = ex.judge(cases, [{"unset": True} for _ in cases])
-    return {**dataclasses.replace(verdict, status="failed", message=problem).as_dict(),
-            "problem": problem}
+    parts = tuple(dataclasses.replace(p, message="not checked") for p in verdict.parts)
+    verdict = dataclasses.replace(verdict, status="failed", message=problem, parts=parts)
+    return {**verdict.as_dict(), "problem": problem}
 
 
 def _probe(job: dict, *, limits: sandbox.Limits, sandboxed: bool) -> tuple[dict, sandbox.Outcome]:
