@@ -55,6 +55,8 @@ def graded(tmp_path_factory):
     rows_seen = []
 
     def log(line: str) -> None:  # after each notebook, its grade is already on disk
+        if "cases from seed 7" in line:
+            return  # the run's first line, before any notebook
         with open(out / "gradebook.csv", newline="") as f:
             rows_seen.append(len(list(csv.DictReader(f))))
 
