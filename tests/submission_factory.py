@@ -1,8 +1,11 @@
-"""Submitted notebooks for the grader's tests: one lesson's exercise section, answered as told."""
+"""Helpers for the grader's tests: submitted notebooks (one lesson's exercise section,
+answered as told), the in-process oracle, and the processes a sandbox may have left behind."""
 
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import nbformat
@@ -61,3 +64,21 @@ def in_process_scores(path: Path, seed: int, lesson: str = LESSON) -> dict[str, 
             exec("".join(c["source"]), namespace)  # noqa: S102
     verdicts = exercises.grade_namespace(namespace, lesson, seed=seed, hidden=True)
     return {v.exercise: v.score for v in verdicts}
+
+
+def host_processes(uid: int, wait: float = 10) -> list[str]:
+    """Processes of ``uid`` still there after up to ``wait`` seconds (killed ones may take
+    a moment to go on a busy machine), with their command lines."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = []
+        for name in os.listdir("/proc"):
+            try:
+                if name.isdigit() and os.stat(f"/proc/{name}").st_uid == uid:
+                    with open(f"/proc/{name}/cmdline", "rb") as f:
+                        found.append(f"{name}: {f.read().replace(bytes(1), b' ').decode()[:100]}")
+            except OSError:
+                pass
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)

@@ -18,8 +18,8 @@ import time
 
 import pytest
 
-from submission_factory import (LESSON, cell, in_process_scores, solution_answers, solution_notebook,
-                                student_notebook, write)
+from submission_factory import (LESSON, cell, host_processes, in_process_scores, solution_answers,
+                                solution_notebook, student_notebook, write)
 from vgg_course import authoring, exercises, fingerprint, grading, sandbox
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
@@ -85,24 +85,6 @@ def _attacks(alice_path, port: int, lessons) -> dict[str, dict[str, str]]:
     }
 
 
-def _host_processes(uid: int, wait: float = 10) -> list[str]:
-    """Processes of ``uid`` still there after up to ``wait`` seconds (killed ones may take
-    a moment to go on a busy machine), with their command lines."""
-    deadline = time.monotonic() + wait
-    while True:
-        found = []
-        for name in os.listdir("/proc"):
-            try:
-                if name.isdigit() and os.stat(f"/proc/{name}").st_uid == uid:
-                    with open(f"/proc/{name}/cmdline", "rb") as f:
-                        found.append(f"{name}: {f.read().replace(bytes(1), b' ').decode()[:100]}")
-            except OSError:
-                pass
-        if not found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.2)
-
-
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory):
     """A copy of the kit (package and lesson notebooks) that the sandbox gets instead of the
@@ -151,7 +133,7 @@ def graded(tmp_path_factory, kit):
     return {"subs": {r.student: r for r in results}, "connections": connections,
             "kit_changes": fingerprint.changes(before, fingerprint.fingerprint(roots)),
             "seconds": seconds, "out": out,
-            "leftovers": _host_processes(sandbox.HOST_UID) if os.geteuid() == 0 else []}
+            "leftovers": host_processes(sandbox.HOST_UID) if os.geteuid() == 0 else []}
 
 
 def test_the_kit_is_unchanged_and_nothing_is_left_running(graded):

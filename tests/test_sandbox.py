@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from submission_factory import host_processes
 from vgg_course import fingerprint, sandbox
 
 pytestmark = pytest.mark.skipif(
@@ -27,24 +28,6 @@ def _python(code: str, *, limits: sandbox.Limits = sandbox.Limits(seconds=60),
     return sandbox.run([sys.executable, "-c", textwrap.dedent(code)],
                        readable=[*sandbox.python_paths(), KIT], limits=limits,
                        env={"PYTHONPATH": str(KIT.parent), **(env or {})}, **kwargs)
-
-
-def _host_processes(uid: int, wait: float = 10) -> list[str]:
-    """Processes of ``uid`` still there after up to ``wait`` seconds (killed ones may take
-    a moment to go on a busy machine), with their command lines."""
-    deadline = time.monotonic() + wait
-    while True:
-        found = []
-        for name in os.listdir("/proc"):
-            try:
-                if name.isdigit() and os.stat(f"/proc/{name}").st_uid == uid:
-                    with open(f"/proc/{name}/cmdline", "rb") as f:
-                        found.append(f"{name}: {f.read().replace(bytes(1), b' ').decode()[:100]}")
-            except OSError:
-                pass
-        if not found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.2)
 
 
 def _sandbox_uid_on_host() -> int:
@@ -171,7 +154,7 @@ def test_a_fork_bomb_hits_the_process_limit_and_nothing_survives():
     children = int(out.output.split("stopped after ")[1].split()[0])
     assert 50 <= children < 64, out.output
     assert "Resource temporarily unavailable" in out.output
-    assert _host_processes(_sandbox_uid_on_host()) == [] or os.geteuid() != 0
+    assert host_processes(_sandbox_uid_on_host()) == [] or os.geteuid() != 0
 
 
 def test_a_fork_bomb_in_one_sandbox_leaves_another_its_processes():
@@ -214,7 +197,7 @@ def test_the_time_limit_kills_every_process_in_the_sandbox():
     assert "started" in out.output
     assert time.monotonic() - start < 10
     if os.geteuid() == 0:
-        assert _host_processes(sandbox.HOST_UID) == []
+        assert host_processes(sandbox.HOST_UID) == []
 
 
 def test_output_and_report_are_capped():
