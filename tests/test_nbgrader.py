@@ -68,11 +68,6 @@ def test_generate_assignment_strips_every_solution(course):
         assert solution and not any(line in released for line in solution), ex.id
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the kit's check cells are not nbgrader test cells yet (authoring._meta('check', ...) "
-    "writes grade=False and no points), so nbgrader scores every notebook 0 out of 0; with "
-    "grade=True, points=ex.points it scores 8/8, 0/8 and 2/8 (measured). Strict: with "
-    "that change this test passes, and the suite fails until this marker is removed"))
 def test_autograde_scores_each_exercise_by_its_check(course):
     points = sum(ex.points for ex in exercises.exercises(LESSON))
     q1 = exercises.exercises(LESSON)[0].points

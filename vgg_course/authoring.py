@@ -182,7 +182,8 @@ def exercise_cells(lesson: str) -> list[NotebookNode]:
                 **_meta("answer", ex.id, locked=False, solution=True),
                 "vgg_course": {"role": "answer", "exercise": ex.id, "answer": ex.answer}}),
             v4.new_code_cell(ex.check_source(),
-                             metadata=_meta("check", ex.id, locked=True, solution=False)),
+                             metadata=_meta("check", ex.id, locked=True, solution=False,
+                                           grade=True, points=ex.points)),
         ]
         if ex.verify:  # predict-then-verify: the real result, after the prediction is checked
             cells.append(v4.new_code_cell(

@@ -15,6 +15,7 @@ all of them at once with ``vc.config.settings()``:
 ``VGG_COURSE_DATA_HOME``    where the kit keeps downloaded and generated datasets
 ``VGG_COURSE_STRICT=1``     a failed exercise check raises (CI proves the solutions pass)
 ``TORCH_HOME``              torchvision's cache; weights live in ``$TORCH_HOME/hub/checkpoints``
+``TQDM_DISABLE=1``          no progress bars anywhere (CI, stored notebook outputs)
 ==========================  ================================================================
 """
 
@@ -139,6 +140,19 @@ class Banner:
             f'<div style="border-left:6px solid {colour};padding:6px 10px;'
             f'background:#fff8e1"><b>{html.escape(self.text)}</b></div>'
         )
+
+
+def progress_bars(wanted: bool = True) -> bool:
+    """Whether to show progress bars: ``wanted``, unless ``TQDM_DISABLE`` is set.
+
+    tqdm honours ``TQDM_DISABLE`` itself in a terminal, but not its notebook bars, which
+    would otherwise end up in stored notebook outputs.
+
+    Example:
+        >>> progress_bars(False)
+        False
+    """
+    return wanted and not _flag("TQDM_DISABLE")
 
 
 # ---------------------------------------------------------------- notebook modes

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from vgg_course import batchnorm, checkpoints, devices
+from vgg_course import batchnorm, checkpoints, config, devices
 
 
 @dataclass(frozen=True)
@@ -220,8 +220,8 @@ def evaluate(
 
 
 def _bar(progress: bool) -> dict:
-    # Leave `disable` unset when progress is wanted so TQDM_DISABLE=1 (CI) still applies.
-    return {} if progress else {"disable": True}
+    # TQDM_DISABLE=1 (CI, stored notebooks) turns off the notebook bars too
+    return {} if config.progress_bars(progress) else {"disable": True}
 
 
 def batches(loader: Iterable, *, desc: str, progress: bool) -> Iterator:

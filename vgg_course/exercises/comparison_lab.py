@@ -123,7 +123,8 @@ q1 = Exercise(
     id="comparison_lab.q1",
     title="larger than the seed spread?",
     task=("Each recipe of the lab runs with several seeds. A results table (the lab's "
-          "`result.rows`, or the example `ex.LAB_RESULTS`) gives the mean final validation "
+          "`result.rows`, or `ex.LAB_RESULTS` below, whose numbers are **invented for this "
+          "exercise**: a plausible VGG16 run, not a measured one) gives the mean final validation "
           "accuracy over seeds, `final_val_acc`, and its standard deviation, `val_acc_sd`:\n\n"
           + table(LAB_RESULTS) + "\n\n"
           "Call recipe `a` **clearly better** than recipe `b` when its mean is higher by more "
@@ -204,7 +205,8 @@ q2 = Exercise(
     title="fast enough and good enough",
     task=("Write `fastest_within(results, tolerance)`: among the recipes whose `final_val_acc` "
           "is at most `tolerance` below the best one, return the name of the fastest (smallest "
-          "`total_s`). It is checked on `ex.LAB_RESULTS` reordered and on other tables, where "
+          "`total_s`). It is checked on `ex.LAB_RESULTS` (invented numbers) reordered and on "
+          "other tables, where "
           "the fastest recipe is not always the one with the fewest trainable parameters. "
           "Then ask it about your own lab results, with a tolerance of one seed spread."),
     answer="fastest_within",
