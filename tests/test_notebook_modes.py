@@ -64,3 +64,22 @@ def test_with_the_photos_real_mode_notebooks_get_the_real_mode_environment(monke
         next(hook)
     assert seen == {"VGG_COURSE_QUICK": None, "VGG_COURSE_REAL": "1", "VGG_COURSE_DATA": str(tmp_path)}
     assert os.environ["VGG_COURSE_QUICK"] == "1" and "VGG_COURSE_REAL" not in os.environ
+
+
+def test_the_readme_results_table_is_the_stored_lab_run():
+    # The README's "Results" table must be the stored notebook 06 run, number for number.
+    nb = json.loads((REPO / "notebooks" / "06_comparison_lab.ipynb").read_text())
+    stored = next("".join(o["data"]["text/plain"]) for c in nb["cells"] if c["cell_type"] == "code"
+                  and c["source"] and "".join(c["source"]).startswith("result = vc.compare.run(")
+                  for o in c["outputs"] if "text/plain" in o.get("data", {}))
+    readme = (REPO / "README.md").read_text()
+    results = readme.split("## Results", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in stored.splitlines()[2:] if "%" in line]
+    assert len(rows) == 4, stored
+    for line in rows:
+        name, trainable, acc = line.split()[0], line.split()[1], " ".join(line.split()[2:5])
+        readme_row = next(r for r in results.splitlines()
+                          if r.startswith("| ") and r.split("|")[2].strip() == trainable
+                          and name.split("_")[0] in r.lower())
+        assert acc in readme_row, (line, readme_row)
+    assert "SqueezeNet 1.1" in results and "seeds 0, 1 and 2" in results
