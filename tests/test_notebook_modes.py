@@ -83,3 +83,16 @@ def test_the_readme_results_table_is_the_stored_lab_run():
                           and name.split("_")[0] in r.lower())
         assert acc in readme_row, (line, readme_row)
     assert "SqueezeNet 1.1" in results and "seeds 0, 1 and 2" in results
+
+
+def test_a_skipped_real_mode_notebook_gets_no_environment_and_no_error(monkeypatch):
+    import os
+
+    conftest = _root_conftest()
+    monkeypatch.setattr(conftest, "_photos", lambda: None)
+    monkeypatch.setenv("VGG_COURSE_QUICK", "1")
+    hook = conftest.pytest_runtest_setup(_Item(REPO / "notebooks" / "06_comparison_lab.ipynb"))
+    next(hook)  # the skip marker skips the item here; no ValueError for the missing photos
+    assert os.environ["VGG_COURSE_QUICK"] == "1"
+    with pytest.raises(StopIteration):
+        next(hook)
