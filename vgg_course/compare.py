@@ -275,7 +275,7 @@ def run(
         (66, [0, 1])
     """
     names = list(recipes.RECIPES) if recipe_names is None else list(recipe_names)
-    progress = config.progress_bars(progress)
+    say_checked, progress = progress, config.progress_bars(progress)  # bars obey TQDM_DISABLE
     for name in names:
         recipes.describe(name)  # an unknown name fails now, with a suggestion
     if isinstance(model, str) and model not in MODELS:
@@ -296,7 +296,7 @@ def run(
                f"{report.root} ({report.layout}) were each opened and fully decoded before "
                f"training: {report.total('train')} train and {report.total('val')} val images "
                f"used, {len(skipped_files)} skipped.")
-    if progress:
+    if say_checked:
         tqdm.write(checked + "".join(f"\n  skipped {f['path']}: {f['reason']}" for f in skipped_files))
     if isinstance(model, str):
         base, note = load_model(model)
