@@ -2,7 +2,9 @@
 
 ``image_folders`` checks a folder first (``vc.folders.validate_folder``: corrupt files
 skipped by name, layout problems raised as ``vc.folders.DataError`` before training), then
-returns train/val ``ImageFolder`` datasets over the files that passed. ``InMemory`` keeps
+returns train/val ``ImageFolder`` datasets over the files that passed. ``batches`` iterates
+a loader once with a progress bar, ``shuffle_generator`` finds the generator that shuffles
+it (the training loop and feature caching both need them). ``InMemory`` keeps
 a deterministic dataset's decoded images as tensors, and ``standardized`` gives a model
 without pretrained preprocessing inputs scaled by the training images' own statistics.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import inspect
 import os
 import random
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -22,6 +24,7 @@ from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
 from tqdm.auto import tqdm
 
+from vgg_course import config
 from vgg_course.folders import FolderReport, validate_folder
 
 
@@ -143,6 +146,30 @@ def standardized(train: InMemory, val: InMemory, *, image_size: int | None = Non
     std = train_x.std(dim=(0, 2, 3), keepdim=True, unbiased=False).clamp_min(1e-6)
     return (InMemory.of((train_x - mean) / std, train.labels, train),
             InMemory.of((val_x - mean) / std, val.labels, val), mean.flatten(), std.flatten())
+
+
+def batches(loader: Iterable, *, desc: str, progress: bool) -> Iterator:
+    """Iterate ``loader`` once, with a progress bar that closes when the loop ends.
+
+    ``tqdm.auto.tqdm(loader)`` would call ``iter(loader)`` twice -- for a ``DataLoader``
+    that starts its worker processes twice and draws an extra random number, changing
+    the shuffling order. Updating a bar by hand avoids both.
+    """
+    total = len(loader) if hasattr(loader, "__len__") else None
+    with tqdm(total=total, desc=desc, leave=False, **({} if config.progress_bars(progress) else {"disable": True})) as bar:
+        for batch in loader:
+            yield batch
+            bar.update()
+
+
+def shuffle_generator(loader: Iterable) -> torch.Generator | None:
+    """The generator that shuffles ``loader``: its own, or its sampler's (also inside a BatchSampler)."""
+    for owner in (loader, getattr(loader, "sampler", None),
+                  getattr(getattr(loader, "sampler", None), "sampler", None)):
+        generator = getattr(owner, "generator", None)
+        if isinstance(generator, torch.Generator):
+            return generator
+    return None
 
 
 # ---------------------------------------------------------------- transforms

@@ -15,7 +15,7 @@ import os
 import random
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from vgg_course import batchnorm, checkpoints, config, devices
+from vgg_course import batchnorm, checkpoints, config, data, devices, features
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def train_one_epoch(
     total_loss = torch.zeros((), device=chosen.device)
     correct = torch.zeros((), dtype=torch.long, device=chosen.device)
     n = 0
-    for x, y in batches(loader, desc="train", progress=progress):
+    for x, y in data.batches(loader, desc="train", progress=progress):
         x, y = devices.to_device(x, chosen), y.to(chosen.device, non_blocking=True)
         with devices.autocast(chosen.device, chosen.dtype):
             logits = model(x)
@@ -206,7 +206,7 @@ def evaluate(
     correct = torch.zeros((), dtype=torch.long, device=chosen.device)
     n = 0
     with torch.inference_mode():
-        for x, y in batches(loader, desc="val", progress=progress):
+        for x, y in data.batches(loader, desc="val", progress=progress):
             x, y = devices.to_device(x, chosen), y.to(chosen.device, non_blocking=True)
             with devices.autocast(chosen.device, chosen.dtype):
                 logits = model(x)
@@ -222,20 +222,6 @@ def evaluate(
 def _bar(progress: bool) -> dict:
     # TQDM_DISABLE=1 (CI, stored notebooks) turns off the notebook bars too
     return {} if config.progress_bars(progress) else {"disable": True}
-
-
-def batches(loader: Iterable, *, desc: str, progress: bool) -> Iterator:
-    """Iterate ``loader`` once, with a progress bar that closes when the loop ends.
-
-    ``tqdm.auto.tqdm(loader)`` would call ``iter(loader)`` twice -- for a ``DataLoader``
-    that starts its worker processes twice and draws an extra random number, changing
-    the shuffling order. Updating a bar by hand avoids both.
-    """
-    total = len(loader) if hasattr(loader, "__len__") else None
-    with tqdm(total=total, desc=desc, leave=False, **_bar(progress)) as bar:
-        for batch in loader:
-            yield batch
-            bar.update()
 
 
 def seed_epoch(seed: int, epoch: int, loader_generator: torch.Generator | None = None,
@@ -305,8 +291,6 @@ def fit(
         >>> fit(model, data, data, opt, epochs=2, device="cpu", progress=False).records[-1].epoch
         2
     """
-    from vgg_course import features  # features builds on this module's loop
-
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, not {epochs}.")
     if resume and checkpoint is None:
@@ -340,7 +324,7 @@ def fit(
             history.notes.append(note)
     history.setup_seconds += time.perf_counter() - start
 
-    generator = _shuffle_generator(train_loader)
+    generator = data.shuffle_generator(train_loader)
     loader_seed = generator.initial_seed() if generator is not None else 0
     saved_state = generator.get_state() if generator is not None else None
     bar = tqdm(range(len(history.records) + 1, epochs + 1), desc="epochs", unit="epoch",
@@ -377,13 +361,3 @@ def fit(
         if generator is not None:
             generator.set_state(saved_state)
     return history
-
-
-def _shuffle_generator(loader: Iterable) -> torch.Generator | None:
-    """The generator that shuffles ``loader``: its own, or its sampler's (also inside a BatchSampler)."""
-    for owner in (loader, getattr(loader, "sampler", None),
-                  getattr(getattr(loader, "sampler", None), "sampler", None)):
-        generator = getattr(owner, "generator", None)
-        if isinstance(generator, torch.Generator):
-            return generator
-    return None

@@ -20,7 +20,7 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, SequentialSample
 from torchvision.models import VGG, SqueezeNet
 from torchvision.models.squeezenet import Fire
 
-from vgg_course import devices, engine, quantize
+from vgg_course import data, devices, quantize
 
 # Layers whose output depends only on their input and weights, in train mode as in eval mode.
 _DETERMINISTIC = (nn.Conv2d, nn.Linear, nn.ReLU, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Sigmoid,
@@ -200,7 +200,7 @@ class CachedLoader:
     def __init__(self, loader: Iterable, features: torch.Tensor, labels: torch.Tensor) -> None:
         self.features, self.labels = features, labels
         # The same generator object: fit() re-seeds it per epoch, for this loader as for the original.
-        self.generator = engine._shuffle_generator(loader)
+        self.generator = data.shuffle_generator(loader)
         if isinstance(loader, DataLoader):
             if loader.batch_sampler is not None:
                 self._order = DataLoader(_Indices(len(features)), batch_sampler=loader.batch_sampler,
@@ -278,7 +278,7 @@ def extract(prefix: nn.Module, loader: Iterable, *, device: torch.device | str |
     prefix.eval()
     feats, labels = [], []
     with torch.inference_mode():
-        for x, y in engine.batches(_ordered(loader), desc="caching features", progress=progress):
+        for x, y in data.batches(_ordered(loader), desc="caching features", progress=progress):
             with devices.autocast(chosen.device, chosen.dtype):
                 out = prefix(devices.to_device(x, chosen))
             # fp32 storage: the head then trains on exactly what the uncached loop computes

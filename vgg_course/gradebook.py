@@ -3,7 +3,8 @@
 Every file is replaced atomically, so a grading run that stops half-way leaves complete
 files with every grade finished so far. The summary answers "what did my class get
 wrong?": per exercise, the class average, how many students got it (full marks), how
-many passed its hidden tests, and the most common failure message.
+many passed its hidden tests, and the most common failure message. ``Submission`` is the
+record of one graded notebook these files are written from (``vc.grading`` fills it).
 """
 
 from __future__ import annotations
@@ -14,11 +15,47 @@ import os
 import re
 import tempfile
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from vgg_course.grading import Submission
+# From best to worst; a student's row shows the worst status of their notebooks.
+STATUSES = ("ok", "flagged", "error", "timeout", "invalid", "tampered")
+
+
+@dataclass
+class Submission:
+    """One graded notebook: the student, the lesson, the status, the verdicts (dicts)."""
+
+    student: str
+    path: Path
+    lesson: str | None
+    seed: int = 0
+    status: str = "ok"
+    reasons: list[str] = field(default_factory=list)
+    verdicts: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time its sandboxed processes reported using
+
+    @property
+    def scores(self) -> dict[str, int]:
+        if self.status in ("tampered", "invalid"):
+            return {v["exercise"]: 0 for v in self.verdicts}
+        return {v["exercise"]: v["score"] for v in self.verdicts}
+
+    @property
+    def total(self) -> int:
+        return sum(self.scores.values())
+
+    @property
+    def hidden_score(self) -> int:
+        if self.status in ("tampered", "invalid"):
+            return 0
+        return sum(v.get("hidden_score", 0) for v in self.verdicts)
+
+    def flag(self, status: str, reason: str) -> None:
+        if STATUSES.index(status) > STATUSES.index(self.status):
+            self.status = status
+        self.reasons.append(reason)
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -50,8 +87,6 @@ def gradebook_csv(results: list[Submission], columns: list[tuple[str, int]]) -> 
     """One row per student: a column per exercise (points, hidden tests included), then
     ``total``, ``out_of``, ``hidden`` (points from hidden tests, e.g. ``2/3``), ``status``
     (the worst of the student's notebooks) and ``reasons``."""
-    from vgg_course.grading import STATUSES
-
     rows = [["student", *[c for c, _ in columns], "total", "out_of", "hidden", "status",
              "reasons"]]
     for student, subs in _by_student(results).items():

@@ -26,14 +26,12 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from vgg_course import exercises, fingerprint, gradebook, sandbox, submissions
+from vgg_course.gradebook import STATUSES, Submission  # noqa: F401  (part of this module's surface)
 
-# From best to worst; a student's row shows the worst status of their notebooks.
-STATUSES = ("ok", "flagged", "error", "timeout", "invalid", "tampered")
 _ENV = {"VGG_COURSE_QUICK": "1", "VGG_COURSE_STRICT": "0", "TQDM_DISABLE": "1",
         "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "MPLBACKEND": "Agg", "IPYTHONDIR": "/tmp/ipython", "PYTHONDONTWRITEBYTECODE": "1"}
@@ -47,42 +45,6 @@ class SandboxUnavailable(RuntimeError):
 
 class KitChanged(RuntimeError):
     """An unsandboxed submission changed the kit's files; grading stopped."""
-
-
-@dataclass
-class Submission:
-    """One graded notebook: the student, the lesson, the status, the verdicts (dicts)."""
-
-    student: str
-    path: Path
-    lesson: str | None
-    seed: int = 0
-    status: str = "ok"
-    reasons: list[str] = field(default_factory=list)
-    verdicts: list[dict] = field(default_factory=list)
-    seconds: float = 0.0
-    cpu_seconds: float = 0.0  # CPU time its sandboxed processes reported using
-
-    @property
-    def scores(self) -> dict[str, int]:
-        if self.status in ("tampered", "invalid"):
-            return {v["exercise"]: 0 for v in self.verdicts}
-        return {v["exercise"]: v["score"] for v in self.verdicts}
-
-    @property
-    def total(self) -> int:
-        return sum(self.scores.values())
-
-    @property
-    def hidden_score(self) -> int:
-        if self.status in ("tampered", "invalid"):
-            return 0
-        return sum(v.get("hidden_score", 0) for v in self.verdicts)
-
-    def flag(self, status: str, reason: str) -> None:
-        if STATUSES.index(status) > STATUSES.index(self.status):
-            self.status = status
-        self.reasons.append(reason)
 
 
 def _not_graded(ex: exercises.Exercise, cases: list[dict], problem: str) -> dict:
