@@ -332,7 +332,7 @@ def run(
         if keep_predictions and not result.failure and (best is None or key > best[0]):
             best = (key, name, trained)
         del trained  # at most the best model and the one training are kept
-    labels = [int(y) for _, y in val_ds] if not isinstance(val_ds, data.InMemory) else val_ds.labels.tolist()
+    labels = [y for _, y in val_ds.samples]  # no image is opened for this
     majority = max(set(labels), key=labels.count)
     share = labels.count(majority) / len(labels)
     for result in comparison.trained():
@@ -381,18 +381,16 @@ class _Lab:
 
     def recipe(self, name: str, num_classes: int) -> tuple[RecipeResult, nn.Module]:
         """Train one recipe once per seed; the result and the first seed's trained model."""
-        runs, notes, setup, kept, cached = [], [], 0.0, None, False
+        runs, notes, setup, first = [], [], 0.0, None
         peak = devices.PeakMemory(self.device)  # every seed, feature caching included
         for seed in self.budget.seeds:
             run, model, caching, note = self._once(name, num_classes, seed)
             runs.append(run)
+            first = model if first is None else first  # only the first seed's model is kept
             setup += caching
-            cached = cached or bool(note)
             if note and note not in notes:
                 notes.append(note)
-            kept = kept or model
         own = self.own_settings(name)
-        first = kept
         epochs = len(runs[0].curves["val_acc"])
         cpu_peak, gpu_peak = peak.cpu_peak(), peak.gpu_peak()
         n_images = sum(len(loader.dataset) for loader in self.loaders)
@@ -402,7 +400,7 @@ class _Lab:
             peak_gpu_mb=None if gpu_peak is None else gpu_peak / 2**20,
             peak_cpu_mb=None if cpu_peak is None else cpu_peak / 2**20,
             device=str(self.device), precision=devices.plan(self.device, self.precision).precision,
-            cached_features=cached, settings=str(own) if own else "", notes=notes)
+            cached_features=bool(notes), settings=str(own) if own else "", notes=notes)
         diverged = [r.seed for r in runs if r.diverged]
         if diverged:
             lr = own.lr if own else self.budget.backbone_lr
