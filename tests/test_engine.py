@@ -196,6 +196,21 @@ def test_history_displays_and_round_trips_through_json():
     assert record.peak_memory_mb is None or record.peak_memory_mb > 0
 
 
+def test_a_platform_without_a_peak_shows_a_dash_and_the_reason(monkeypatch):
+    monkeypatch.setattr(vc.memory, "resident_peak", lambda: vc.memory.ResidentPeak(
+        None, "not measured: psutil is not installed (pip install psutil)", False))
+    model, opt = _model_and_opt()
+    train, val = _loaders()
+    history = engine.fit(model, train, val, opt, epochs=2, device="cpu", precision="fp32",
+                         progress=False)
+    assert [r.peak_memory_mb for r in history.records] == [None, None]
+    assert history.notes == ["peak memory not measured: psutil is not installed (pip install psutil)"]
+    last = repr(history).splitlines()[-1].split()
+    assert last[0] == "2" and last[-1] == "-"
+    assert "<td>-</td>" in history._repr_html_().replace(' style="text-align:right"', "")
+    assert engine.History.from_dict(json.loads(json.dumps(history.to_dict()))).records == history.records
+
+
 def test_bf16_autocast_trains_on_cpu():
     model, opt = _model_and_opt()
     train, val = _loaders()

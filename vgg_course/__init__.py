@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 # One job each; see each module's first docstring line.
 _SUBMODULES = (
     "config",       # settings read from environment variables, in one place
+    "workspace",    # the learner's course folder: lessons copied out of the package, edits kept
     "downloads",    # hashing, verified downloads and safe installs of files
     "weights",      # VGG16 weight files: the torchvision cache, local installs, verification
     "models",       # building models: VGG16 (pretrained or practice) and a tiny twin
@@ -34,6 +35,7 @@ _SUBMODULES = (
     "features",     # feature caching for frozen backbones
     "quantize",     # int8 copies of a frozen prefix for the one-time feature pass
     "devices",      # device and precision choice
+    "memory",       # peak memory of a stretch of work, on Linux, macOS and Windows
     "companion",    # SqueezeNet 1.1 with offline ImageNet weights
     "imagenet",     # what a pretrained network already knows: top-5, its own ant/bee outputs
     "compare",      # the transfer-learning vs fine-tuning comparison lab

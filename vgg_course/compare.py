@@ -26,8 +26,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from vgg_course import (companion, config, data, devices, engine, features, folders, freezing, optim,
-                        recipes)
+from vgg_course import (companion, config, data, devices, engine, features, folders, freezing, memory,
+                        optim, recipes)
 from vgg_course.results import Comparison, Predictions, RecipeResult, Run
 
 MODELS = ("vgg16", "squeezenet")
@@ -382,7 +382,7 @@ class _Lab:
     def recipe(self, name: str, num_classes: int) -> tuple[RecipeResult, nn.Module]:
         """Train one recipe once per seed; the result and the first seed's trained model."""
         runs, notes, setup, first = [], [], 0.0, None
-        peak = devices.PeakMemory(self.device)  # every seed, feature caching included
+        peak = memory.PeakMemory(self.device)  # every seed, feature caching included
         for seed in self.budget.seeds:
             run, model, caching, note = self._once(name, num_classes, seed)
             runs.append(run)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,69 +169,3 @@ def to_device(x: torch.Tensor, chosen: Plan) -> torch.Tensor:
     if chosen.channels_last and x.dim() == 4:
         x = x.contiguous(memory_format=torch.channels_last)
     return x
-
-
-# Peaks read just before each reset of a process-wide counter (VmHWM, CUDA's peak stats),
-# per counter, append-only: a tracker that an inner tracker's reset "blinded" adds back the
-# peaks recorded since it started, so trackers nest (fit()'s per-epoch peak inside a whole
-# comparison's) and every one of them stays exact.
-_BEFORE_RESET: dict[str, list[int]] = {}
-
-
-def _resident_peak() -> int | None:
-    """This process's resident high-water mark (Linux ``VmHWM``), in bytes."""
-    status = Path(f"/proc/{os.getpid()}/status")
-    if status.is_file():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return None
-
-
-class PeakMemory:
-    """Peak memory of one stretch of work, in bytes: CPU resident memory and GPU allocations.
-
-    Created at the start of the stretch; ``read()`` gives the peak so far on its device
-    (CUDA's ``max_memory_allocated``, MPS's driver allocation, else the process's resident
-    high-water mark, ``VmHWM``), ``cpu_peak()`` / ``gpu_peak()`` each side. Trackers nest:
-    an inner one resets the counters for its own stretch without hiding anything from an
-    outer one. ``None`` where the platform does not say.
-    """
-
-    def __init__(self, device: torch.device | str) -> None:
-        self.device = torch.device(device)
-        self._marks: dict[str, int] = {}
-        if self.device.type == "cuda":
-            self._reset(str(self.device), int(torch.cuda.max_memory_allocated(self.device)),
-                        lambda: torch.cuda.reset_peak_memory_stats(self.device))
-        resident = _resident_peak()
-        if resident is not None:
-            self._reset("cpu", resident, _reset_resident_peak)
-
-    def _reset(self, counter: str, peak_so_far: int, reset) -> None:
-        history = _BEFORE_RESET.setdefault(counter, [])
-        history.append(peak_so_far)
-        reset()
-        self._marks[counter] = len(history)
-
-    def _peak(self, counter: str, now: int) -> int:
-        return max([now, *_BEFORE_RESET.get(counter, [])[self._marks.get(counter, 0):]])
-
-    def cpu_peak(self) -> int | None:
-        resident = _resident_peak()
-        return None if resident is None else self._peak("cpu", resident)
-
-    def gpu_peak(self) -> int | None:
-        if self.device.type == "cuda":
-            return self._peak(str(self.device), int(torch.cuda.max_memory_allocated(self.device)))
-        if self.device.type == "mps":
-            return int(torch.mps.driver_allocated_memory())
-        return None
-
-    def read(self) -> int | None:
-        return self.gpu_peak() if self.device.type in ("cuda", "mps") else self.cpu_peak()
-
-
-def _reset_resident_peak() -> None:
-    with contextlib.suppress(OSError):  # not allowed: the mark stays the process's peak
-        Path("/proc/self/clear_refs").write_text("5")  # "5" resets VmHWM

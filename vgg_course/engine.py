@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from vgg_course import batchnorm, checkpoints, config, data, devices, features
+from vgg_course import batchnorm, checkpoints, config, data, devices, features, memory
 
 
 @dataclass(frozen=True)
@@ -332,7 +332,7 @@ def fit(
     try:
         for epoch in bar:
             seed_epoch(seed, epoch, generator, loader_seed)
-            peak = devices.PeakMemory(chosen.device)
+            peak = memory.PeakMemory(chosen.device)
             start = time.perf_counter()
             train = train_one_epoch(train_model, train_data, optimizer, device=chosen.device,
                                     precision=precision, loss_fn=loss_fn, progress=progress)
@@ -344,12 +344,14 @@ def fit(
             lr = float(optimizer.param_groups[0]["lr"])
             if scheduler is not None:
                 scheduler.step()
-            memory = peak.read()
+            used = peak.read()
+            if used is None and f"peak memory {peak.source}" not in history.notes:
+                history.notes.append(f"peak memory {peak.source}")  # "... not measured: why"
             record = EpochRecord(
                 epoch=epoch, train_loss=train.loss, train_accuracy=train.accuracy,
                 val_loss=val.loss, val_accuracy=val.accuracy, seconds=seconds,
                 images_per_s=(train.n + val.n) / seconds,
-                peak_memory_mb=None if memory is None else memory / 2**20, lr=lr)
+                peak_memory_mb=None if used is None else used / 2**20, lr=lr)
             improved = history.best_accuracy is None or val.accuracy > history.best_accuracy
             history.records.append(record)
             if folder is not None:
