@@ -9,7 +9,8 @@ import vgg_course as vc
 
 def _clear(monkeypatch):
     for name in ("VGG_COURSE_QUICK", "VGG_COURSE_PRACTICE", "VGG_COURSE_DATA",
-                 "VGG_COURSE_DATA_HOME", "VGG_COURSE_STRICT", "VGG_COURSE_REAL"):
+                 "VGG_COURSE_DATA_HOME", "VGG_COURSE_STRICT", "VGG_COURSE_REAL",
+                 "VGG_COURSE_DIR", "VGG_COURSE_RESULTS"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -105,3 +106,37 @@ def test_find_photos_order(monkeypatch, tmp_path):
     assert vc.config.find_photos(tmp_path / "missing", b) == b
     monkeypatch.setenv("VGG_COURSE_DATA", str(a))
     assert vc.config.find_photos(b) == a
+
+
+def test_files_go_to_the_nearest_course_folder_never_next_to_the_package(monkeypatch, tmp_path):
+    _clear(monkeypatch)
+    course = tmp_path / "course"
+    (course / "student" / "deeper").mkdir(parents=True)
+    (course / vc.config.MARKER).write_text("{}")
+    monkeypatch.chdir(course / "student" / "deeper")  # a notebook's kernel starts in its folder
+    s = vc.config.settings()
+    assert s.course_dir == course.resolve()
+    assert (s.data_home, s.results_dir, s.grades_dir) == (
+        course.resolve() / "data", course.resolve() / "results", course.resolve() / "grades")
+    package = Path(vc.__file__).resolve().parent
+    assert package not in s.data_home.parents and package not in s.results_dir.parents
+    monkeypatch.chdir(tmp_path)  # no marker at or above: the working directory
+    assert vc.config.settings().course_dir == tmp_path.resolve()
+    assert vc.config.settings().data_home == tmp_path.resolve() / "data"
+
+
+def test_course_folder_and_results_can_be_configured(monkeypatch, tmp_path):
+    _clear(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VGG_COURSE_DIR", str(tmp_path / "elsewhere"))
+    s = vc.config.settings()
+    assert s.course_dir == tmp_path / "elsewhere" and s.results_dir == tmp_path / "elsewhere" / "results"
+    monkeypatch.setenv("VGG_COURSE_RESULTS", str(tmp_path / "res"))
+    monkeypatch.setenv("VGG_COURSE_DATA_HOME", str(tmp_path / "dat"))
+    s = vc.config.settings()
+    assert (s.results_dir, s.data_home) == (tmp_path / "res", tmp_path / "dat")
+
+
+def test_the_repository_root_is_a_course_folder():
+    repo = Path(__file__).resolve().parents[1]
+    assert vc.config.course_folder(repo / "notebooks" / "student") == repo

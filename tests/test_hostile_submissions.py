@@ -20,7 +20,7 @@ import pytest
 
 from submission_factory import (LESSON, cell, host_processes, in_process_scores, solution_answers,
                                 solution_notebook, student_notebook, write)
-from vgg_course import authoring, exercises, fingerprint, grading, sandbox
+from vgg_course import exercises, fingerprint, grading, sandbox, workspace
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     sandbox.problem() is not None,
@@ -92,7 +92,8 @@ def kit(tmp_path_factory):
     kit = tmp_path_factory.mktemp("kit")
     shutil.copytree(fingerprint.PACKAGE, kit / "vgg_course",
                     ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(authoring.LESSONS, kit / "notebooks")
+    shutil.copytree(workspace.lessons_folder(), kit / "notebooks",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fingerprint, "PACKAGE", kit / "vgg_course")
         yield kit

@@ -49,6 +49,10 @@ def test_release_holds_the_student_notebooks_a_wheel_and_a_readme(built):
         names = wheel.namelist()
     assert "vgg_course/exercises/core.py" in names and "vgg_course/release.py" in names
     assert not [n for n in names if "instructor" in n or n.endswith(".pyc")]
+    # its lessons are the student notebooks (for `python -m vgg_course lessons`), no solutions
+    assert sorted(n for n in names if n.startswith("vgg_course/lessons/")) == sorted(
+        ["vgg_course/lessons/__init__.py", "vgg_course/lessons/sanitize.cfg",
+         *(f"vgg_course/lessons/student/{n}" for n in lessons)])
 
 
 def test_no_solution_line_anywhere_in_the_release(built):
@@ -71,7 +75,7 @@ def test_no_solution_line_anywhere_in_the_release(built):
 def test_release_refuses_to_write_when_a_solution_would_leak(tmp_path, monkeypatch, built):
     wheel = built / "wheel" / "vgg_course-0.1.0-py3-none-any.whl"
 
-    def fake_build(out_dir: Path) -> Path:  # the real build, already done once
+    def fake_build(out_dir: Path, student_notebooks=None) -> Path:  # the real build, done once
         out_dir.mkdir(parents=True, exist_ok=True)
         return Path(__import__("shutil").copy(wheel, out_dir))
 

@@ -7,7 +7,8 @@ import importlib
 import sys
 
 # Each module named here defines add_cli(subparsers) and sets ``func`` on its parsers.
-_COMMAND_MODULES = ("weights", "datasets", "compare", "authoring", "grading", "release")
+_COMMAND_MODULES = ("workspace", "weights", "datasets", "compare", "authoring", "grading",
+                    "release")
 
 
 def main(argv: list[str] | None = None) -> int:

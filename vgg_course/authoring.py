@@ -14,7 +14,9 @@ nbgrader's delimiters, so an instructor can also use nbgrader unchanged::
 at the top level of a cell ``name = ...`` for the names the rest of the cell or the
 exercise needs, so an untouched student notebook runs to the end and its checks say
 "not attempted"), and clears every output. ``python -m vgg_course student-notebooks``
-writes ``notebooks/student/NN_name.ipynb`` for every lesson; ``--check`` only compares.
+writes ``student/NN_name.ipynb`` beside every lesson of the kit's lessons folder
+(``notebooks/`` in the repository, see ``vc.workspace.lessons_folder``); ``--check`` only
+compares.
 """
 
 from __future__ import annotations
@@ -31,10 +33,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from vgg_course import exercises as exercise_modules
-
-ROOT = Path(__file__).resolve().parents[1]
-LESSONS = ROOT / "notebooks"
-STUDENT = LESSONS / "student"
+from vgg_course import workspace
 
 _BEGIN = re.compile(r"^(?P<indent>\s*)#+\s*BEGIN SOLUTION\s*$")
 _END = re.compile(r"^\s*#+\s*END SOLUTION\s*$")
@@ -208,13 +207,24 @@ def add_exercises(path: str | Path) -> Path:
 
 # --- the command ----------------------------------------------------------------------
 
-def lesson_notebooks(folder: Path = LESSONS) -> list[Path]:
-    return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+def lesson_notebooks(folder: Path | None = None) -> list[Path]:
+    """The lesson notebooks ``NN_name.ipynb`` of ``folder`` (default: the kit's lessons)."""
+    return sorted((workspace.lessons_folder() if folder is None else Path(folder))
+                  .glob("[0-9][0-9]_*.ipynb"))
 
 
-def write_student_notebooks(lessons: list[Path] | None = None, *, out_dir: Path = STUDENT,
+def student_folder(lessons: Path | None = None) -> Path:
+    """Where the student notebooks of a lessons folder live: its ``student/``."""
+    return (workspace.lessons_folder() if lessons is None else Path(lessons)) / "student"
+
+
+def write_student_notebooks(lessons: list[Path] | None = None, *, out_dir: Path | None = None,
                             check: bool = False) -> list[Path]:
-    """Generate the student notebooks; with ``check`` write nothing and return stale ones."""
+    """Generate the student notebooks; with ``check`` write nothing and return stale ones.
+
+    ``out_dir`` defaults to ``student/`` beside the kit's lessons.
+    """
+    out_dir = student_folder() if out_dir is None else Path(out_dir)
     stale = []
     for lesson in lessons or lesson_notebooks():
         text = nbformat.writes(student_version(nbformat.read(lesson, as_version=4))) + "\n"
@@ -252,8 +262,10 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         description="Write a student copy of each lesson notebook: solutions replaced by "
                     "stubs, outputs cleared.")
     parser.add_argument("notebooks", nargs="*", type=Path,
-                        help="lesson notebooks (default: every notebooks/NN_*.ipynb)")
-    parser.add_argument("--out", type=Path, default=STUDENT, help="default: notebooks/student")
+                        help="lesson notebooks (default: every NN_*.ipynb of the kit's "
+                             "lessons, notebooks/ in the repository)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default: student/ beside the lessons (notebooks/student)")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a student notebook is out of date")
     parser.set_defaults(func=_cli)

@@ -13,10 +13,22 @@ all of them at once with ``vc.config.settings()``:
 ``VGG_COURSE_PRACTICE=1``   random VGG16 weights instead of the pretrained ones (said loudly)
 ``VGG_COURSE_DATA``         a folder holding the ants/bees photos (``train/``, ``val/``)
 ``VGG_COURSE_DATA_HOME``    where the kit keeps downloaded and generated datasets
+                            (default ``<course folder>/data``)
+``VGG_COURSE_RESULTS``      where the comparison lab writes its results
+                            (default ``<course folder>/results``)
+``VGG_COURSE_DIR``          the course folder itself (default: the nearest folder at or
+                            above the working directory holding ``vgg-course.json``,
+                            else the working directory)
 ``VGG_COURSE_STRICT=1``     a failed exercise check raises (CI proves the solutions pass)
 ``TORCH_HOME``              torchvision's cache; weights live in ``$TORCH_HOME/hub/checkpoints``
 ``TQDM_DISABLE=1``          no progress bars anywhere (CI, stored notebook outputs)
 ==========================  ================================================================
+
+The **course folder** is found the way git finds a repository: from the working directory
+(a notebook's kernel starts in the notebook's folder) up to the nearest folder holding the
+marker file ``vgg-course.json``, which ``python -m vgg_course lessons DEST`` writes into
+DEST (the repository has one at its root). Data, results and grades go under it, never
+into the installed package.
 """
 
 from __future__ import annotations
@@ -28,7 +40,7 @@ from pathlib import Path
 from typing import Mapping
 
 _TRUE = {"1", "true", "yes", "on"}
-_REPO_DATA = Path(__file__).resolve().parents[1] / "data"
+MARKER = "vgg-course.json"  # marks a course folder (written by `python -m vgg_course lessons`)
 
 
 def _flag(name: str) -> bool:
@@ -50,6 +62,13 @@ class Settings:
     data_dir: Path | None
     data_home: Path
     strict: bool
+    course_dir: Path
+    results_dir: Path
+
+    @property
+    def grades_dir(self) -> Path:
+        """Where ``python -m vgg_course grade`` writes by default: ``<course folder>/grades``."""
+        return self.course_dir / "grades"
 
     @property
     def mode(self) -> str:
@@ -82,15 +101,37 @@ def settings() -> Settings:
         from vgg_course import weights  # real mode: VGG16 is pretrained only if its file is here
 
         practice = not weights.cache_path().is_file()
-    default_home = _REPO_DATA if _REPO_DATA.is_dir() else Path.home() / ".cache" / "vgg_course"
+    course = _path("VGG_COURSE_DIR") or course_folder()
     return Settings(
         quick=quick,
         practice=practice,
         real=real,
         data_dir=_path("VGG_COURSE_DATA"),
-        data_home=_path("VGG_COURSE_DATA_HOME") or default_home,
+        data_home=_path("VGG_COURSE_DATA_HOME") or course / "data",
         strict=_flag("VGG_COURSE_STRICT"),
+        course_dir=course,
+        results_dir=_path("VGG_COURSE_RESULTS") or course / "results",
     )
+
+
+def course_folder(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` (default: the working directory) holding
+    ``vgg-course.json``; ``start`` itself when none does.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     root = Path(tmp).resolve()
+        ...     _ = (root / MARKER).write_text("{}")
+        ...     (root / "student").mkdir()
+        ...     course_folder(root / "student") == root
+        True
+    """
+    start = Path(Path.cwd() if start is None else start).expanduser().resolve()
+    for folder in (start, *start.parents):
+        if (folder / MARKER).is_file():
+            return folder
+    return start
 
 
 _MESSAGES = {

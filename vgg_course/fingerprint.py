@@ -11,14 +11,19 @@ import hashlib
 from pathlib import Path
 from typing import Iterable
 
-from vgg_course import authoring
+from vgg_course import workspace
 
 PACKAGE = Path(__file__).resolve().parent
 
 
 def kit_roots(lessons_dir: Path | None = None) -> list[Path]:
     """What counts as the kit: the installed package and the lesson notebooks."""
-    return [PACKAGE, Path(lessons_dir or authoring.LESSONS).resolve()]
+    if lessons_dir is None:
+        try:
+            lessons_dir = workspace.lessons_folder()
+        except ImportError:  # a copy of the package without its lessons: the package is the kit
+            return [PACKAGE]
+    return [PACKAGE, Path(lessons_dir).resolve()]
 
 
 def fingerprint(roots: Iterable[Path]) -> dict[str, str]:

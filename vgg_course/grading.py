@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable
 
-from vgg_course import exercises, fingerprint, gradebook, sandbox, submissions
+from vgg_course import config, exercises, fingerprint, gradebook, sandbox, submissions
 from vgg_course.gradebook import STATUSES, Submission  # noqa: F401  (part of this module's surface)
 
 _ENV = {"VGG_COURSE_QUICK": "1", "VGG_COURSE_STRICT": "0", "TQDM_DISABLE": "1",
@@ -252,6 +252,8 @@ def grade(submissions_dir: str | Path, out: str | Path, *, lesson: str | None = 
 
 def _cli(args: argparse.Namespace) -> int:
     limits = sandbox.Limits(memory=int(args.memory_gb * sandbox.GiB))
+    if args.out is None:
+        args.out = config.settings().grades_dir
     try:
         results = grade(args.submissions, args.out, lesson=args.lesson, jobs=args.jobs,
                         seed=args.seed, exercise_timeout=args.exercise_timeout, limits=limits,
@@ -273,7 +275,8 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__.split("\n\n")[1])
     parser.add_argument("submissions", type=Path,
                         help="a folder of <student>/<NN_name>.ipynb or <student>.ipynb files")
-    parser.add_argument("--out", type=Path, default=Path("grades"), help="default: grades/")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default: grades/ in the course folder (vc.config)")
     parser.add_argument("--lesson", help="the lesson of files not named NN_name.ipynb, "
                                          "e.g. 03_freezing")
     parser.add_argument("--jobs", type=int, default=2, help="notebooks graded at a time")

@@ -8,7 +8,8 @@
 
 The wheel is built (``pip wheel --no-deps --no-build-isolation``, offline) from a copy of
 the package that leaves out ``vgg_course.exercises.instructor``: the solution cells and the
-hidden cases. There, ``ex.q1.solution()`` says that solutions come from the instructor and
+hidden cases. Its lessons (``vgg_course.lessons``) are the student notebooks only, so
+``python -m vgg_course lessons DEST`` gives students ``DEST/student/NN_name.ipynb``. There, ``ex.q1.solution()`` says that solutions come from the instructor and
 checks still grade, from the public cases. Before anything is written to ``DIR`` the release
 is searched for every solution line (:func:`solution_lines`); one found stops the command.
 """
@@ -25,10 +26,11 @@ from pathlib import Path
 
 import nbformat
 
-from vgg_course import __version__, authoring, exercises
+from vgg_course import __version__, authoring, exercises, workspace
 
 PACKAGE = Path(__file__).resolve().parent
 LEFT_OUT = ("exercises/instructor",)  # relative to the package: instructor-only material
+_INSTRUCTOR_PACKAGE = '"vgg_course.exercises.instructor", '  # in pyproject's package list
 MIN_LINE = 16  # shorter solution lines ("return model", "])") are not evidence of anything
 
 _README = """# VGG16 course: student release
@@ -37,7 +39,9 @@ Install the course kit (once, in the environment where you run Jupyter):
 
     pip install wheel/vgg_course-{version}-py3-none-any.whl
 
-Then open the notebooks in `notebooks/` in order, starting with `00_setup_check.ipynb`.
+Then open the notebooks in `notebooks/` in order, starting with `00_setup_check.ipynb`
+(the kit carries the same notebooks: `python -m vgg_course lessons my-course` copies them
+into `my-course/student/`, and never overwrites one you have changed).
 Each exercise has a check cell: run it as often as you like, it tells you what is right
 and what is not. `ex.q1.hint()` gives a nudge; solutions come from your instructor.
 """
@@ -86,23 +90,42 @@ def leaks(folder: Path, lines: dict[str, set[str]] | None = None) -> list[str]:
     return found
 
 
-def _stage_package(staging: Path) -> Path:
-    """A copy of the package and a pyproject without the instructor-only parts."""
+def _stage_package(staging: Path, student_notebooks: list[Path]) -> Path:
+    """A copy of the package and a pyproject without the instructor-only parts; its lessons
+    folder (``notebooks/``, installed as ``vgg_course.lessons``) holds only ``student/``."""
     target = staging / "vgg_course"
     skip = {PACKAGE / part for part in LEFT_OUT}
     shutil.copytree(PACKAGE, target, ignore=lambda folder, names: [
         n for n in names if n == "__pycache__" or Path(folder) / n in skip])
-    pyproject = (PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8")
-    (staging / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+    source = PACKAGE.parent / "pyproject.toml"
+    if not source.is_file():
+        raise RuntimeError(f"no {source}: the release is built from a checkout of the repository")
+    pyproject = source.read_text(encoding="utf-8")
+    if _INSTRUCTOR_PACKAGE not in pyproject:
+        raise RuntimeError(f"pyproject.toml's package list does not name {_INSTRUCTOR_PACKAGE}"
+                           "as release.py expects; update release._INSTRUCTOR_PACKAGE")
+    (staging / "pyproject.toml").write_text(pyproject.replace(_INSTRUCTOR_PACKAGE, ""),
+                                            encoding="utf-8")
     (staging / "README.md").write_text(_PYPROJECT_README, encoding="utf-8")
+    lessons = workspace.lessons_folder()
+    (staging / "notebooks" / "student").mkdir(parents=True)
+    for name in ("__init__.py", "sanitize.cfg"):
+        shutil.copy2(lessons / name, staging / "notebooks" / name)
+    for notebook in student_notebooks:
+        shutil.copy2(notebook, staging / "notebooks" / "student" / notebook.name)
     return staging
 
 
-def build_wheel(out_dir: Path) -> Path:
-    """Build the student wheel into ``out_dir`` (offline) and return its path."""
+def build_wheel(out_dir: Path, student_notebooks: list[Path] | None = None) -> Path:
+    """Build the student wheel into ``out_dir`` (offline) and return its path.
+
+    ``student_notebooks`` are the lessons it ships (default: the kit's ``student/`` ones).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
+    if student_notebooks is None:
+        student_notebooks = sorted(authoring.student_folder().glob("[0-9][0-9]_*.ipynb"))
     with tempfile.TemporaryDirectory(prefix="vgg-release-") as tmp:
-        staging = _stage_package(Path(tmp) / "src")
+        staging = _stage_package(Path(tmp) / "src", student_notebooks)
         result = subprocess.run(
             [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
              "--no-index", "--quiet", "--wheel-dir", str(out_dir), str(staging)],
@@ -133,7 +156,7 @@ def write_release(out: Path, lessons: list[Path] | None = None) -> list[Path]:
         for lesson in lessons or authoring.lesson_notebooks():
             student = authoring.student_version(nbformat.read(lesson, as_version=4))
             (notebooks / lesson.name).write_text(nbformat.writes(student) + "\n", encoding="utf-8")
-        build_wheel(draft / "wheel")
+        build_wheel(draft / "wheel", sorted(notebooks.glob("*.ipynb")))
         (draft / "README.md").write_text(_README.format(version=__version__), encoding="utf-8")
         found = leaks(draft)
         if found:

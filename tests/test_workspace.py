@@ -1,0 +1,128 @@
+"""Tests for vgg_course.workspace: the lessons ship in the package and are copied out without
+ever overwriting a file the learner changed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vgg_course import authoring, config, workspace
+
+
+@pytest.fixture()
+def kit(tmp_path: Path) -> Path:
+    """A small lessons folder standing in for the kit's (two lessons, students, sanitize.cfg)."""
+    root = tmp_path / "kit"
+    (root / "student").mkdir(parents=True)
+    for name in ("00_a.ipynb", "01_b.ipynb"):
+        (root / name).write_text(f"lesson {name}\n")
+        (root / "student" / name).write_text(f"student {name}\n")
+    (root / "sanitize.cfg").write_text("[regex1]\n")
+    (root / "__init__.py").write_text("")  # not a lesson: never copied
+    return root
+
+
+def _manifest(dest: Path) -> dict:
+    return json.loads((dest / config.MARKER).read_text())["files"]
+
+
+def test_the_lessons_ship_in_the_package_and_are_the_repositorys_notebooks():
+    folder = workspace.lessons_folder()
+    names = workspace.lesson_files()
+    lessons = [p.name for p in authoring.lesson_notebooks()]
+    assert len(lessons) >= 8 and "sanitize.cfg" in names
+    assert names == sorted([*lessons, *(f"student/{n}" for n in lessons), "sanitize.cfg"])
+    assert (folder / "06_comparison_lab.ipynb").is_file()
+
+
+def test_a_fresh_copy_copies_everything_and_marks_the_course_folder(kit, tmp_path):
+    dest = tmp_path / "course"
+    report = workspace.copy_lessons(dest, source=kit)
+    expected = ["00_a.ipynb", "01_b.ipynb", "sanitize.cfg", "student/00_a.ipynb", "student/01_b.ipynb"]
+    assert report.copied == expected and not (report.updated or report.edited or report.current)
+    assert (dest / "student" / "01_b.ipynb").read_text() == "student 01_b.ipynb\n"
+    assert not (dest / "__init__.py").exists()
+    assert sorted(_manifest(dest)) == expected
+    assert _manifest(dest)["00_a.ipynb"] == workspace.sha256(b"lesson 00_a.ipynb\n")
+    assert config.course_folder(dest / "student") == dest.resolve()
+    assert "copied:  student/01_b.ipynb" in repr(report)
+
+
+def test_running_again_without_update_overwrites_nothing(kit, tmp_path):
+    dest = tmp_path / "course"
+    workspace.copy_lessons(dest, source=kit)
+    (dest / "00_a.ipynb").write_text("my notes\n")         # the learner's edit
+    (kit / "01_b.ipynb").write_text("lesson 01_b, v2\n")   # a newer kit
+    report = workspace.copy_lessons(dest, source=kit)
+    assert report.edited == ["00_a.ipynb"] and report.outdated == ["01_b.ipynb"]
+    assert report.copied == [] and report.updated == []
+    assert (dest / "00_a.ipynb").read_text() == "my notes\n"
+    assert (dest / "01_b.ipynb").read_text() == "lesson 01_b.ipynb\n"
+    text = repr(report)
+    assert "kept:    00_a.ipynb (you changed it" in text and "run with --update" in text
+
+
+def test_update_refreshes_unchanged_files_keeps_edited_ones_and_adds_new_lessons(kit, tmp_path):
+    dest = tmp_path / "course"
+    workspace.copy_lessons(dest, source=kit)
+    (dest / "00_a.ipynb").write_text("my answers\n")
+    (dest / "student" / "01_b.ipynb").write_text("my student answers\n")
+    for name in ("00_a.ipynb", "01_b.ipynb", "student/01_b.ipynb", "student/00_a.ipynb"):
+        (kit / name).write_text(f"v2 of {name}\n")
+    (kit / "02_c.ipynb").write_text("a new lesson\n")
+    report = workspace.copy_lessons(dest, update=True, source=kit)
+    assert report.updated == ["01_b.ipynb", "student/00_a.ipynb"]
+    assert report.edited == ["00_a.ipynb", "student/01_b.ipynb"]
+    assert report.copied == ["02_c.ipynb"] and report.current == ["sanitize.cfg"]
+    assert (dest / "01_b.ipynb").read_text() == "v2 of 01_b.ipynb\n"
+    assert (dest / "00_a.ipynb").read_text() == "my answers\n"
+    assert (dest / "student" / "01_b.ipynb").read_text() == "my student answers\n"
+    assert (dest / "02_c.ipynb").read_text() == "a new lesson\n"
+    manifest = _manifest(dest)
+    assert manifest["01_b.ipynb"] == workspace.sha256(b"v2 of 01_b.ipynb\n")
+    assert manifest["00_a.ipynb"] == workspace.sha256(b"lesson 00_a.ipynb\n")  # as copied
+    # an edited file stays the learner's on every later update
+    again = workspace.copy_lessons(dest, update=True, source=kit)
+    assert again.edited == ["00_a.ipynb", "student/01_b.ipynb"] and again.updated == []
+
+
+def test_a_file_that_was_there_before_the_copy_is_the_learners(kit, tmp_path):
+    dest = tmp_path / "course"
+    dest.mkdir()
+    (dest / "00_a.ipynb").write_text("mine, written before the kit came\n")
+    report = workspace.copy_lessons(dest, update=True, source=kit)
+    assert report.edited == ["00_a.ipynb"]
+    assert (dest / "00_a.ipynb").read_text() == "mine, written before the kit came\n"
+    assert "00_a.ipynb" not in _manifest(dest)
+
+
+def test_a_foreign_marker_file_is_refused_and_the_kits_own_folder_too(kit, tmp_path):
+    dest = tmp_path / "course"
+    dest.mkdir()
+    (dest / config.MARKER).write_text("not json")
+    with pytest.raises(ValueError, match="move it away"):
+        workspace.copy_lessons(dest, source=kit)
+    assert sorted(p.name for p in dest.iterdir()) == [config.MARKER]
+    with pytest.raises(ValueError, match="own lessons folder"):
+        workspace.copy_lessons(kit / "student", source=kit)
+
+
+def test_the_command_copies_the_kits_lessons_and_says_what_it_did(tmp_path):
+    dest = tmp_path / "my course"
+    run = [sys.executable, "-m", "vgg_course", "lessons", str(dest)]
+    first = subprocess.run(run, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert "copied:  00_setup_check.ipynb" in first.stdout
+    assert "copied:  student/06_comparison_lab.ipynb" in first.stdout
+    assert "data, results and grades go there" in first.stdout
+    assert sorted(_manifest(dest)) == workspace.lesson_files()
+    (dest / "03_freezing.ipynb").write_text("{}")
+    again = subprocess.run([*run, "--update"], capture_output=True, text=True, cwd=tmp_path,
+                           timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "kept:    03_freezing.ipynb (you changed it" in again.stdout
+    assert (dest / "03_freezing.ipynb").read_text() == "{}"
