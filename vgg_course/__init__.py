@@ -19,6 +19,7 @@ _SUBMODULES = (
     "downloads",    # hashing, verified downloads and safe installs of files
     "weights",      # VGG16 weight files: the torchvision cache, local installs, verification
     "models",       # building models: VGG16 (pretrained or practice) and a tiny twin
+    "tables",       # a header and rows as text, HTML or Markdown: every table the kit shows
     "inspection",   # tables and counts that show a model's structure and parameters
     "freezing",     # requires_grad by layer, block or section
     "batchnorm",    # BatchNorm in frozen parts: kept in eval mode while the rest trains
@@ -49,6 +50,7 @@ _SUBMODULES = (
     "gradebook",    # the grader's files: gradebook, feedback, per-exercise summary
     "fingerprint",  # fingerprints of the kit's files (the unsafe, unsandboxed grader)
     "authoring",    # student notebooks generated from solution notebooks
+    "colab",        # the lessons' first cell: in Colab only, install the kit from one source
     "release",      # the classroom release: student notebooks and a kit without solutions
 )
 

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from vgg_course import batchnorm, checkpoints, config, data, devices, features, memory
+from vgg_course import batchnorm, checkpoints, config, data, devices, features, memory, tables
 
 
 @dataclass(frozen=True)
@@ -115,23 +115,17 @@ class History:
             head += f", best val accuracy {self.best_accuracy:.1%} at epoch {best}"
         return head + f", {self.total_seconds:.1f} s in all"
 
+    def _table(self) -> tables.Table:
+        rows = [[_cell(c, getattr(r, c)) for c in _COLUMNS] for r in self.records]
+        best = [i for i, r in enumerate(self.records) if r.epoch == self.best_epoch]
+        return tables.Table(_COLUMNS, rows, right=range(len(_COLUMNS)), bold=best)
+
     def __repr__(self) -> str:
-        rows = [list(_COLUMNS)] + [[_cell(c, getattr(r, c)) for c in _COLUMNS] for r in self.records]
-        widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
-        lines = [self._summary()] + [f"note: {n}" for n in self.notes]
-        lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in rows]
-        return "\n".join(lines)
+        return "\n".join([self._summary(), *(f"note: {n}" for n in self.notes), self._table().text()])
 
     def _repr_html_(self) -> str:
-        best = self.best_epoch
-        head = "".join(f"<th>{c}</th>" for c in _COLUMNS)
-        body = "".join(
-            "<tr{}>{}</tr>".format(' style="font-weight:bold"' if r.epoch == best else "",
-                                   "".join(f"<td>{_cell(c, getattr(r, c))}</td>" for c in _COLUMNS))
-            for r in self.records)
         notes = "".join(f"<br><i>note: {html.escape(n)}</i>" for n in self.notes)
-        return (f"<p>{html.escape(self._summary())}{notes}</p>"
-                f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        return f"<p>{html.escape(self._summary())}{notes}</p>{self._table().html()}"
 
 
 def _batch_size(x: torch.Tensor) -> int:

@@ -21,6 +21,8 @@ from pathlib import Path
 from PIL import Image
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
+from vgg_course import tables
+
 SPLITS = ("train", "val")
 _SHOWN = 20  # skipped files listed in a cell; the report keeps all of them
 
@@ -70,19 +72,16 @@ class FolderReport:
                             + "\n  - ".join(problems))
         return self
 
-    def _rows(self) -> list[list[str]]:
-        rows = [["split", *self.classes, "total"]]
+    def _table(self) -> tables.Table:
+        rows = []
         for split in self.counts:
             row = [self.counts[split].get(c, 0) for c in self.classes]
             rows.append([split, *map(str, row), str(sum(row))])
-        return rows
+        return tables.Table(["split", *self.classes, "total"], rows,
+                            right=range(1, len(self.classes) + 2))
 
     def __repr__(self) -> str:
-        rows = self._rows()
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        table = ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w)
-                           in enumerate(zip(row, widths))) for row in rows]
-        lines = [f"Image folder {self.root} ({self.layout})", *table]
+        lines = [f"Image folder {self.root} ({self.layout})", self._table().text()]
         lines.append(f"Skipped {len(self.skipped)} file(s)" + (":" if self.skipped else "."))
         lines += [f"  {s.path}: {s.reason}" for s in self.skipped[:_SHOWN]]
         if len(self.skipped) > _SHOWN:
@@ -96,11 +95,8 @@ class FolderReport:
 
     def _repr_html_(self) -> str:
         esc = html.escape
-        rows = self._rows()
-        head = "".join(f"<th>{esc(c)}</th>" for c in rows[0])
-        body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows[1:])
         parts = [f"<b>Image folder</b> <code>{esc(str(self.root))}</code> ({esc(self.layout)})",
-                 f"<table><tr>{head}</tr>{body}</table>",
+                 self._table().html(),
                  f"<b>Skipped {len(self.skipped)} file(s)</b>"]
         if self.skipped:
             more = len(self.skipped) - _SHOWN

@@ -33,6 +33,8 @@ from typing import Iterable
 from torch import nn
 from torchvision.models import VGG
 
+from vgg_course import tables
+
 __all__ = [
     "Block", "BlockTable", "Change", "Counts", "blocks", "block_names", "block_table",
     "counts", "freeze", "freeze_blocks", "freeze_matching", "freeze_up_to", "frozen_blocks",
@@ -73,13 +75,11 @@ class Change:
                 f"(of {self.after.total:,}; {self.tensors_changed} tensors changed)")
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{label}</td><td style='text-align:right'>{b:,}</td>"
-            f"<td style='text-align:right'>{a:,}</td></tr>"
-            for label, b, a in (("trainable", self.before.trainable, self.after.trainable),
-                                ("frozen", self.before.frozen, self.after.frozen)))
+        rows = [[label, f"{b:,}", f"{a:,}"] for label, b, a in (
+            ("trainable", self.before.trainable, self.after.trainable),
+            ("frozen", self.before.frozen, self.after.frozen))]
         return (f"<b>{html.escape(self.action)}</b> ({self.tensors_changed} tensors changed)"
-                f"<table><tr><th></th><th>before</th><th>after</th></tr>{rows}</table>")
+                + tables.Table(["", "before", "after"], rows, right={1, 2}).html())
 
 
 @dataclass(frozen=True)
@@ -325,28 +325,20 @@ class BlockTable:
         trainable = sum(r.trainable for r in self.rows)
         return Counts(trainable, sum(r.total for r in self.rows) - trainable)
 
-    def _lines(self) -> list[tuple[str, str, str, str, str]]:
+    def _table(self) -> tables.Table:
         total = self.counts.total or 1
-        out = [(r.name, r.span, f"{r.trainable:,}", f"{r.total:,}", f"{100 * r.total / total:.1f}%")
-               for r in self.rows]
+        rows = [(r.name, r.span, f"{r.trainable:,}", f"{r.total:,}", f"{100 * r.total / total:.1f}%")
+                for r in self.rows]
         c = self.counts
-        return out + [("all", "", f"{c.trainable:,}", f"{c.total:,}", "100.0%")]
+        rows.append(("all", "", f"{c.trainable:,}", f"{c.total:,}", "100.0%"))
+        return tables.Table(("block", "modules", "trainable", "parameters", "share"), rows,
+                            right={2, 3, 4})
 
     def __repr__(self) -> str:
-        head = ("block", "modules", "trainable", "parameters", "share")
-        lines = [head, *self._lines()]
-        widths = [max(len(line[i]) for line in lines) for i in range(5)]
-        def fmt(line: tuple[str, ...]) -> str:  # names left-aligned, numbers right-aligned
-            return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
-        return "\n".join(fmt(line) for line in lines)
+        return self._table().text()
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{h}</th>" for h in ("block", "modules", "trainable", "parameters", "share"))
-        body = "".join(
-            "<tr>" + "".join(f"<td style='text-align:{'left' if i < 2 else 'right'}'>{html.escape(c)}</td>"
-                             for i, c in enumerate(line)) + "</tr>"
-            for line in self._lines())
-        return f"<table><tr>{head}</tr>{body}</table>"
+        return self._table().html()
 
 
 def block_table(model: nn.Module) -> BlockTable:

@@ -18,6 +18,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vgg_course import tables
+
 # From best to worst; a student's row shows the worst status of their notebooks.
 STATUSES = ("ok", "flagged", "error", "timeout", "invalid", "tampered")
 
@@ -161,16 +163,13 @@ def summary_csv(rows: list[dict]) -> str:
 
 def summary_markdown(rows: list[dict]) -> str:
     """The summary as a table to read: what did my class get wrong?"""
-    lines = ["# What did the class get wrong?", "",
-             "| exercise | average | got it | hidden tests passed | most common failure |",
-             "|---|---|---|---|---|"]
-    for r in rows:
-        common = (f"{r['most_common_failure']} ({r['failure_count']} of {r['students']})"
-                  if r["failure_count"] else "—")
-        common = common.replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| {r['exercise']} | {r['average']} / {r['points']} | "
-                     f"{r['got_it']} of {r['students']} | {r['hidden_passed'] or '—'} | {common} |")
-    return "\n".join(lines) + "\n"
+    cells = [[r["exercise"], f"{r['average']} / {r['points']}", f"{r['got_it']} of {r['students']}",
+              r["hidden_passed"] or "—",
+              f"{r['most_common_failure']} ({r['failure_count']} of {r['students']})"
+              if r["failure_count"] else "—"] for r in rows]
+    table = tables.Table(["exercise", "average", "got it", "hidden tests passed",
+                          "most common failure"], cells)
+    return f"# What did the class get wrong?\n\n{table.markdown()}\n"
 
 
 def write_all(out: Path, results: list[Submission], columns: list[tuple[str, int]],

@@ -6,12 +6,13 @@ HTML table), so a lesson can end a cell on ``vc.inspection.param_counts(model)``
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
+
+from vgg_course import tables
 
 
 def module_path(key: str, root: str = "model") -> str:
@@ -50,24 +51,6 @@ def conv_indices(model: nn.Module) -> list[int]:
     return [i for i, layer in enumerate(model.features) if isinstance(layer, nn.Conv2d)]
 
 
-def _html_table(header: list[str], rows: list[list[str]], caption: str = "") -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
-                   for row in rows)
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _text_table(header: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> str:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(row: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(row, widths))).rstrip()
-
-    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
-
-
 @dataclass(frozen=True)
 class StateDictRow:
     key: str
@@ -100,10 +83,11 @@ class StateDictTable:
                 for i, r in enumerate(self.rows)]
 
     def __repr__(self) -> str:
-        return _text_table(self.header, self._cells(), right={0, 5})
+        return tables.Table(self.header, self._cells(), right={0, 5}, rule=True).text()
 
     def _repr_html_(self) -> str:
-        return _html_table(self.header, self._cells(80), f"{len(self.rows)} state_dict keys")
+        return tables.Table(self.header, self._cells(80), right={0, 5},
+                            caption=f"{len(self.rows)} state_dict keys").html()
 
 
 def state_dict_table(model: nn.Module, root: str = "model") -> StateDictTable:
@@ -173,11 +157,14 @@ class ParamCounts:
 
     header = ["section", "parameters", "share", "trainable", "frozen"]
 
+    def _table(self) -> tables.Table:
+        return tables.Table(self.header, self._cells(), right={1, 2, 3, 4}, rule=True)
+
     def __repr__(self) -> str:
-        return _text_table(self.header, self._cells(), right={1, 2, 3, 4})
+        return self._table().text()
 
     def _repr_html_(self) -> str:
-        return _html_table(self.header, self._cells())
+        return self._table().html()
 
 
 def param_counts(model: nn.Module) -> ParamCounts:

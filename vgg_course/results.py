@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vgg_course import figures
+from vgg_course import figures, tables
 
 ROW_KEYS = ("recipe", "same_as", "trainable_params", "epochs", "seeds", "final_val_acc",
             "val_acc_sd", "val_acc_runs", "best_val_acc", "final_val_loss", "s_per_epoch",
@@ -226,8 +226,6 @@ class Comparison:
         return text
 
     def to_markdown(self) -> str:
-        head = ["recipe", "trainable", "val acc (mean ± sd)", "runs", "final val loss",
-                "s/epoch", "s a run", "images/s", "peak CPU MB", "peak GPU MB"]
         seeds = self.results[0].seeds if self.results else []
         lines = [f"**{self.model}** on `{self.data}` ({self.n_train} train / {self.n_val} val "
                  f"images, classes {', '.join(self.classes)}); {self.budget.epochs} epoch(s), "
@@ -236,17 +234,18 @@ class Comparison:
                  f"{self.results[0].device if self.results else '-'} "
                  f"({self.results[0].precision if self.results else '-'}). Accuracy: the final "
                  f"epoch's, mean ± standard deviation over the seeds; one validation image is "
-                 f"{self.one_image:.1%}.", "",
-                 "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+                 f"{self.one_image:.1%}.", ""]
+        rows = []
         for r in self.results:
-            gpu = f"{r.peak_gpu_mb:,.0f}" if r.peak_gpu_mb is not None else "-"
-            cpu = f"{r.peak_cpu_mb:,.0f}" if r.peak_cpu_mb is not None else "-"
-            runs = "-" if r.failure else " / ".join(f"{a:.1%}" for a in r.val_acc_runs)
-            loss = "-" if r.failure else f"{r.final_val_loss:.3f}"
-            lines.append(f"| {r.name}{' (cached features)' if r.cached_features else ''} | "
-                         f"{r.trainable_params:,} | {r.accuracy_text()} | {runs} | {loss} | "
-                         f"{r.s_per_epoch:.1f} | {r.total_s:.1f} | {r.images_per_s:.0f} | "
-                         f"{cpu} | {gpu} |")
+            mb = ["-" if v is None else f"{v:,.0f}" for v in (r.peak_cpu_mb, r.peak_gpu_mb)]
+            rows.append([r.name + (" (cached features)" if r.cached_features else ""),
+                         f"{r.trainable_params:,}", r.accuracy_text(),
+                         "-" if r.failure else " / ".join(f"{a:.1%}" for a in r.val_acc_runs),
+                         "-" if r.failure else f"{r.final_val_loss:.3f}",
+                         f"{r.s_per_epoch:.1f}", f"{r.total_s:.1f}", f"{r.images_per_s:.0f}", *mb])
+        lines.append(tables.Table(["recipe", "trainable", "val acc (mean ± sd)", "runs",
+                                   "final val loss", "s/epoch", "s a run", "images/s", "peak CPU MB",
+                                   "peak GPU MB"], rows).markdown())
         notes = [f"- {r.recipe} FAILED: {r.failure}" for r in self.results if r.failure]
         notes += [f"- {r.recipe}: its own settings: {r.settings}" for r in self.results if r.settings]
         notes += [f"- {r.recipe}: {n}" for r in self.results for n in r.notes]
@@ -269,16 +268,13 @@ class Comparison:
         return self.to_markdown()
 
     def __repr__(self) -> str:
-        cols = [("recipe", 31, "{}"), ("trainable", 10, "{:,}"), ("val acc (mean ± sd)", 19, "{}"),
-                ("s/epoch", 8, "{:.1f}"), ("s a run", 8, "{:.1f}")]
         seeds = self.results[0].seeds if self.results else []
+        table = tables.Table(
+            ["recipe", "trainable", "val acc (mean ± sd)", "s/epoch", "s a run"],
+            [[r.recipe, f"{r.trainable_params:,}", r.accuracy_text(), f"{r.s_per_epoch:.1f}",
+              f"{r.total_s:.1f}"] for r in self.results], right={1, 2, 3, 4})
         lines = [f"Comparison of {len(self.results)} recipe(s) on {self.model}, "
-                 f"{self.budget.epochs} epoch(s), seeds {seeds}",
-                 "  ".join(name.rjust(w) if i else name.ljust(w) for i, (name, w, _) in enumerate(cols))]
-        for r in self.results:
-            values = (r.recipe, r.trainable_params, r.accuracy_text(), r.s_per_epoch, r.total_s)
-            lines.append("  ".join(fmt.format(v).rjust(w) if i else fmt.format(v).ljust(w)
-                                   for i, ((_, w, fmt), v) in enumerate(zip(cols, values))))
+                 f"{self.budget.epochs} epoch(s), seeds {seeds}", table.text()]
         lines += [f"  {r.recipe} = {', '.join(r.same_as)}" for r in self.results if r.same_as]
         lines += [f"  {r.recipe} FAILED: {r.failure}" for r in self.results if r.failure]
         lines += [f"  skipped file {s['path']}: {s['reason']}" for s in self.skipped_files]

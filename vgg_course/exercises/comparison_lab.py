@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from vgg_course import recipes
+from vgg_course import recipes, tables
 from vgg_course.exercises import zoo
 from vgg_course.exercises.core import Exercise, Part, plain, type_name
 from vgg_course.exercises.predictions import Prediction, digest, prediction_exercise
@@ -37,11 +37,11 @@ LAB_RESULTS: tuple[dict, ...] = (
 
 def table(rows) -> str:
     """A results table as Markdown, for a task or a notebook cell."""
-    lines = ["| recipe | final_val_acc ± val_acc_sd (over seeds) | total_s | trainable_params |",
-             "|---|---:|---:|---:|"]
-    lines += [f"| `{r['recipe']}` | {r['final_val_acc']:.3f} ± {r['val_acc_sd']:.3f} | "
-              f"{r['total_s']:.0f} | {r['trainable_params']:,} |" for r in rows]
-    return "\n".join(lines)
+    return tables.Table(["recipe", "final_val_acc ± val_acc_sd (over seeds)", "total_s",
+                         "trainable_params"],
+                        [[f"`{r['recipe']}`", f"{r['final_val_acc']:.3f} ± {r['val_acc_sd']:.3f}",
+                          f"{r['total_s']:.0f}", f"{r['trainable_params']:,}"] for r in rows],
+                        right={1, 2, 3}).markdown()
 
 
 def random_table(rng, n: int | None = None) -> list[dict]:
