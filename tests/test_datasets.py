@@ -1,4 +1,4 @@
-"""Tests for vgg_course.datasets: registry, download, safe extraction, installs, practice data."""
+"""Tests for vgg_course.datasets: registry, download, installs, practice data."""
 
 from __future__ import annotations
 
@@ -85,66 +85,16 @@ def test_unknown_dataset_is_named():
         datasets.spec("cifar")
 
 
-# ---------------------------------------------------------------- safe extraction
-
-
-def test_safe_extract_writes_all_files(tmp_path: Path):
-    zf = _make_zip(tmp_path / "ok.zip", _tiny_hymenoptera())
-    dest = datasets.safe_extract(zf, tmp_path / "out")
-    assert len(list(dest.rglob("*.jpg"))) == 10
-    assert _leftovers(tmp_path) == ["ok.zip", "out"]
-
-
-@pytest.mark.parametrize("bad_name, why", [
-    ("../evil.txt", "climbs out"),
-    ("hymenoptera_data/train/../../../evil.txt", "climbs out"),
-    ("/tmp/evil.txt", "absolute path"),
-    ("C:/evil.txt", "absolute path"),
-    ("hymenoptera_data\\..\\evil.txt", "backslash"),
-])
-def test_safe_extract_refuses_escaping_entries(tmp_path: Path, bad_name: str, why: str):
-    entries = {**_tiny_hymenoptera(), bad_name: b"owned"}
-    zf = _make_zip(tmp_path / "bad.zip", entries)
-    target = tmp_path / "deep" / "out"
-    with pytest.raises(datasets.DatasetError, match=why):
-        datasets.safe_extract(zf, target)
-    assert not target.exists() and not (tmp_path / "evil.txt").exists()
-    assert _leftovers(tmp_path / "deep") == []  # nothing extracted, no temp folder left
-
-
-def test_safe_extract_refuses_symlinks(tmp_path: Path):
-    zf = _make_zip(tmp_path / "link.zip", _tiny_hymenoptera(),
-                   symlinks={"hymenoptera_data/train/ants/x.jpg": "/etc/passwd"})
-    with pytest.raises(datasets.DatasetError, match="symbolic link"):
-        datasets.safe_extract(zf, tmp_path / "out")
-    assert not (tmp_path / "out").exists()
-
-
-def test_truncated_zip_leaves_nothing(tmp_path: Path):
-    good = _make_zip(tmp_path / "good.zip", _tiny_hymenoptera())
-    cut = tmp_path / "cut.zip"
-    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    with pytest.raises(datasets.DatasetError, match="truncated or corrupt"):
-        datasets.safe_extract(cut, tmp_path / "out")
-    assert _leftovers(tmp_path) == ["cut.zip", "good.zip"]
-
-
-def test_corrupt_member_fails_crc_and_leaves_nothing(tmp_path: Path):
-    data = bytearray(_make_zip(tmp_path / "good.zip", {"a/b.bin": bytes(range(256)) * 64}).read_bytes())
-    at = data.index(bytes(range(256)))
-    data[at + 10] ^= 0xFF  # flip one byte of the stored (uncompressed) member
-    bad = tmp_path / "bad.zip"
-    bad.write_bytes(bytes(data))
-    with pytest.raises(datasets.DatasetError, match="Bad CRC-32"):
-        datasets.safe_extract(bad, tmp_path / "out")
-    assert _leftovers(tmp_path) == ["bad.zip", "good.zip"]
-
-
-def test_safe_extract_needs_a_new_folder(tmp_path: Path):
-    zf = _make_zip(tmp_path / "ok.zip", _tiny_hymenoptera())
-    (tmp_path / "out").mkdir()
-    with pytest.raises(datasets.DatasetError, match="already exists"):
-        datasets.safe_extract(zf, tmp_path / "out")
+def test_an_unsafe_zip_is_refused_as_a_dataset_error_and_installs_nothing(tmp_path: Path,
+                                                                          data_home: Path):
+    zf = _make_zip(tmp_path / "bad.zip", {**_tiny_hymenoptera(), "../evil.txt": b"owned"})
+    entry = dataclasses.replace(datasets.REGISTRY["hymenoptera"],
+                                sha256=vc.downloads.sha256_file(zf), size=zf.stat().st_size)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(datasets.REGISTRY, "hymenoptera", entry)
+        with pytest.raises(datasets.DatasetError, match="climbs out"):
+            datasets.install(zf)
+    assert not (tmp_path / "evil.txt").exists() and _leftovers(data_home) == []
 
 
 # ---------------------------------------------------------------- install
@@ -188,7 +138,7 @@ def test_install_zip_without_the_dataset_is_refused(tmp_path: Path, data_home: P
 
 
 def test_install_from_unpacked_folder(tmp_path: Path, data_home: Path):
-    src = datasets.safe_extract(_make_zip(tmp_path / "z.zip", _tiny_hymenoptera()), tmp_path / "usb")
+    src = vc.downloads.safe_extract(_make_zip(tmp_path / "z.zip", _tiny_hymenoptera()), tmp_path / "usb")
     dest = datasets.install(src)  # the folder holding hymenoptera_data/ is accepted too
     assert dest == data_home / "hymenoptera_data"
     assert len(list(dest.rglob("*.jpg"))) == 10 and (src / "hymenoptera_data").is_dir()
@@ -196,14 +146,14 @@ def test_install_from_unpacked_folder(tmp_path: Path, data_home: Path):
 
 def test_install_folder_with_wrong_classes_is_refused(tmp_path: Path, data_home: Path):
     entries = {k.replace("bees", "wasps"): v for k, v in _tiny_hymenoptera().items()}
-    src = datasets.safe_extract(_make_zip(tmp_path / "z.zip", entries), tmp_path / "usb")
+    src = vc.downloads.safe_extract(_make_zip(tmp_path / "z.zip", entries), tmp_path / "usb")
     with pytest.raises(datasets.DatasetError, match=r"classes are \['ants', 'wasps'\]"):
         datasets.install(src)
     assert _leftovers(data_home) == []
 
 
 def test_install_folder_with_empty_class_is_refused(tmp_path: Path, data_home: Path):
-    src = datasets.safe_extract(_make_zip(tmp_path / "z.zip", _tiny_hymenoptera()), tmp_path / "usb")
+    src = vc.downloads.safe_extract(_make_zip(tmp_path / "z.zip", _tiny_hymenoptera()), tmp_path / "usb")
     for f in (src / "hymenoptera_data" / "val" / "bees").iterdir():
         f.unlink()
     with pytest.raises(datasets.DatasetError, match="val/bees/ has no usable images"):
@@ -306,7 +256,7 @@ def test_no_download_when_not_allowed(data_home: Path):
 
 def test_vgg_course_data_wins(tmp_path: Path, tiny_zip: Path, monkeypatch):
     datasets.install(tiny_zip)  # a copy in the data folder too
-    mine = datasets.safe_extract(tiny_zip, tmp_path / "mine") / "hymenoptera_data"
+    mine = vc.downloads.safe_extract(tiny_zip, tmp_path / "mine") / "hymenoptera_data"
     monkeypatch.setenv("VGG_COURSE_DATA", str(mine))
     assert datasets.hymenoptera() == mine
     assert datasets.status().source == "VGG_COURSE_DATA" and datasets.status().ready

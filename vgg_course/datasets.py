@@ -2,9 +2,8 @@
 
 The ants/bees photos of the PyTorch transfer-learning tutorial are fetched once into the
 data folder (``vc.config.settings().data_home``), checked against their SHA-256, and
-extracted safely: no zip entry may leave the target folder (``../``, absolute paths and
-symlinks are refused), and extraction happens in a temporary folder renamed into place,
-so a failed one leaves nothing that looks complete. An instructor installs them from a
+extracted safely (``vc.downloads.safe_extract``: no zip entry may leave the target folder,
+and a failed extraction leaves nothing that looks complete). An instructor installs them from a
 USB stick with ``python -m vgg_course data install PATH`` (the zip, checked by hash, or
 the unpacked folder, checked by structure). ``VGG_COURSE_DATA`` names an unpacked folder
 and wins when set. ``practice_dataset()`` draws a small ants/bees look-alike set offline.
@@ -16,11 +15,9 @@ import argparse
 import json
 import os
 import shutil
-import stat
 import tempfile
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from vgg_course import config, downloads, folders, practice
 
@@ -47,9 +44,6 @@ REGISTRY: dict[str, DatasetSpec] = {
         classes=("ants", "bees"),
     ),
 }
-
-MAX_UNPACKED_BYTES = 4 << 30  # refuse zips that claim to unpack to more (a zip bomb)
-
 
 class DatasetError(RuntimeError):
     """A dataset file or folder is missing, corrupt, unsafe, or not the expected dataset."""
@@ -88,74 +82,6 @@ def ways_out(name: str = "hymenoptera") -> str:
     )
 
 
-# ---------------------------------------------------------------- safe extraction
-
-
-def _unsafe_reason(info: zipfile.ZipInfo) -> str | None:
-    name = info.filename
-    if "\\" in name:
-        return "has a backslash in its name (a Windows path)"
-    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        return "is an absolute path"
-    if ".." in PurePosixPath(name).parts:
-        return "climbs out of the target folder with '..'"
-    if stat.S_ISLNK(info.external_attr >> 16):
-        return "is a symbolic link"
-    return None
-
-
-def safe_extract(zip_file: str | os.PathLike, dest: str | os.PathLike) -> Path:
-    """Extract a zip into the new folder ``dest``, refusing any entry that could escape it.
-
-    Every entry is checked before anything is written. The files are written to a
-    temporary folder next to ``dest`` that is renamed to ``dest`` only when all of them
-    have been extracted and their CRCs checked.
-
-    Raises:
-        DatasetError: the file is not a readable zip, is corrupt, has an unsafe entry, or
-            ``dest`` already exists.
-    """
-    zip_file, dest = Path(zip_file), Path(dest)
-    if dest.exists():
-        raise DatasetError(f"{dest} already exists; extraction needs a new folder.")
-    try:
-        with zipfile.ZipFile(zip_file) as zf:
-            infos = zf.infolist()
-            unsafe = [f"{i.filename!r} {r}" for i in infos if (r := _unsafe_reason(i))]
-            if unsafe:
-                raise DatasetError(f"Refused {zip_file}: unsafe entries (nothing was extracted):\n  "
-                                   + "\n  ".join(unsafe[:10]))
-            if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
-                raise DatasetError(f"Refused {zip_file}: it would unpack to more than "
-                                   f"{MAX_UNPACKED_BYTES:,} bytes.")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent))
-            try:
-                _extract_all(zf, infos, tmp)
-                os.replace(tmp, dest)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, OSError) as exc:
-        raise DatasetError(f"{zip_file} could not be extracted ({type(exc).__name__}: {exc}); "
-                           "it is truncated or corrupt. Nothing was extracted.") from exc
-    return dest
-
-
-def _extract_all(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], tmp: Path) -> None:
-    root = tmp.resolve()
-    for info in infos:
-        target = (root / info.filename).resolve()
-        if target != root and root not in target.parents:  # belt and braces after _unsafe_reason
-            raise DatasetError(f"Refused entry {info.filename!r}: it resolves outside the target.")
-        if info.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with zf.open(info) as src, open(target, "wb") as out:  # reading checks the CRC
-            shutil.copyfileobj(src, out, 1 << 20)
-
-
 def _dataset_root(folder: Path) -> Path:
     """The folder with train/ and val/: ``folder`` itself or its single top folder."""
     if (folder / "train").is_dir():
@@ -188,7 +114,10 @@ def _move_into_place(new: Path, dest: Path) -> Path:
 def _install_zip(zip_file: Path, s: DatasetSpec, dest: Path) -> Path:
     staging = dest.with_name(f".{dest.name}.unzip-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
-    safe_extract(zip_file, staging)
+    try:
+        downloads.safe_extract(zip_file, staging)
+    except downloads.ArchiveError as exc:
+        raise DatasetError(str(exc)) from exc
     try:
         root = _dataset_root(staging)
         report = _check_structure(root, s)

@@ -1,9 +1,10 @@
 """Hashing, verified downloads and safe installs of files (weights, datasets).
 
-Every file the kit fetches or copies goes through here, so one set of rules holds
+Every file the kit fetches, copies or unzips goes through here, so one set of rules holds
 everywhere: the full SHA-256 is checked before a file is used, a partial download never
 leaves a file that looks complete (it is written to ``*.part`` and renamed only once
-verified), and a failed install writes nothing at the destination.
+verified), a failed install writes nothing at the destination, and no zip entry may leave
+its target folder (``../``, absolute paths, backslashes and symlinks are refused).
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 import urllib.error
 import urllib.request
-from pathlib import Path
+import zipfile
+from pathlib import Path, PurePosixPath
 
 from tqdm.auto import tqdm
 
 _CHUNK = 1 << 20
+MAX_UNPACKED_BYTES = 4 << 30  # refuse zips that claim to unpack to more (a zip bomb)
 
 
 class ChecksumError(ValueError):
@@ -27,6 +31,10 @@ class ChecksumError(ValueError):
 
 class DownloadError(OSError):
     """A file could not be downloaded."""
+
+
+class ArchiveError(ValueError):
+    """A zip cannot be extracted safely: corrupt, unsafe entries, too large, or a used target."""
 
 
 def sha256_file(path: str | os.PathLike, *, progress: bool = False) -> str:
@@ -141,3 +149,68 @@ def install_file(src: str | os.PathLike, dest: str | os.PathLike) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return dest
+
+
+def _unsafe_reason(info: zipfile.ZipInfo) -> str | None:
+    name = info.filename
+    if "\\" in name:
+        return "has a backslash in its name (a Windows path)"
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return "is an absolute path"
+    if ".." in PurePosixPath(name).parts:
+        return "climbs out of the target folder with '..'"
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "is a symbolic link"
+    return None
+
+
+def safe_extract(zip_file: str | os.PathLike, dest: str | os.PathLike) -> Path:
+    """Extract a zip into the new folder ``dest``, refusing any entry that could escape it.
+
+    Every entry is checked before anything is written. The files are written to a
+    temporary folder next to ``dest`` that is renamed to ``dest`` only when all of them
+    have been extracted and their CRCs checked.
+
+    Raises:
+        ArchiveError: the file is not a readable zip, is corrupt, has an unsafe entry, would
+            unpack to more than ``MAX_UNPACKED_BYTES``, or ``dest`` already exists.
+    """
+    zip_file, dest = Path(zip_file), Path(dest)
+    if dest.exists():
+        raise ArchiveError(f"{dest} already exists; extraction needs a new folder.")
+    try:
+        with zipfile.ZipFile(zip_file) as zf:
+            infos = zf.infolist()
+            unsafe = [f"{i.filename!r} {r}" for i in infos if (r := _unsafe_reason(i))]
+            if unsafe:
+                raise ArchiveError(f"Refused {zip_file}: unsafe entries (nothing was extracted):\n  "
+                                   + "\n  ".join(unsafe[:10]))
+            if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
+                raise ArchiveError(f"Refused {zip_file}: it would unpack to more than "
+                                   f"{MAX_UNPACKED_BYTES:,} bytes.")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent))
+            try:
+                _extract_all(zf, infos, tmp)
+                os.replace(tmp, dest)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+    except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, OSError) as exc:
+        raise ArchiveError(f"{zip_file} could not be extracted ({type(exc).__name__}: {exc}); "
+                           "it is truncated or corrupt. Nothing was extracted.") from exc
+    return dest
+
+
+def _extract_all(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], tmp: Path) -> None:
+    root = tmp.resolve()
+    for info in infos:
+        target = (root / info.filename).resolve()
+        if target != root and root not in target.parents:  # belt and braces after _unsafe_reason
+            raise ArchiveError(f"Refused entry {info.filename!r}: it resolves outside the target.")
+        if info.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with zf.open(info) as src, open(target, "wb") as out:  # reading checks the CRC
+            shutil.copyfileobj(src, out, 1 << 20)

@@ -1,0 +1,98 @@
+"""Tests for vgg_course.downloads' safe extraction: no zip entry leaves its folder, a failure leaves nothing."""
+
+from __future__ import annotations
+
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from vgg_course import downloads
+
+
+def _make_zip(path: Path, entries: dict[str, bytes], symlinks: dict[str, str] | None = None) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, payload in entries.items():
+            zf.writestr(name, payload)
+        for name, target in (symlinks or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, target)
+    return path
+
+
+def _tiny_hymenoptera() -> dict[str, bytes]:
+    return {f"hymenoptera_data/{split}/{cls}/{i}.jpg": bytes([i]) * 100
+            for split, n in (("train", 3), ("val", 2)) for cls in ("ants", "bees") for i in range(n)}
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_safe_extract_writes_all_files(tmp_path: Path):
+    zf = _make_zip(tmp_path / "ok.zip", _tiny_hymenoptera())
+    dest = downloads.safe_extract(zf, tmp_path / "out")
+    assert len(list(dest.rglob("*.jpg"))) == 10
+    assert _leftovers(tmp_path) == ["ok.zip", "out"]
+
+
+@pytest.mark.parametrize("bad_name, why", [
+    ("../evil.txt", "climbs out"),
+    ("hymenoptera_data/train/../../../evil.txt", "climbs out"),
+    ("/tmp/evil.txt", "absolute path"),
+    ("C:/evil.txt", "absolute path"),
+    ("hymenoptera_data\\..\\evil.txt", "backslash"),
+])
+def test_safe_extract_refuses_escaping_entries(tmp_path: Path, bad_name: str, why: str):
+    entries = {**_tiny_hymenoptera(), bad_name: b"owned"}
+    zf = _make_zip(tmp_path / "bad.zip", entries)
+    target = tmp_path / "deep" / "out"
+    with pytest.raises(downloads.ArchiveError, match=why):
+        downloads.safe_extract(zf, target)
+    assert not target.exists() and not (tmp_path / "evil.txt").exists()
+    assert _leftovers(tmp_path / "deep") == []  # nothing extracted, no temp folder left
+
+
+def test_safe_extract_refuses_symlinks(tmp_path: Path):
+    zf = _make_zip(tmp_path / "link.zip", _tiny_hymenoptera(),
+                   symlinks={"hymenoptera_data/train/ants/x.jpg": "/etc/passwd"})
+    with pytest.raises(downloads.ArchiveError, match="symbolic link"):
+        downloads.safe_extract(zf, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_truncated_zip_leaves_nothing(tmp_path: Path):
+    good = _make_zip(tmp_path / "good.zip", _tiny_hymenoptera())
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(downloads.ArchiveError, match="truncated or corrupt"):
+        downloads.safe_extract(cut, tmp_path / "out")
+    assert _leftovers(tmp_path) == ["cut.zip", "good.zip"]
+
+
+def test_corrupt_member_fails_crc_and_leaves_nothing(tmp_path: Path):
+    data = bytearray(_make_zip(tmp_path / "good.zip", {"a/b.bin": bytes(range(256)) * 64}).read_bytes())
+    at = data.index(bytes(range(256)))
+    data[at + 10] ^= 0xFF  # flip one byte of the stored (uncompressed) member
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(downloads.ArchiveError, match="Bad CRC-32"):
+        downloads.safe_extract(bad, tmp_path / "out")
+    assert _leftovers(tmp_path) == ["bad.zip", "good.zip"]
+
+
+def test_safe_extract_needs_a_new_folder(tmp_path: Path):
+    zf = _make_zip(tmp_path / "ok.zip", _tiny_hymenoptera())
+    (tmp_path / "out").mkdir()
+    with pytest.raises(downloads.ArchiveError, match="already exists"):
+        downloads.safe_extract(zf, tmp_path / "out")
+
+
+def test_a_zip_bomb_is_refused_before_anything_is_written(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(downloads, "MAX_UNPACKED_BYTES", 500)
+    zf = _make_zip(tmp_path / "big.zip", {"a/b.bin": b"0" * 1000})
+    with pytest.raises(downloads.ArchiveError, match="more than 500 bytes"):
+        downloads.safe_extract(zf, tmp_path / "out")
+    assert _leftovers(tmp_path) == ["big.zip"]
