@@ -32,6 +32,7 @@ _SUBMODULES = (
     "datasets",     # the dataset registry, verified download and install, practice data
     "practice",     # drawing the offline practice photos
     "engine",       # the training and evaluation loop
+    "history",      # what a training run did, epoch by epoch: a table in a cell
     "checkpoints",  # best/last checkpoints of a training run, and loading them back
     "features",     # feature caching for frozen backbones
     "quantize",     # int8 copies of a frozen prefix for the one-time feature pass
@@ -51,6 +52,7 @@ _SUBMODULES = (
     "fingerprint",  # fingerprints of the kit's files (the unsafe, unsandboxed grader)
     "authoring",    # student notebooks generated from solution notebooks
     "colab",        # the lessons' first cell: in Colab only, install the kit from one source
+    "kernel",       # the course's Jupyter kernel spec, vgg-course (JupyterHub)
     "release",      # the classroom release: student notebooks and a kit without solutions
 )
 

@@ -7,7 +7,7 @@ import importlib
 import sys
 
 # Each module named here defines add_cli(subparsers) and sets ``func`` on its parsers.
-_COMMAND_MODULES = ("workspace", "weights", "datasets", "compare", "authoring", "grading",
+_COMMAND_MODULES = ("workspace", "kernel", "weights", "datasets", "compare", "authoring", "grading",
                     "release")
 
 

@@ -14,7 +14,7 @@ nbgrader's delimiters, so an instructor can also use nbgrader unchanged::
 at the top level of a cell ``name = ...`` for the names the rest of the cell or the
 exercise needs, so an untouched student notebook runs to the end and its checks say
 "not attempted"), and clears every output. ``python -m vgg_course student-notebooks``
-writes ``student/NN_name.ipynb`` beside every lesson of the kit's lessons folder
+first stamps the Colab block (``vc.colab``) into every lesson's first code cell, then writes ``student/NN_name.ipynb`` beside every lesson of the kit's lessons folder
 (``notebooks/`` in the repository, see ``vc.workspace.lessons_folder``); ``--check`` only
 compares.
 """
@@ -32,8 +32,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from vgg_course import colab, workspace
 from vgg_course import exercises as exercise_modules
-from vgg_course import workspace
 
 _BEGIN = re.compile(r"^(?P<indent>\s*)#+\s*BEGIN SOLUTION\s*$")
 _END = re.compile(r"^\s*#+\s*END SOLUTION\s*$")
@@ -240,9 +240,10 @@ def write_student_notebooks(lessons: list[Path] | None = None, *, out_dir: Path 
 
 def _cli(args: argparse.Namespace) -> int:
     try:
-        changed = write_student_notebooks(args.notebooks or None, out_dir=args.out,
-                                          check=args.check)
-    except (AuthoringError, OSError, nbformat.ValidationError) as exc:
+        lessons = args.notebooks or lesson_notebooks()
+        changed = colab.stamp_lessons(lessons, check=args.check)  # the students' copies follow
+        changed += write_student_notebooks(lessons, out_dir=args.out, check=args.check)
+    except (AuthoringError, OSError, ValueError, nbformat.ValidationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for path in changed:
@@ -259,8 +260,9 @@ def _cli(args: argparse.Namespace) -> int:
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "student-notebooks", help="generate notebooks/student/ from the lesson notebooks",
-        description="Write a student copy of each lesson notebook: solutions replaced by "
-                    "stubs, outputs cleared.")
+        description="Stamp the Colab install block (vgg_course/colab.py) into each lesson's "
+                    "first code cell, then write a student copy of each lesson notebook: "
+                    "solutions replaced by stubs, outputs cleared.")
     parser.add_argument("notebooks", nargs="*", type=Path,
                         help="lesson notebooks (default: every NN_*.ipynb of the kit's "
                              "lessons, notebooks/ in the repository)")
