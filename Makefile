@@ -1,30 +1,29 @@
 # One command to set up and open the course (`make lab`), one to run the tests (`make test`).
-# Both create the virtual environment in .venv on first use; nothing is installed system-wide.
+# Both call scripts/course.py (standard library only; on Windows, where there is no make, run
+# `py scripts\course.py lab` and `py scripts\course.py test`). It creates the virtual
+# environment in .venv on first use and installs the kit there: `.[lab]` for the lessons,
+# `.[lab,test]` for the tests; nothing is installed system-wide.
+# `make lab CPU=1`: PyTorch's CPU-only build (Linux without an NVIDIA GPU: no CUDA download).
 PYTHON ?= python3
 VENV ?= .venv
-PY := $(VENV)/bin/python
+RUN = $(PYTHON) scripts/course.py
 
-.PHONY: setup lab test notebooks student-notebooks
+.PHONY: setup lab test notebooks
 
-$(VENV)/.installed: requirements.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install -r requirements.txt
-	touch $@
-
-## setup: create .venv and install the kit with everything its notebooks and tests use
-setup: $(VENV)/.installed
+## setup: create .venv and install the kit with JupyterLab (what the lessons need)
+setup:
+	$(RUN) setup --venv $(VENV) $(if $(CPU),--cpu)
 
 ## lab: set up (first time only) and open the course in JupyterLab, rooted at the repository so the
 ## file browser shows data/ and results/ beside notebooks/
-lab: setup
-	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) --ServerApp.root_dir=. \
-		notebooks/00_setup_check.ipynb
+lab:
+	$(RUN) lab --venv $(VENV) $(if $(CPU),--cpu)
 
-## test: set up (first time only) and run unit tests, nbval notebook checks and browser tests
-test: setup
-	$(PY) -m pytest
+## test: set up with the test tools (first time only) and run unit tests, nbval notebook checks and
+## browser tests
+test:
+	$(RUN) test --venv $(VENV) $(if $(CPU),--cpu)
 
-## notebooks: re-run every lesson notebook in quick mode and store its outputs (what CI checks)
-notebooks: setup
-	$(PY) scripts/regen_notebooks.py
+## notebooks: re-run every lesson notebook in its stored mode and store its outputs (what CI checks)
+notebooks:
+	$(RUN) notebooks --venv $(VENV) $(if $(CPU),--cpu)

@@ -1,0 +1,154 @@
+"""Set up, open and test the course on Linux, macOS and Windows: one runner, standard library only.
+
+Usage (``python3`` on Linux and macOS, ``py`` on Windows):
+    python3 scripts/course.py lab          # set up .venv (first time only), open JupyterLab
+    python3 scripts/course.py test [ARGS]  # set up .venv with the test tools, run pytest ARGS
+    python3 scripts/course.py setup [--test]
+    python3 scripts/course.py notebooks    # re-run every lesson and store its outputs
+    sudo python3 scripts/course.py hub-install [--venv /opt/vgg-course] [--prefix /usr/local]
+                                               [--source WHEEL-OR-URL] [--cpu]
+
+``make lab`` and ``make test`` call this. The virtual environment is ``.venv`` in the
+repository (``--venv`` to change it); the kit is installed editable from this checkout:
+``.[lab]`` for the lessons (the students' install plus JupyterLab), ``.[lab,test]`` for the
+tests. ``--cpu`` first installs PyTorch's CPU-only build (``--index-url
+https://download.pytorch.org/whl/cpu``): on Linux the default build carries CUDA, several GB
+a laptop without an NVIDIA GPU does not need (macOS and Windows builds are CPU/MPS anyway).
+An install is redone only when pyproject.toml changed since (``.venv/.installed``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+EXTRAS = {"lab": ["lab"], "test": ["lab", "test"]}  # what each kind of set-up installs
+STAMP = ".installed"
+
+
+def python_in(env: Path) -> Path:
+    """The environment's interpreter: ``Scripts\\python.exe`` on Windows, ``bin/python`` elsewhere."""
+    return env / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def _run(cmd: list[str | Path], **kwargs) -> None:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, **kwargs)
+
+
+def _wanted(extras: list[str]) -> dict:
+    digest = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()
+    return {"extras": sorted(extras), "pyproject": digest}
+
+
+def _installed(env: Path) -> dict:
+    try:
+        return json.loads((env / STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def install_commands(env: Path, extras: list[str], *, cpu: bool, editable: bool = True,
+                     source: str | None = None) -> list[list[str]]:
+    """The pip commands that set up ``env`` (its interpreter runs them)."""
+    python = str(python_in(env))
+    target = f"{source or '.'}[{','.join(extras)}]" if extras else (source or ".")
+    commands = [[python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"]]
+    if cpu:
+        commands.append([python, "-m", "pip", "install", "torch", "torchvision",
+                         "--index-url", CPU_INDEX])
+    commands.append([python, "-m", "pip", "install", *(["-e"] if editable else []), target])
+    return commands
+
+
+def setup(env: Path, kind: str, *, cpu: bool = False) -> Path:
+    """Create ``env`` if needed and install the kit with the extras ``kind`` needs."""
+    extras = EXTRAS[kind]
+    have = _installed(env)
+    if (python_in(env).exists() and have.get("pyproject") == _wanted(extras)["pyproject"]
+            and set(extras) <= set(have.get("extras", []))):
+        return python_in(env)
+    if not python_in(env).exists():
+        print(f"creating the virtual environment {env}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(env)
+    for command in install_commands(env, extras, cpu=cpu):
+        _run(command, cwd=REPO)
+    (env / STAMP).write_text(json.dumps(_wanted(sorted(set(extras) | set(have.get("extras", []))))),
+                             encoding="utf-8")
+    return python_in(env)
+
+
+def lab_command(python: Path) -> list[str]:
+    """JupyterLab rooted at the repository (data/ and results/ beside notebooks/)."""
+    root = hasattr(os, "geteuid") and os.geteuid() == 0  # Jupyter refuses root without this
+    return [str(python), "-m", "jupyterlab", *(["--allow-root"] if root else []),
+            "--ServerApp.root_dir=.", "notebooks/00_setup_check.ipynb"]
+
+
+def hub_install(env: Path, *, source: str, prefix: str, cpu: bool) -> None:
+    """The kit for every user of a JupyterHub: its own environment, and the kernel
+    ``vgg-course`` registered under ``prefix`` (``/usr/local``: every Jupyter on the machine)."""
+    if not python_in(env).exists():
+        venv.EnvBuilder(with_pip=True).create(env)
+    for command in install_commands(env, [], cpu=cpu, editable=False, source=source):
+        _run(command, cwd=REPO)
+    _run([python_in(env), "-m", "vgg_course", "kernel", "--prefix", prefix], cwd=REPO)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="course.py", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("setup", "create the environment and install the kit"),
+                       ("lab", "set up (first time only) and open the course in JupyterLab"),
+                       ("test", "set up with the test tools and run pytest"),
+                       ("notebooks", "re-run every lesson in its stored mode, store outputs"),
+                       ("hub-install", "install the kit and the vgg-course kernel for all users")):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("--cpu", action="store_true",
+                             help="install PyTorch's CPU-only build first (no CUDA download)")
+        hub = name == "hub-install"
+        command.add_argument("--venv", type=Path,
+                             default=Path("/opt/vgg-course") if hub else REPO / ".venv",
+                             help=f"the environment (default: {'/opt/vgg-course' if hub else '.venv'})")
+        if name == "setup":
+            command.add_argument("--test", action="store_true", help="also the test tools")
+        if name == "hub-install":
+            command.add_argument("--source", default=str(REPO),
+                                 help="a wheel, a git URL or a folder (default: this checkout)")
+            command.add_argument("--prefix", default="/usr/local",
+                                 help="where the kernel spec goes: PREFIX/share/jupyter/kernels")
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command not in ("test", "notebooks"):
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    env = args.venv.absolute()
+    try:
+        if args.command == "hub-install":
+            hub_install(env, source=args.source, prefix=args.prefix, cpu=args.cpu)
+            return 0
+        kind = "test" if args.command in ("test", "notebooks") or getattr(args, "test", False) else "lab"
+        python = setup(env, kind, cpu=args.cpu)
+        if args.command == "lab":
+            return subprocess.call(lab_command(python), cwd=REPO)
+        if args.command == "test":
+            return subprocess.call([str(python), "-m", "pytest", *rest], cwd=REPO)
+        if args.command == "notebooks":
+            return subprocess.call([str(python), "scripts/regen_notebooks.py", *rest], cwd=REPO)
+        return 0
+    except subprocess.CalledProcessError as exc:
+        print(f"error: {' '.join(map(str, exc.cmd))} failed with exit status {exc.returncode}",
+              file=sys.stderr)
+        return exc.returncode or 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""scripts/course.py: the README's two commands, the same installs on Linux, macOS and Windows."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("course", REPO / "scripts" / "course.py")
+course = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(course)
+
+
+def _readme_command(marker: str) -> str:
+    text = (REPO / "README.md").read_text()
+    block = text.split(f"<!-- {marker} -->", 1)[1].split("```", 2)[1]
+    return [line for line in block.splitlines()[1:] if line.strip()][0]
+
+
+def test_the_readme_commands_are_make_targets_that_call_the_runner():
+    assert (_readme_command("setup-command"), _readme_command("test-command")) == ("make lab", "make test")
+    makefile = (REPO / "Makefile").read_text()
+    assert re.search(r"^RUN = \$\(PYTHON\) scripts/course.py$", makefile, re.M)
+    for target in ("lab", "test"):
+        rule = re.search(rf"^{target}:\n\t(.+)$", makefile, re.M)
+        assert rule and rule[1].startswith(f"$(RUN) {target} "), target
+    assert "make test" in (REPO / ".ci" / "run").read_text()
+
+
+def test_the_two_installs_are_the_students_plus_jupyterlab_and_plus_the_test_tools(tmp_path):
+    env = tmp_path / ".venv"
+    lab = course.install_commands(env, course.EXTRAS["lab"], cpu=False)
+    test = course.install_commands(env, course.EXTRAS["test"], cpu=False)
+    assert lab[-1][-2:] == ["-e", ".[lab]"] and test[-1][-2:] == ["-e", ".[lab,test]"]
+    assert "-e .[lab,test]" in (REPO / "requirements.txt").read_text()  # the same install
+    cpu = course.install_commands(env, ["lab"], cpu=True)
+    assert cpu[1][-4:] == ["torch", "torchvision", "--index-url", "https://download.pytorch.org/whl/cpu"]
+    assert cpu[2][-2:] == ["-e", ".[lab]"]  # after it: pip keeps the CPU build
+
+
+def test_windows_and_unix_environments_and_root(monkeypatch, tmp_path):
+    monkeypatch.setattr(course.os, "name", "nt")
+    assert course.python_in(tmp_path) == tmp_path / "Scripts" / "python.exe"
+    monkeypatch.setattr(course.os, "name", "posix")
+    assert course.python_in(tmp_path) == tmp_path / "bin" / "python"
+    monkeypatch.setattr(course.os, "geteuid", lambda: 0, raising=False)
+    assert "--allow-root" in course.lab_command(Path("py"))
+    monkeypatch.setattr(course.os, "geteuid", lambda: 1000, raising=False)
+    assert "--allow-root" not in course.lab_command(Path("py"))
+    monkeypatch.delattr(course.os, "geteuid", raising=False)  # Windows has none
+    assert course.lab_command(Path("py"))[1:3] == ["-m", "jupyterlab"]
+
+
+def test_setup_installs_once_and_again_only_when_pyproject_or_the_extras_change(monkeypatch, tmp_path):
+    env = tmp_path / ".venv"
+    ran: list[list[str]] = []
+    monkeypatch.setattr(course, "_run", lambda cmd, **kw: ran.append([str(c) for c in cmd]))
+    monkeypatch.setattr(course.venv, "EnvBuilder", lambda **kw: type(
+        "B", (), {"create": lambda self, path: (course.python_in(path).parent.mkdir(parents=True),
+                                                course.python_in(path).touch())})())
+    course.setup(env, "lab")
+    assert ran[-1][-2:] == ["-e", ".[lab]"]
+    ran.clear()
+    course.setup(env, "lab")
+    assert ran == []  # installed, pyproject unchanged
+    course.setup(env, "test")
+    assert ran[-1][-2:] == ["-e", ".[lab,test]"]
+    assert json.loads((env / ".installed").read_text())["extras"] == ["lab", "test"]
+    ran.clear()
+    course.setup(env, "lab")  # the test install includes the lab one
+    assert ran == []
+    stamp = json.loads((env / ".installed").read_text())
+    (env / ".installed").write_text(json.dumps({**stamp, "pyproject": "older"}))
+    course.setup(env, "lab")
+    assert ran and ran[-1][-2:] == ["-e", ".[lab]"]
+
+
+def test_hub_install_makes_its_own_environment_and_registers_the_kernel(monkeypatch, tmp_path):
+    ran: list[list[str]] = []
+    monkeypatch.setattr(course, "_run", lambda cmd, **kw: ran.append([str(c) for c in cmd]))
+    monkeypatch.setattr(course.venv, "EnvBuilder", lambda **kw: type(
+        "B", (), {"create": lambda self, path: None})())
+    assert course.main(["hub-install", "--venv", str(tmp_path / "opt"), "--source", "kit.whl"]) == 0
+    python = str(course.python_in((tmp_path / "opt").absolute()))
+    assert ran[-2] == [python, "-m", "pip", "install", "kit.whl"]  # not editable, no extras
+    assert ran[-1] == [python, "-m", "vgg_course", "kernel", "--prefix", "/usr/local"]
+
+
+@pytest.mark.parametrize("command", ["lab", "test", "setup", "notebooks"])
+def test_every_make_target_passes_cpu_through(command):
+    makefile = (REPO / "Makefile").read_text()
+    rule = re.search(rf"^{command}:\n\t(.+)$", makefile, re.M)
+    assert rule and "$(if $(CPU),--cpu)" in rule[1]
