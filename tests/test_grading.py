@@ -210,3 +210,18 @@ def test_unsafe_mode_stops_at_the_first_notebook_that_changes_the_kit(tmp_path):
     assert "changed the kit's files" in rows["mallory"]["reasons"]
     assert rows["aaron"]["status"] == "ok" and rows["aaron"]["total"] == rows["aaron"]["out_of"]
     assert "every answer is right" not in (fingerprint.PACKAGE / "exercises" / "freezing.py").read_text()
+
+
+def test_without_out_the_grades_go_to_the_course_folder(tmp_path, monkeypatch):
+    course = tmp_path / "course"
+    (course / "class").mkdir(parents=True)
+    (course / "vgg-course.json").write_text("{}")
+    monkeypatch.chdir(course / "class")
+    monkeypatch.delenv("VGG_COURSE_DIR", raising=False)
+    seen = {}
+    monkeypatch.setattr(grading, "grade", lambda subs, out, **kw: seen.setdefault("out", out) and [])
+    parser = argparse.ArgumentParser()
+    grading.add_cli(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["grade", str(tmp_path / "subs")])
+    assert args.func(args) == 0
+    assert seen["out"] == course.resolve() / "grades"
