@@ -1,7 +1,7 @@
 """Fresh-install check: the built wheel, in a new environment outside the repository, runs every lesson.
 
 Usage:
-    python scripts/fresh_install_check.py [--work DIR] [--keep] [--real-install]
+    python scripts/fresh_install_check.py [--work DIR] [--keep] [--real-install] [--commit REV]
                                           [--lessons 00_setup_check ...] [--no-nbval]
 
 Steps, each timed:
@@ -43,11 +43,21 @@ SHARED_PHOTOS = REPO.parent / "shared" / "datasets" / "hymenoptera_data"
 _NOT_BORROWED = ("vgg_course", "__editable__", "pip", "_distutils_hack", "distutils-precedence")
 
 
-def build_wheel(out_dir: Path) -> Path:
-    """The kit's wheel, built offline from this checkout into ``out_dir``."""
+def export_commit(rev: str, dest: Path) -> Path:
+    """The files of commit ``rev`` (``git archive``) in ``dest``: a build without anyone's
+    uncommitted changes."""
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", rev],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
+
+
+def build_wheel(out_dir: Path, source: Path = REPO) -> Path:
+    """The kit's wheel, built offline from ``source`` (this checkout) into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--quiet", "--wheel-dir", str(out_dir), str(REPO)],
+                    "--no-index", "--quiet", "--wheel-dir", str(out_dir), str(source)],
                    check=True, cwd=out_dir)
     return max(out_dir.glob("vgg_course-*.whl"), key=lambda p: p.stat().st_mtime)
 
@@ -182,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="install every dependency for real and measure both installs")
     parser.add_argument("--lessons", nargs="*", help="lesson names to run (default: all)")
     parser.add_argument("--no-nbval", action="store_true", help="skip the nbval step")
+    parser.add_argument("--commit", metavar="REV",
+                        help="build from this commit (git archive) instead of the working tree")
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="vgg-fresh-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -194,8 +206,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         t = time.monotonic()
-        wheel = build_wheel(work / "dist")
-        step(f"wheel: {wheel.name}, {wheel.stat().st_size / 2**20:.1f} MB, built in {time.monotonic() - t:.0f} s")
+        source = export_commit(args.commit, work / "source") if args.commit else REPO
+        wheel = build_wheel(work / "dist", source)
+        step(f"wheel: {wheel.name} ({'commit ' + args.commit if args.commit else 'working tree'}), {wheel.stat().st_size / 2**20:.1f} MB, built in {time.monotonic() - t:.0f} s")
         if args.real_install:
             for label, extra in (("students' install", ""), ("full test install", "[lab,test]")):
                 env = work / ("venv-students" if not extra else "venv-test")

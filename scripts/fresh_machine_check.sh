@@ -7,7 +7,7 @@
 #      `<!-- setup-command -->`, today `make lab`). It creates a new virtual environment,
 #      installs the kit and opens JupyterLab; the check runs it in the background and
 #      waits until JupyterLab serves the first notebook, then stops JupyterLab. The install
-#      part ends when the Makefile's `.venv/.installed` stamp appears.
+#      part ends when scripts/course.py's `.venv/.installed` stamp appears.
 #   2. the README's test command exactly as written (after `<!-- test-command -->`,
 #      today `make test`).
 # Prints one line per step with its time, and the table for the README.

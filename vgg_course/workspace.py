@@ -178,7 +178,8 @@ def _cli(args: argparse.Namespace) -> int:
     first = report.dest / "00_setup_check.ipynb"
     print(f"\nThe course folder is {report.dest}: data, results and grades go there.")
     if first.exists():
-        print(f"Start with {first} (e.g. `jupyter lab {first}`).")
+        shown = f'"{first}"' if " " in str(first) else str(first)
+        print(f"Start with {first} (e.g. `jupyter lab {shown}`).")
     return 0
 
 
