@@ -13,6 +13,7 @@ kit's data folder); without them real-mode notebooks are not run, and the script
 model ids are renamed in a fixed order, so diffs show only real changes.
 A notebook that raises is not written, and the script exits non-zero. Afterwards the
 student copies in ``notebooks/student/`` are regenerated from the lessons (solutions removed).
+Each lesson's first cell gets the Colab block that ``vgg_course/colab.py`` sets (``vc.colab.stamped``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+from vgg_course import colab
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -94,6 +97,8 @@ def kernel_env(path: Path) -> dict[str, str]:
 def run(path: Path, *, timeout: int = 600) -> float:
     env = kernel_env(path)  # ValueError in real mode without the photos
     nb = nbformat.read(path, as_version=4)
+    first = colab.first_code_cell(nb)
+    first.source = colab.stamped(first.source)  # the Colab block as vgg_course/colab.py sets it
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}},
