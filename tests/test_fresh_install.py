@@ -7,6 +7,7 @@ that script also runs every lesson, nbval, and with --real-install a genuine ins
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from fresh_env import fresh
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="borrows packages through symlinks")
 def test_the_wheel_installed_elsewhere_copies_the_lessons_and_runs_one_from_there(tmp_path):
     wheel = fresh.build_wheel(tmp_path / "dist")
     python = fresh.fresh_venv(tmp_path / "venv", borrow=True)
