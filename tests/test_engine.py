@@ -187,10 +187,10 @@ def test_history_displays_and_round_trips_through_json():
                          progress=False)
     text = repr(history)
     assert text.startswith("History: 2 epochs on cpu (fp32), best val accuracy ")
-    assert text.splitlines()[1].split() == list(engine._COLUMNS)
+    assert text.splitlines()[1].split() == list(vc.history.COLUMNS)
     assert "<table>" in history._repr_html_() and "val_accuracy" in history._repr_html_()
     data = json.loads(json.dumps(history.to_dict()))
-    assert engine.History.from_dict(data).records == history.records
+    assert vc.history.History.from_dict(data).records == history.records
     record = history.records[0]
     assert record.images_per_s == pytest.approx(40 / record.seconds)
     assert record.peak_memory_mb is None or record.peak_memory_mb > 0
@@ -208,7 +208,21 @@ def test_a_platform_without_a_peak_shows_a_dash_and_the_reason(monkeypatch):
     last = repr(history).splitlines()[-1].split()
     assert last[0] == "2" and last[-1] == "-"
     assert "<td>-</td>" in history._repr_html_().replace(' style="text-align:right"', "")
-    assert engine.History.from_dict(json.loads(json.dumps(history.to_dict()))).records == history.records
+    assert vc.history.History.from_dict(json.loads(json.dumps(history.to_dict()))).records == history.records
+
+
+def test_predict_matches_the_softmax_of_the_model_in_eval_mode():
+    model = vc.models.tiny_vgg(2)
+    _, val = _loaders()
+    model.train()
+    labels, preds, probs = engine.predict(model, val, device="cpu")
+    x, y = val.dataset.tensors
+    model.eval()
+    with torch.no_grad():
+        p = model(x).softmax(1)
+    assert labels == y.tolist() and preds == p.argmax(1).tolist()
+    assert probs == pytest.approx(p.max(1).values.tolist(), rel=1e-5)
+    assert not model.training
 
 
 def test_bf16_autocast_trains_on_cpu():

@@ -111,3 +111,21 @@ def test_recipes_needing_features_refuse_other_models():
     with pytest.raises(TypeError, match="needs a model with a `features` section"):
         recipes.partial_finetune(resnet, 2)
     assert freezing.trainable_count(recipes.transfer_learning(resnet, 2)) == 1_026
+
+
+def test_signature_says_when_two_recipes_are_one_on_a_network():
+    squeeze = torchvision.models.squeezenet1_1(weights=None)
+    before = {k: v.clone() for k, v in squeeze.state_dict().items()}
+    signatures = {n: recipes.signature(n, squeeze, 2)[0] for n in recipes.RECIPES}
+    # SqueezeNet's classifier is its head alone: the three head-only recipes are one
+    assert (signatures["transfer_learning"] == signatures["finetune_new_classifier"]
+            == signatures["finetune_pretrained_classifier"])
+    assert len(set(signatures.values())) == 4
+    assert all(torch.equal(before[k], v) for k, v in squeeze.state_dict().items())  # untouched
+    tiny = {n: recipes.signature(n, tiny_vgg(2), 2)[0] for n in recipes.RECIPES}
+    # on a VGG the two finetune_* variants train the same layers from different values
+    assert tiny["finetune_new_classifier"][0] == tiny["finetune_pretrained_classifier"][0]
+    assert len(set(tiny.values())) == 6
+    resnet = torchvision.models.resnet18(weights=None)
+    missing, why = recipes.signature("partial_finetune", resnet, 2)
+    assert missing is None and "`features` section" in why

@@ -41,6 +41,7 @@ _SUBMODULES = (
     "companion",    # SqueezeNet 1.1 with offline ImageNet weights
     "imagenet",     # what a pretrained network already knows: top-5, its own ant/bee outputs
     "compare",      # the transfer-learning vs fine-tuning comparison lab
+    "runs",         # one recipe of the lab, trained once per seed from the same start
     "results",      # the comparison lab's results: rows, table, files
     "figures",      # matplotlib figures of results
     "exercises",    # graded exercises: check / hint / solution

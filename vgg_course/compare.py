@@ -4,33 +4,29 @@
 same seed, data, epochs and learning rates, and measures what it buys (validation accuracy
 and loss) and what it costs (trainable parameters, seconds, images/s, peak memory).
 Recipes that freeze the whole backbone train on cached features, so their epochs cost
-almost nothing. The result is a ``vc.results.Comparison``: a table in a cell, and
-``save(out)`` writes JSON, CSV, a Markdown summary and PNG figures;
-``python -m vgg_course compare`` does all of it from a shell.
+almost nothing. One recipe's seeds are trained by ``vc.runs``; the result is a
+``vc.results.Comparison``: a table in a cell, and ``save(out)`` writes JSON, CSV, a
+Markdown summary and PNG figures; ``python -m vgg_course compare`` does all of it from a shell.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import math
 import os
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from vgg_course import (companion, config, data, devices, engine, features, folders, freezing, memory,
-                        optim, recipes)
-from vgg_course.results import Comparison, Predictions, RecipeResult, Run
+from vgg_course import (config, data, datasets, devices, engine, folders, models, recipes, runs,
+                        weights)
+from vgg_course.results import Comparison, Predictions, RecipeResult
 
-MODELS = ("vgg16", "squeezenet")
 # Recipes that freeze all of `features`: their backbone output can be computed once and cached.
 FROZEN_BACKBONE = (  # on VGG16 and SqueezeNet; any recipe with a frozen prefix caches it
     "transfer_learning", "finetune_new_classifier", "finetune_pretrained_classifier")
@@ -79,7 +75,7 @@ class ScratchBudget:
 
 @dataclass(frozen=True)
 class Budget:
-    """What every recipe gets: the same epochs, batch size, learning rates and seeds.
+    """What every recipe gets: the same epochs, batch size, learning rates, seeds and device.
 
     ``lr`` trains the new head; ``backbone_lr`` every other trainable (pretrained or
     re-initialised) layer. ``augment=False`` (the default) shows every recipe the same
@@ -89,6 +85,9 @@ class Budget:
     Each recipe runs ``repeats`` times, with seeds ``seed``, ``seed + 1``, ...: the new
     head's initialisation and the shuffling change, the data and the starting weights do
     not. ``scratch`` (or ``None``: the shared budget) is what ``from_scratch`` gets instead.
+    ``device`` (``None``: ``vc.devices.pick_device()``) and ``precision`` (``"auto"``,
+    ``"fp32"``, ``"bf16"``: ``vc.devices``) are where and in which number format every recipe
+    trains.
     """
 
     epochs: int = 3
@@ -102,8 +101,12 @@ class Budget:
     seed: int = 0
     repeats: int = 3
     scratch: ScratchBudget | None = ScratchBudget()
+    device: str | None = None
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.device is not None:  # a torch.device too; kept as text, so it saves as JSON
+            object.__setattr__(self, "device", str(self.device))
         if self.epochs < 1:
             raise ValueError(f"epochs must be at least 1, not {self.epochs}.")
         if self.batch_size < 1:
@@ -119,66 +122,6 @@ class Budget:
 # ---------------------------------------------------------------- running
 
 
-def model_transforms(model: str, budget: Budget) -> tuple[Callable, Callable]:
-    """The (train, val) preprocessing ``run`` gives a model by name, at the budget's size.
-
-    Example:
-        >>> train, val = model_transforms("squeezenet", Budget(image_size=96))
-        >>> val.crop_size, val.train_mode
-        (96, False)
-    """
-    if model == "squeezenet":
-        size = budget.image_size or companion.CROP_SIZE
-        return (companion.CaffePreprocess(train=budget.augment, crop_size=size),
-                companion.CaffePreprocess(crop_size=size))
-    from torchvision.models import VGG16_Weights
-
-    weights = VGG16_Weights.IMAGENET1K_V1
-    return (data.train_transform(weights, augment=budget.augment, image_size=budget.image_size),
-            data.eval_transform(weights, image_size=budget.image_size))
-
-
-def load_model(model: str, *, practice: bool | None = None) -> tuple[nn.Module, str]:
-    """The starting model by name and a note saying what it is (``"vgg16"`` / ``"squeezenet"``).
-
-    Raises:
-        ValueError: an unknown name.
-        vgg_course.weights.WeightsUnavailableError: VGG16's weights are missing (no fallback).
-    """
-    from vgg_course import models
-
-    if model == "squeezenet":
-        return companion.load_squeezenet(), companion.Banner().text
-    if model == "vgg16":
-        practice = config.settings().practice if practice is None else practice
-        note = ("VGG16 with RANDOM practice weights: the pipeline is real, the accuracies are "
-                "not those of pretrained VGG16." if practice else "VGG16, ImageNet weights.")
-        return models.load_vgg16(practice=practice), note
-    raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
-
-
-@torch.no_grad()
-def predict(model: nn.Module, loader: DataLoader, device: torch.device | str = "cpu"
-            ) -> tuple[list[int], list[int], list[float]]:
-    """Labels, predicted classes and their softmax probabilities over a loader (eval mode)."""
-    model.eval()
-    labels, preds, probs = [], [], []
-    for images, y in loader:
-        p = model(images.to(device)).float().softmax(1).cpu()
-        conf, guess = p.max(1)
-        labels += y.tolist()
-        preds += guess.tolist()
-        probs += conf.tolist()
-    return labels, preds, probs
-
-
-def _curves(history: engine.History) -> dict[str, list[float]]:
-    return {"val_acc": [r.val_accuracy for r in history.records],
-            "val_loss": [r.val_loss for r in history.records],
-            "train_loss": [r.train_loss for r in history.records],
-            "train_acc": [r.train_accuracy for r in history.records]}
-
-
 def _preload(train_ds: Dataset, val_ds: Dataset, budget: Budget, progress: bool
              ) -> tuple[Dataset, Dataset]:
     """Decode once into memory when the data is deterministic and fits in ``_PRELOAD_LIMIT``."""
@@ -192,32 +135,6 @@ def _preload(train_ds: Dataset, val_ds: Dataset, budget: Budget, progress: bool
             data.InMemory(val_ds, progress=progress))
 
 
-def _signature(name: str, base: nn.Module, num_classes: int) -> tuple[tuple | None, str]:
-    """What a recipe trains and from which values: (trainable names, names kept from ``base``).
-
-    Two recipes with the same signature train exactly the same parameters from the same
-    values (a newly initialised head counts as new in both), so they are one recipe on this
-    network. ``(None, why)`` when the recipe does not apply to the model.
-    """
-    model = copy.deepcopy(base)
-    try:
-        recipes.apply(name, model, num_classes)
-    except (TypeError, ValueError) as exc:
-        return None, str(exc)
-    old = dict(base.named_parameters())
-    trained = frozenset(n for n, p in model.named_parameters() if p.requires_grad)
-    kept = frozenset(n for n, p in model.named_parameters()
-                     if n in old and old[n].shape == p.shape and torch.equal(old[n], p))
-    return (trained, kept), ""
-
-
-def _prefix_key(model: nn.Module, checked: features.CacheCheck) -> tuple:
-    """Identifies a cached prefix: where it ends and a fingerprint of its weights."""
-    named = features.stages(model)[:checked.boundary]
-    return (checked.boundary, tuple(round(float(p.double().sum()), 6)
-                                    for _, m in named for p in m.parameters()))
-
-
 def run(
     model: str | nn.Module = "squeezenet",
     data_root: str | os.PathLike | None = None,
@@ -225,8 +142,6 @@ def run(
     recipe_names: Sequence[str] | None = None,
     budget: Budget = Budget(),
     transforms: tuple[Callable, Callable] | None = None,
-    device: str | torch.device | None = None,
-    precision: str = "auto",
     keep_predictions: bool = True,
     progress: bool = True,
     out: str | os.PathLike | None = None,
@@ -237,10 +152,10 @@ def run(
     skipped are named with the reason); without augmentation the images are decoded once
     and kept in memory (up to 1 GiB) for every recipe, seed and epoch. Recipes that train
     exactly the same parameters from the same values on this model run once (``same_as``).
-    Each recipe runs once per seed of the budget; a recipe with a frozen prefix computes it
-    once for all its seeds (and for other recipes with the same prefix). ``from_scratch``
-    gets its own settings (``budget.scratch``). A run whose loss becomes NaN or infinite
-    makes the recipe a failure, reported with the fix instead of an accuracy.
+    Each recipe runs once per seed of the budget (``vc.runs``); a recipe with a frozen
+    prefix computes it once for all its seeds (and for other recipes with the same prefix).
+    ``from_scratch`` gets its own settings (``budget.scratch``). A run whose loss becomes
+    NaN or infinite makes the recipe a failure, reported with the fix instead of an accuracy.
 
     Args:
         model: ``"squeezenet"`` (the offline companion), ``"vgg16"`` (pretrained, or practice
@@ -251,10 +166,10 @@ def run(
         recipe_names: which recipes, in order; default all of ``vc.recipes.RECIPES``. A recipe
             that does not apply to the model (e.g. a ResNet has no ``classifier``) is skipped
             and the reason kept in ``Comparison.skipped``.
-        budget: epochs, batch size, learning rates, seeds, augmentation, image size.
-        transforms: ``(train_transform, val_transform)``; default: the model's own.
-        device: default ``vc.devices.pick_device()``.
-        precision: ``"auto"``, ``"fp32"`` or ``"bf16"`` (see ``vc.devices``).
+        budget: epochs, batch size, learning rates, seeds, augmentation, image size, device
+            and precision.
+        transforms: ``(train_transform, val_transform)``; default: the model's own
+            (``vc.models.transforms``).
         keep_predictions: keep the best recipe's validation predictions (one extra pass).
         progress: show progress bars and say which files were checked before training.
         out: also write the results there (see ``Comparison.save``).
@@ -269,7 +184,7 @@ def run(
         >>> t = v2.Compose([v2.Resize((32, 32)), v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
         >>> root = vc.datasets.practice_dataset(tempfile.mkdtemp() + "/p")
         >>> result = run(vc.models.tiny_vgg(2), root, recipe_names=["transfer_learning"],
-        ...              budget=Budget(epochs=1, repeats=2), transforms=(t, t), device="cpu",
+        ...              budget=Budget(epochs=1, repeats=2, device="cpu"), transforms=(t, t),
         ...              progress=False)
         >>> result.rows[0]["trainable_params"], result.rows[0]["seeds"]
         (66, [0, 1])
@@ -278,47 +193,43 @@ def run(
     say_checked, progress = progress, config.progress_bars(progress)  # bars obey TQDM_DISABLE
     for name in names:
         recipes.describe(name)  # an unknown name fails now, with a suggestion
-    if isinstance(model, str) and model not in MODELS:
-        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    if isinstance(model, str) and model not in models.NAMES:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(models.NAMES)}")
     if not isinstance(model, str) and transforms is None:
         raise ValueError("pass transforms=(train_transform, val_transform) with your own model.")
-    if data_root is None:
-        from vgg_course import datasets
-
-        data_root = datasets.course_dataset()
-    transforms = transforms or model_transforms(model, budget)
+    data_root = datasets.course_dataset() if data_root is None else data_root
+    transforms = transforms or models.transforms(model, augment=budget.augment,
+                                                 image_size=budget.image_size)
     # DataError here, before any model is built or trained
     train_ds, val_ds = data.image_folders(data_root, train_transform=transforms[0],
                                           val_transform=transforms[1], seed=budget.seed)
     report = train_ds.report
     skipped_files = [{"path": f.path, "reason": f.reason} for f in report.skipped]
-    checked = (f"{report.total('train') + report.total('val') + len(skipped_files)} files under "
-               f"{report.root} ({report.layout}) were each opened and fully decoded before "
-               f"training: {report.total('train')} train and {report.total('val')} val images "
-               f"used, {len(skipped_files)} skipped.")
     if say_checked:
-        tqdm.write(checked + "".join(f"\n  skipped {f['path']}: {f['reason']}" for f in skipped_files))
+        tqdm.write(report.summary() + "".join(f"\n  skipped {f['path']}: {f['reason']}"
+                                              for f in skipped_files))
     if isinstance(model, str):
-        base, note = load_model(model)
+        base, note = models.load(model)
         label = model + (" (offline companion)" if model == "squeezenet" else "")
     else:
         base, label, note = model, type(model).__name__, ""
-    device = devices.pick_device(None if device is None else str(device))
+    device = devices.pick_device(budget.device)
     paths = [p for p, _ in val_ds.samples]
+    labels = [y for _, y in val_ds.samples]  # no image is opened for this
     train_ds, val_ds = _preload(train_ds, val_ds, budget, progress)
     loaders = data.make_loaders(train_ds, val_ds, batch_size=budget.batch_size, device=device,
                                 seed=budget.seed)
     num_classes = len(train_ds.classes)
     comparison = Comparison(label, note, str(data_root), list(train_ds.classes), len(train_ds),
                             len(val_ds), budget, [], skipped_files=skipped_files,
-                            data_check=checked)
-    lab = _Lab(base, loaders, (train_ds, val_ds), budget, device, precision, progress)
+                            data_check=report.summary())
+    lab = runs.Lab(base, loaders, (train_ds, val_ds), budget, device, progress)
     first_with: dict[tuple, RecipeResult] = {}
     best: tuple[tuple[float, float], str, nn.Module] | None = None
     bar = tqdm(names, desc="recipes", unit="recipe", **({} if progress else {"disable": True}))
     for name in bar:
         bar.set_postfix_str(name)
-        signature, why_not = _signature(name, base, num_classes)
+        signature, why_not = recipes.signature(name, base, num_classes)
         if signature is None:
             comparison.skipped[name] = why_not
             continue
@@ -332,124 +243,13 @@ def run(
         if keep_predictions and not result.failure and (best is None or key > best[0]):
             best = (key, name, trained)
         del trained  # at most the best model and the one training are kept
-    labels = [y for _, y in val_ds.samples]  # no image is opened for this
-    majority = max(set(labels), key=labels.count)
-    share = labels.count(majority) / len(labels)
-    for result in comparison.trained():
-        if result.final_val_acc <= share + comparison.one_image:
-            result.notes.append(f"no better than answering '{comparison.classes[majority]}' for every "
-                                f"image ({share:.1%}): it learned nothing useful")
+    comparison.note_majority(labels)
     if best is not None:
-        test_loader = lab.loaders_for(best[1])[1]
-        labels, preds, probs = predict(best[2], test_loader, device)
-        comparison.predictions = Predictions(best[1], paths, labels, preds, probs)
+        got = engine.predict(best[2], lab.loaders_for(best[1])[1], device=device)
+        comparison.predictions = Predictions(best[1], paths, *got)
     if out is not None:
         comparison.save(out)
     return comparison
-
-
-class _Lab:
-    """What every recipe of one ``run`` shares: data, loaders, budget, device, feature caches."""
-
-    def __init__(self, base: nn.Module, loaders: tuple[DataLoader, DataLoader],
-                 datasets: tuple[Dataset, Dataset], budget: Budget, device: torch.device,
-                 precision: str, progress: bool) -> None:
-        self.base, self.loaders, self.datasets = base, loaders, datasets
-        self.budget, self.device, self.precision, self.progress = budget, device, precision, progress
-        self.caches: dict[tuple, features.Cached] = {}
-        self._scratch: tuple[DataLoader, DataLoader] | None = None
-        self.scratch_note = ""
-
-    def own_settings(self, name: str) -> ScratchBudget | None:
-        return self.budget.scratch if name == "from_scratch" else None
-
-    def loaders_for(self, name: str) -> tuple[DataLoader, DataLoader]:
-        """The shared loaders, or from_scratch's standardised ones (built once)."""
-        own = self.own_settings(name)
-        if own is None:
-            return self.loaders
-        if self._scratch is None:
-            train, val = self.datasets
-            if not isinstance(train, data.InMemory):
-                raise ValueError("from_scratch's own settings need the images in memory "
-                                 "(no augmentation); pass Budget(scratch=None) to train it "
-                                 "with the shared budget")
-            train, val, _, _ = data.standardized(train, val, image_size=own.image_size)
-            self._scratch = data.make_loaders(train, val, batch_size=self.budget.batch_size,
-                                              device=self.device, seed=self.budget.seed)
-        return self._scratch
-
-    def recipe(self, name: str, num_classes: int) -> tuple[RecipeResult, nn.Module]:
-        """Train one recipe once per seed; the result and the first seed's trained model."""
-        runs, notes, setup, first = [], [], 0.0, None
-        peak = memory.PeakMemory(self.device)  # every seed, feature caching included
-        for seed in self.budget.seeds:
-            run, model, caching, note = self._once(name, num_classes, seed)
-            runs.append(run)
-            first = model if first is None else first  # only the first seed's model is kept
-            setup += caching
-            if note and note not in notes:
-                notes.append(note)
-        own = self.own_settings(name)
-        epochs = len(runs[0].curves["val_acc"])
-        cpu_peak, gpu_peak = peak.cpu_peak(), peak.gpu_peak()
-        n_images = sum(len(loader.dataset) for loader in self.loaders)
-        result = RecipeResult(
-            recipe=name, trainable_params=freezing.trainable_count(first), epochs=epochs,
-            runs=runs, setup_s=setup, n_images=n_images,
-            peak_gpu_mb=None if gpu_peak is None else gpu_peak / 2**20,
-            peak_cpu_mb=None if cpu_peak is None else cpu_peak / 2**20,
-            device=str(self.device), precision=devices.plan(self.device, self.precision).precision,
-            cached_features=bool(notes), settings=str(own) if own else "", notes=notes)
-        diverged = [r.seed for r in runs if r.diverged]
-        if diverged:
-            lr = own.lr if own else self.budget.backbone_lr
-            result.failure = (
-                f"training diverged (a loss became NaN or infinite) with seed(s) "
-                f"{', '.join(map(str, diverged))}, so no accuracy is reported. The fix: a smaller "
-                f"learning rate than {lr:g} for this start, or inputs on the scale the network "
-                "expects (standardised for random weights, the weights' own preprocessing for "
-                "pretrained ones)")
-        return result, first
-
-    def _once(self, name: str, num_classes: int, seed: int
-              ) -> tuple[Run, nn.Module, float, str]:
-        model = copy.deepcopy(self.base)  # every recipe and seed starts from the same weights
-        torch.manual_seed(seed)  # ... and each seed from its own new-head initialisation
-        recipes.apply(name, model, num_classes)
-        own = self.own_settings(name)
-        train_loader, val_loader = self.loaders_for(name)
-        budget = self.budget
-        if own is None:
-            optimizer = optim.make_optimizer(model, lr=budget.backbone_lr, head_lr=budget.lr,
-                                             momentum=budget.momentum,
-                                             weight_decay=budget.weight_decay)
-            epochs, scheduler = budget.epochs, None
-        else:
-            optimizer = own.make_optimizer(model, budget.momentum)
-            epochs = own.epochs  # one-cycle, stepped per epoch: warm-up, then a long decay
-            scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=own.lr,
-                                                            total_steps=epochs + 1)
-        caching, note = 0.0, ""
-        net, train_data, val_data = model, train_loader, val_loader
-        checked = features.check(model, train_loader, val_loader) if not budget.augment else None
-        if checked is not None and checked.ok and own is None:
-            key = _prefix_key(model, checked)
-            if key not in self.caches:
-                self.caches[key] = features.cache(model, train_loader, val_loader, checked,
-                                                  device=self.device, precision=self.precision,
-                                                  progress=self.progress)
-                caching = self.caches[key].seconds
-            cached = self.caches[key].with_head_of(model)
-            net, train_data, val_data, note = cached.head, cached.train, cached.val, str(cached)
-        start = time.perf_counter()
-        history = engine.fit(net, train_data, val_data, optimizer, epochs=epochs,
-                             device=self.device, precision=self.precision, seed=seed,
-                             progress=self.progress, scheduler=scheduler)
-        seconds = time.perf_counter() - start
-        curves = _curves(history)
-        diverged = not all(math.isfinite(v) for v in curves["train_loss"] + curves["val_loss"])
-        return Run(seed, curves, seconds, diverged), model, caching, note
 
 
 # ---------------------------------------------------------------- command line
@@ -460,7 +260,7 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         "compare", help="run every transfer-learning / fine-tuning recipe under one budget",
         description="Train each recipe from the same weights and seed; write JSON, CSV, "
                     "a Markdown summary and PNG figures.")
-    parser.add_argument("--model", choices=MODELS, default="squeezenet",
+    parser.add_argument("--model", choices=models.NAMES, default="squeezenet",
                         help="vgg16 (needs its pretrained weights) or squeezenet (the offline "
                              "companion, weights installed with the kit)")
     parser.add_argument("--data", type=Path, default=None,
@@ -482,14 +282,13 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cli_compare(args: argparse.Namespace) -> int:
-    from vgg_course import weights
-
     try:
         budget = Budget(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                         backbone_lr=args.backbone_lr, augment=args.augment,
-                        image_size=args.image_size, seed=args.seed, repeats=args.repeats)
+                        image_size=args.image_size, seed=args.seed, repeats=args.repeats,
+                        device=args.device)
         result = run(args.model, args.data, recipe_names=args.recipes, budget=budget,
-                     device=args.device, out=args.out)
+                     out=args.out)
     except (folders.DataError, weights.WeightsError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

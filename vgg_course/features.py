@@ -4,8 +4,9 @@ When every layer up to some point is frozen and gives the same output for the sa
 every time, running it again each epoch is wasted work -- for VGG16 it is nearly all the
 work. ``check()`` finds that frozen prefix (and says in words why caching is impossible
 when it is), ``cache()`` runs it once under ``torch.inference_mode()`` in the fast
-precision, and ``vc.engine.fit(..., cache_features=True)`` then trains only the remaining
-layers on the stored tensors, with the same batches in the same order as the uncached loop.
+precision and returns the remaining layers (``head``) with loaders over the stored tensors;
+``vc.engine.fit(cached.head, cached.train, cached.val, optimizer, epochs=...)`` trains them,
+with the same batches in the same order as the uncached loop.
 """
 
 from __future__ import annotations
@@ -175,6 +176,17 @@ def check(model: nn.Module, train_loader: Iterable, val_loader: Iterable) -> Cac
     return CacheCheck(boundary, names, None)
 
 
+def prefix_key(model: nn.Module, checked: CacheCheck) -> tuple:
+    """Identifies a cached prefix: where it ends and a fingerprint of its weights.
+
+    Two models with the same key (copies of one starting model, frozen in the same place)
+    share one caching pass (``Cached.with_head_of``).
+    """
+    named = stages(model)[:checked.boundary]
+    return (checked.boundary, tuple(round(float(p.double().sum()), 6)
+                                    for _, m in named for p in m.parameters()))
+
+
 class _Indices(Dataset):
     """Dataset whose items are their own indices: replays a loader's sampling order."""
 
@@ -193,8 +205,7 @@ class CachedLoader:
 
     The original ``DataLoader``'s own sampler (and generator) picks the indices through an
     index-only twin loader, so shuffling consumes the random generator exactly as the
-    uncached loop does -- that is what makes cached and uncached training agree. ``fit`` can
-    also be called on a ``Cached``'s head and loaders directly, with the same batches.
+    uncached loop does -- that is what makes cached and uncached training agree.
     """
 
     def __init__(self, loader: Iterable, features: torch.Tensor, labels: torch.Tensor) -> None:
@@ -242,6 +253,9 @@ class Cached:
         """
         named = stages(model)
         return replace(self, head=nn.Sequential(*(m for _, m in named[self.check.boundary:])))
+
+    def __repr__(self) -> str:
+        return str(self)
 
     def __str__(self) -> str:
         mb = (self.train.features.nbytes + self.val.features.nbytes) / 2**20
@@ -302,15 +316,28 @@ def _int8_prefix(prefix: nn.Module, train_loader: Iterable,
 def cache(model: nn.Module, train_loader: Iterable, val_loader: Iterable,
           checked: CacheCheck | None = None, *, device: torch.device | str | None = None,
           precision: str = "auto", progress: bool = False) -> Cached:
-    """Cache the frozen prefix's output for both loaders; return the head to train on it.
+    """Cache the frozen prefix's output for both loaders; return the head and its loaders.
 
-    ``precision`` is that of ``vc.devices.plan`` (``"auto"``, ``"fp32"``, ``"bf16"``) or
-    ``"int8"`` (CPU only): the prefix then runs as an int8 copy calibrated on a few training
-    images (``vc.quantize``), several times faster than fp32, with features close to fp32's
-    but not equal to them. The head trains in full precision either way.
+    The head is ``model``'s own layers after the prefix (not copies): an optimizer built over
+    ``model`` trains it, and training it trains ``model``. ``precision`` is that of
+    ``vc.devices.plan`` (``"auto"``, ``"fp32"``, ``"bf16"``) or ``"int8"`` (CPU only): the
+    prefix then runs as an int8 copy calibrated on a few training images (``vc.quantize``),
+    several times faster than fp32, with features close to fp32's but not equal to them.
+    The head trains in full precision either way.
 
     Raises:
-        ValueError: caching is not possible here; the message says why.
+        ValueError: caching is not possible here; the message says why (``check``).
+
+    Example:
+        >>> import vgg_course as vc
+        >>> model = vc.recipes.apply("transfer_learning", vc.models.tiny_vgg(2), 2)
+        >>> optimizer = vc.optim.make_optimizer(model, lr=0.01)
+        >>> data = [(torch.randn(4, 3, 32, 32), torch.tensor([0, 1, 0, 1]))]
+        >>> cached = cache(model, data, data, device="cpu", precision="fp32")
+        >>> cached.head[-1] is model.classifier[6], tuple(cached.train.features.shape)
+        (True, (4, 32))
+        >>> history = vc.engine.fit(cached.head, cached.train, cached.val, optimizer, epochs=1,
+        ...                         device="cpu", progress=False)
     """
     checked = checked or check(model, train_loader, val_loader)
     if not checked.ok:

@@ -72,6 +72,13 @@ class FolderReport:
                             + "\n  - ".join(problems))
         return self
 
+    def summary(self) -> str:
+        """Which files were checked, and how: one sentence for a log or a results file."""
+        used = self.total("train") + self.total("val")
+        return (f"{used + len(self.skipped)} files under {self.root} ({self.layout}) were each "
+                f"opened and fully decoded before training: {self.total('train')} train and "
+                f"{self.total('val')} val images used, {len(self.skipped)} skipped.")
+
     def _table(self) -> tables.Table:
         rows = []
         for split in self.counts:

@@ -1,19 +1,26 @@
-"""Building the course's models: VGG16, pretrained or in practice mode, and a tiny twin.
+"""Building the course's models: VGG16, pretrained or in practice mode, the companion, a tiny twin.
 
 ``load_vgg16()`` goes through torchvision's weights API (``VGG16_Weights.IMAGENET1K_V1``),
-never the deprecated ``pretrained=True``. ``tiny_vgg()`` has VGG16's exact layout
-(``features`` indices 0-30 with convs at the same places, ``avgpool``, a 7-layer
-``classifier``) with tiny widths, so tests and exercises run in milliseconds.
+never the deprecated ``pretrained=True``. ``load(name)`` gives a lesson's starting model by
+name (``"vgg16"`` or the offline companion ``"squeezenet"``, ``vc.companion``) with a note
+saying what it is, and ``transforms(name)`` its preprocessing, from its weights.
+``tiny_vgg()`` has VGG16's exact layout (``features`` indices 0-30 with convs at the same
+places, ``avgpool``, a 7-layer ``classifier``) with tiny widths, so tests and exercises run
+in milliseconds.
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 import torch
 from torch import nn
 from torchvision.models import VGG, VGG16_Weights, vgg16
 from torchvision.models.vgg import make_layers
 
-from vgg_course import config, weights as weights_files
+from vgg_course import companion, config, data, weights as weights_files
+
+NAMES = ("vgg16", "squeezenet")  # the starting models a lesson (or the lab) asks for by name
 
 # VGG16 ("configuration D"): numbers are conv output channels, "M" a 2x2 max-pool.
 VGG16_CFG: list[int | str] = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M",
@@ -57,6 +64,54 @@ def load_vgg16(
         model = vgg16(weights=None)
     model.load_state_dict(state_dict, assign=True)  # no 138M-parameter random init first
     return model
+
+
+def load(name: str, *, practice: bool | None = None) -> tuple[nn.Module, str]:
+    """A starting model by name (``"vgg16"`` / ``"squeezenet"``) and a note saying what it is.
+
+    ``"vgg16"`` has ImageNet weights, or random practice weights where ``practice`` (default:
+    ``vc.config``) says so; ``"squeezenet"`` is the offline companion with ImageNet weights.
+
+    Raises:
+        ValueError: an unknown name.
+        vgg_course.weights.WeightsUnavailableError: VGG16's weights are missing (no fallback).
+
+    Example:
+        >>> model, note = load("vgg16", practice=True)
+        >>> note.startswith("VGG16 with RANDOM practice weights")
+        True
+    """
+    if name == "squeezenet":
+        return companion.load_squeezenet(), companion.Banner().text
+    if name == "vgg16":
+        practice = config.settings().practice if practice is None else practice
+        note = ("VGG16 with RANDOM practice weights: the pipeline is real, the accuracies are "
+                "not those of pretrained VGG16." if practice else "VGG16, ImageNet weights.")
+        return load_vgg16(practice=practice), note
+    raise ValueError(f"unknown model {name!r}; choose one of {', '.join(NAMES)}")
+
+
+def transforms(name: str, *, augment: bool = False, image_size: int | None = None
+               ) -> tuple[Callable, Callable]:
+    """The (train, val) preprocessing of a model by name, from its weights.
+
+    ``augment`` adds a random resized crop and a flip to the training transform;
+    ``image_size`` crops to that many pixels (quick mode uses small images).
+
+    Example:
+        >>> train, val = transforms("squeezenet", image_size=96)
+        >>> val.crop_size, val.train_mode
+        (96, False)
+    """
+    if name == "squeezenet":
+        size = image_size or companion.CROP_SIZE
+        return (companion.CaffePreprocess(train=augment, crop_size=size),
+                companion.CaffePreprocess(crop_size=size))
+    if name == "vgg16":
+        weights = VGG16_Weights.IMAGENET1K_V1
+        return (data.train_transform(weights, augment=augment, image_size=image_size),
+                data.eval_transform(weights, image_size=image_size))
+    raise ValueError(f"unknown model {name!r}; choose one of {', '.join(NAMES)}")
 
 
 def tiny_vgg(num_classes: int = 10, *, width: int = 4, hidden: int = 32, seed: int = 0) -> VGG:

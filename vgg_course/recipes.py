@@ -20,22 +20,25 @@ torchvision's SqueezeNet 1.1. For SqueezeNet the "last block" of ``partial_finet
 what follows the last ``MaxPool2d`` (Fire modules ``features[9:13]``, 602,080
 parameters), the same rule that gives conv5 (``features[24:31]``) on VGG16 (see
 ``vc.freezing.blocks``). SqueezeNet's classifier holds only its 1x1-conv head, so its two
-``finetune_*`` variants train the same layers.
+``finetune_*`` variants train the same layers: ``signature()`` says when two recipes are
+one on a given network.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections import OrderedDict
 from typing import Callable
 
+import torch
 from torch import nn
 
 from vgg_course import freezing, heads
 
 __all__ = ["RECIPES", "apply", "describe", "finetune_new_classifier",
            "finetune_pretrained_classifier", "from_scratch", "full_finetune",
-           "partial_finetune", "transfer_learning"]
+           "partial_finetune", "signature", "transfer_learning"]
 
 
 def _section(model: nn.Module, name: str) -> nn.Module:
@@ -185,3 +188,27 @@ def apply(name: str, model: nn.Module, num_classes: int) -> nn.Module:
 def describe(name: str) -> str:
     """The one-line description of a recipe (the first line of its docstring)."""
     return (_recipe(name).__doc__ or "").strip().splitlines()[0]
+
+
+def signature(name: str, model: nn.Module, num_classes: int) -> tuple[tuple | None, str]:
+    """What a recipe trains on ``model``, and from which values: two recipes with the same
+    signature train the same parameters from the same values, so they are one recipe there.
+
+    Returns ``((trainable names, names kept from model), "")``, or ``(None, why)`` when the
+    recipe does not apply to the model. ``model`` itself is not changed.
+
+    Example:
+        >>> from vgg_course.models import tiny_vgg
+        >>> signature("transfer_learning", tiny_vgg(2), 2)[0][0]
+        frozenset({'classifier.6.bias', 'classifier.6.weight'})
+    """
+    trained_model = copy.deepcopy(model)
+    try:
+        apply(name, trained_model, num_classes)
+    except (TypeError, ValueError) as exc:
+        return None, str(exc)
+    old = dict(model.named_parameters())
+    trained = frozenset(n for n, p in trained_model.named_parameters() if p.requires_grad)
+    kept = frozenset(n for n, p in trained_model.named_parameters()
+                     if n in old and old[n].shape == p.shape and torch.equal(old[n], p))
+    return (trained, kept), ""

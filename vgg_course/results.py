@@ -208,6 +208,15 @@ class Comparison:
         best = self.best()
         return [r for r in self.trained() if not self.differs(best.recipe, r.recipe)]
 
+    def note_majority(self, labels: list[int]) -> None:
+        """Note each trained recipe no better than always answering the commonest val class."""
+        majority = max(set(labels), key=labels.count)
+        share = labels.count(majority) / len(labels)
+        for result in self.trained():
+            if result.final_val_acc <= share + self.one_image:
+                result.notes.append(f"no better than answering '{self.classes[majority]}' for "
+                                    f"every image ({share:.1%}): it learned nothing useful")
+
     def conclusion(self) -> str:
         """The table's reading in one paragraph, with the noise taken into account."""
         if not self.trained():

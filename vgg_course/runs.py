@@ -1,0 +1,144 @@
+"""One recipe of the comparison lab, trained once per seed from the same start: a RecipeResult.
+
+Every seed starts from a copy of the same starting model; the recipe sets what trains, the
+seed sets the new head's initialisation and the shuffling. A recipe whose frozen prefix can
+be cached (``vc.features``) computes it once for all its seeds and for every other recipe
+frozen in the same place. ``from_scratch`` trains with its own settings
+(``vc.compare.ScratchBudget``: standardised inputs, AdamW, a one-cycle schedule); a run whose
+loss becomes NaN or infinite makes the recipe a failure, reported with the fix.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from vgg_course import data, devices, engine, features, freezing, memory, optim, recipes
+from vgg_course.results import RecipeResult, Run
+
+
+class Lab:
+    """What every recipe of one comparison shares: start, data, budget, device, feature caches.
+
+    Args:
+        base: the starting model; every recipe and seed trains a copy of it.
+        loaders: the shared ``(train, val)`` loaders.
+        datasets: their datasets (``from_scratch`` standardises them, in memory).
+        budget: a ``vc.compare.Budget``.
+        device: where everything trains.
+        progress: show progress bars.
+    """
+
+    def __init__(self, base: nn.Module, loaders: tuple[DataLoader, DataLoader],
+                 datasets: tuple[Dataset, Dataset], budget, device: torch.device,
+                 progress: bool) -> None:
+        self.base, self.loaders, self.datasets = base, loaders, datasets
+        self.budget, self.device, self.progress = budget, device, progress
+        self.caches: dict[tuple, features.Cached] = {}
+        self._scratch: tuple[DataLoader, DataLoader] | None = None
+
+    def own_settings(self, name: str):
+        """The recipe's own settings (``budget.scratch`` for ``from_scratch``), else ``None``."""
+        return self.budget.scratch if name == "from_scratch" else None
+
+    def loaders_for(self, name: str) -> tuple[DataLoader, DataLoader]:
+        """The shared loaders, or from_scratch's standardised ones (built once)."""
+        own = self.own_settings(name)
+        if own is None:
+            return self.loaders
+        if self._scratch is None:
+            train, val = self.datasets
+            if not isinstance(train, data.InMemory):
+                raise ValueError("from_scratch's own settings need the images in memory "
+                                 "(no augmentation); pass Budget(scratch=None) to train it "
+                                 "with the shared budget")
+            train, val, _, _ = data.standardized(train, val, image_size=own.image_size)
+            self._scratch = data.make_loaders(train, val, batch_size=self.budget.batch_size,
+                                              device=self.device, seed=self.budget.seed)
+        return self._scratch
+
+    def recipe(self, name: str, num_classes: int) -> tuple[RecipeResult, nn.Module]:
+        """Train one recipe once per seed; the result and the first seed's trained model."""
+        runs, notes, setup, first = [], [], 0.0, None
+        peak = memory.PeakMemory(self.device)  # every seed, feature caching included
+        for seed in self.budget.seeds:
+            run, model, caching, note = self._once(name, num_classes, seed)
+            runs.append(run)
+            first = model if first is None else first  # only the first seed's model is kept
+            setup += caching
+            if note and note not in notes:
+                notes.append(note)
+        own = self.own_settings(name)
+        cpu_peak, gpu_peak = peak.cpu_peak(), peak.gpu_peak()
+        result = RecipeResult(
+            recipe=name, trainable_params=freezing.trainable_count(first),
+            epochs=len(runs[0].curves["val_acc"]), runs=runs, setup_s=setup,
+            n_images=sum(len(loader.dataset) for loader in self.loaders),
+            peak_gpu_mb=None if gpu_peak is None else gpu_peak / 2**20,
+            peak_cpu_mb=None if cpu_peak is None else cpu_peak / 2**20,
+            device=str(self.device),
+            precision=devices.plan(self.device, self.budget.precision).precision,
+            cached_features=bool(notes), settings=str(own) if own else "", notes=notes)
+        diverged = [r.seed for r in runs if r.diverged]
+        if diverged:
+            lr = own.lr if own else self.budget.backbone_lr
+            result.failure = (
+                f"training diverged (a loss became NaN or infinite) with seed(s) "
+                f"{', '.join(map(str, diverged))}, so no accuracy is reported. The fix: a smaller "
+                f"learning rate than {lr:g} for this start, or inputs on the scale the network "
+                "expects (standardised for random weights, the weights' own preprocessing for "
+                "pretrained ones)")
+        return result, first
+
+    def _optimizer(self, name: str, model: nn.Module):
+        """The optimizer, the epochs and the scheduler a recipe trains with."""
+        own, budget = self.own_settings(name), self.budget
+        if own is None:
+            return optim.make_optimizer(model, lr=budget.backbone_lr, head_lr=budget.lr,
+                                        momentum=budget.momentum,
+                                        weight_decay=budget.weight_decay), budget.epochs, None
+        optimizer = own.make_optimizer(model, budget.momentum)
+        # one-cycle, stepped per epoch: warm-up, then a long decay
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=own.lr,
+                                                        total_steps=own.epochs + 1)
+        return optimizer, own.epochs, scheduler
+
+    def _cached(self, model: nn.Module, train_loader: DataLoader, val_loader: DataLoader
+                ) -> tuple[features.Cached | None, float]:
+        """The shared cache of ``model``'s frozen prefix (made on first use), and its cost now."""
+        if self.budget.augment:
+            return None, 0.0
+        checked = features.check(model, train_loader, val_loader)
+        if not checked.ok:
+            return None, 0.0
+        key, seconds = features.prefix_key(model, checked), 0.0
+        if key not in self.caches:
+            self.caches[key] = features.cache(model, train_loader, val_loader, checked,
+                                              device=self.device, precision=self.budget.precision,
+                                              progress=self.progress)
+            seconds = self.caches[key].seconds
+        return self.caches[key].with_head_of(model), seconds
+
+    def _once(self, name: str, num_classes: int, seed: int) -> tuple[Run, nn.Module, float, str]:
+        model = copy.deepcopy(self.base)  # every recipe and seed starts from the same weights
+        torch.manual_seed(seed)  # ... and each seed from its own new-head initialisation
+        recipes.apply(name, model, num_classes)
+        optimizer, epochs, scheduler = self._optimizer(name, model)
+        train_loader, val_loader = self.loaders_for(name)
+        cached, caching = (None, 0.0) if self.own_settings(name) else self._cached(
+            model, train_loader, val_loader)
+        net, train_data, val_data = ((cached.head, cached.train, cached.val) if cached
+                                     else (model, train_loader, val_loader))
+        start = time.perf_counter()
+        history = engine.fit(net, train_data, val_data, optimizer, epochs=epochs,
+                             device=self.device, precision=self.budget.precision, seed=seed,
+                             progress=self.progress, scheduler=scheduler)
+        seconds = time.perf_counter() - start
+        curves = history.curves()
+        diverged = not all(math.isfinite(v) for v in curves["train_loss"] + curves["val_loss"])
+        return Run(seed, curves, seconds, diverged), model, caching, str(cached) if cached else ""
