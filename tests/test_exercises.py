@@ -31,6 +31,14 @@ def test_reference_passes_in_strict_mode_public_and_hidden(ex, monkeypatch):
         assert verdict.passed, repr(verdict)
 
 
+def test_solution_cells_need_only_the_setup_imports():
+    """reference() runs a solution with SETUP_IMPORTS alone: no `ex.` (the lesson's module)."""
+    import re
+
+    for ex in ALL:
+        assert not re.search(r"\bex\.", core.strip_solution_markers(ex.cell)), ex.id
+
+
 @pytest.mark.parametrize("ex", ALL, ids=lambda e: e.id)
 def test_student_stub_is_not_attempted_and_raises_only_in_strict_mode(ex, monkeypatch):
     monkeypatch.delenv("VGG_COURSE_STRICT", raising=False)

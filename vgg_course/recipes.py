@@ -199,8 +199,8 @@ def signature(name: str, model: nn.Module, num_classes: int) -> tuple[tuple | No
 
     Example:
         >>> from vgg_course.models import tiny_vgg
-        >>> signature("transfer_learning", tiny_vgg(2), 2)[0][0]
-        frozenset({'classifier.6.bias', 'classifier.6.weight'})
+        >>> sorted(signature("transfer_learning", tiny_vgg(2), 2)[0][0])
+        ['classifier.6.bias', 'classifier.6.weight']
     """
     trained_model = copy.deepcopy(model)
     try:

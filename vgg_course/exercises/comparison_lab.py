@@ -1,7 +1,8 @@
 """Exercises for ``06_comparison_lab.ipynb``: reading the lab's results, and a buggy evaluation.
 
 The checks use results tables made for each case (``LAB_RESULTS`` reordered, and random
-tables), never the numbers of the student's own run, so every verdict is deterministic.
+tables: ``vgg_course.exercises.lab_tables``), never the numbers of the student's own run,
+so every verdict is deterministic.
 """
 
 from __future__ import annotations
@@ -10,96 +11,20 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from vgg_course import recipes, tables
+from vgg_course import recipes
 from vgg_course.exercises import zoo
-from vgg_course.exercises.core import Exercise, Part, plain, type_name
+from vgg_course.exercises.lab_tables import (LAB_RESULTS, clearly_better, pair_cases, random_table,
+                                              shuffled, table)
+from vgg_course.exercises.answers import plain, type_name
+from vgg_course.exercises.core import Exercise, Part
 from vgg_course.exercises.predictions import Prediction, digest, prediction_exercise
-
-# Results in the lab's own columns (the keys of ``vc.compare.run(...).rows``): the final
-# validation accuracy, mean and standard deviation over seeds, and seconds per recipe. An
-# example for VGG16 on ants/bees (2 classes, 3 seeds), not this machine's run; the checks
-# compute from whatever table they are given, so a measured table can replace this one.
-LAB_RESULTS: tuple[dict, ...] = (
-    {"recipe": "transfer_learning", "final_val_acc": 0.928, "val_acc_sd": 0.006,
-     "total_s": 114.0, "trainable_params": 8_194},
-    {"recipe": "finetune_new_classifier", "final_val_acc": 0.917, "val_acc_sd": 0.013,
-     "total_s": 384.0, "trainable_params": 119_554_050},
-    {"recipe": "finetune_pretrained_classifier", "final_val_acc": 0.937, "val_acc_sd": 0.008,
-     "total_s": 396.0, "trainable_params": 119_554_050},
-    {"recipe": "partial_finetune", "final_val_acc": 0.946, "val_acc_sd": 0.010,
-     "total_s": 672.0, "trainable_params": 126_633_474},
-    {"recipe": "full_finetune", "final_val_acc": 0.941, "val_acc_sd": 0.015,
-     "total_s": 1458.0, "trainable_params": 134_268_738},
-    {"recipe": "from_scratch", "final_val_acc": 0.603, "val_acc_sd": 0.041,
-     "total_s": 1476.0, "trainable_params": 134_268_738},
-)
-
-
-def table(rows) -> str:
-    """A results table as Markdown, for a task or a notebook cell."""
-    return tables.Table(["recipe", "final_val_acc ± val_acc_sd (over seeds)", "total_s",
-                         "trainable_params"],
-                        [[f"`{r['recipe']}`", f"{r['final_val_acc']:.3f} ± {r['val_acc_sd']:.3f}",
-                          f"{r['total_s']:.0f}", f"{r['trainable_params']:,}"] for r in rows],
-                        right={1, 2, 3}).markdown()
-
-
-def random_table(rng, n: int | None = None) -> list[dict]:
-    """A results table with made-up recipes: seconds and trainable counts in unrelated orders."""
-    n = n or rng.randint(4, 7)
-    accs = rng.sample(range(700, 990), n)
-    seconds = rng.sample(range(60, 2400), n)
-    params = rng.sample(range(1_000, 10_000_000), n)
-    return [{"recipe": f"recipe_{chr(97 + i)}", "final_val_acc": accs[i] / 1000,
-             "val_acc_sd": rng.randint(2, 30) / 1000, "total_s": float(seconds[i]),
-             "trainable_params": params[i]} for i in range(n)]
-
-
-def _shuffled(rng, rows) -> list[dict]:
-    rows = [dict(r) for r in rows]
-    rng.shuffle(rows)
-    return rows
-
 
 # --- q1: is the difference larger than the seed spread? -----------------------------------------
 
-def _clearly(rows, a: str, b: str) -> bool:
-    by = {r["recipe"]: r for r in rows}
-    gap = by[a]["final_val_acc"] - by[b]["final_val_acc"]
-    return gap > by[a]["val_acc_sd"] + by[b]["val_acc_sd"] + 1e-12
-
-
-def _pair_cases(rng, rows, label: str) -> list[dict]:
-    names = [r["recipe"] for r in rows]
-    by = {r["recipe"]: r for r in rows}
-
-    def tie(a: str, b: str) -> bool:  # gap == spread up to rounding: no fair verdict either way
-        gap = abs(by[a]["final_val_acc"] - by[b]["final_val_acc"])
-        return abs(gap - by[a]["val_acc_sd"] - by[b]["val_acc_sd"]) < 1e-6
-
-    pairs = [(a, b) for a in names for b in names if a != b and not tie(a, b)]
-
-    def borderline(pair) -> bool:  # the gap is larger than either spread, not than both
-        a, b = by[pair[0]], by[pair[1]]
-        return a["final_val_acc"] - b["final_val_acc"] > max(a["val_acc_sd"], b["val_acc_sd"])
-
-    within = [p for p in pairs if not _clearly(rows, *p) and not _clearly(rows, p[1], p[0])]
-    kinds = {"a difference larger than the spread": [p for p in pairs if _clearly(rows, *p)],
-             "a difference within the spread": [p for p in within if borderline(p)] or within,
-             "the second one is better": [p for p in pairs if _clearly(rows, p[1], p[0])]}
-    cases = []
-    for part, candidates in kinds.items():
-        if candidates:
-            a, b = rng.choice(candidates)
-            cases.append({"part": part, "label": f"{label}, {a} vs {b}", "rows": rows,
-                          "a": a, "b": b})
-    return cases
-
-
 def _q1_cases(rng) -> list[dict]:
-    cases = _pair_cases(rng, _shuffled(rng, LAB_RESULTS), "the lab's table, reordered")
+    cases = pair_cases(rng, shuffled(rng, LAB_RESULTS), "the lab's table, reordered")
     for _ in range(3):  # random tables until each part has a case of its own kind too
-        cases += _pair_cases(rng, random_table(rng), "another table")
+        cases += pair_cases(rng, random_table(rng), "another table")
     return cases
 
 
@@ -110,7 +35,7 @@ def _q1_observe(fn, case: dict):
 def _q1_assess(case: dict, got) -> str | None:
     if not isinstance(got, bool):
         return f"expected True or False, got {type_name(got)}"
-    if got == _clearly(case["rows"], case["a"], case["b"]):
+    if got == clearly_better(case["rows"], case["a"], case["b"]):
         return None
     if case["part"] == "the second one is better":
         return "the first recipe is the worse one here: it cannot be clearly better"
@@ -170,7 +95,7 @@ def tricky_table(rng) -> tuple[list[dict], float]:
 
 
 def _q2_cases(rng) -> list[dict]:
-    cases = [{"part": "the lab's table, reordered", "rows": _shuffled(rng, LAB_RESULTS),
+    cases = [{"part": "the lab's table, reordered", "rows": shuffled(rng, LAB_RESULTS),
               "tolerance": tol, "label": f"tolerance {tol}"} for tol in (0.01, 0.02)]
     for _ in range(2):
         rows, tolerance = tricky_table(rng)

@@ -33,7 +33,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-import math
 import random
 import re
 import textwrap
@@ -44,6 +43,7 @@ from typing import Any, Callable, Iterator
 import torch
 
 from vgg_course import config
+from vgg_course.exercises.parts import Hidden, Part  # noqa: F401  (re-exported)
 from vgg_course.exercises.verdicts import PartResult, Text, Verdict  # noqa: F401  (re-exported)
 
 # What every exercise section imports before its first exercise (and reference() too).
@@ -53,29 +53,13 @@ _MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) SOLUTION\s*$")
 _MISSING = object()
 _INSTRUCTOR = "vgg_course.exercises.instructor"
 
+
 class ExerciseFailed(AssertionError):
     """Raised by ``check()`` in strict mode (``VGG_COURSE_STRICT=1``) when a check fails."""
 
 
 class SolutionsUnavailable(LookupError):
     """This build of the kit has no solutions or hidden cases (a student release)."""
-
-
-@dataclass(frozen=True)
-class Part:
-    """One graded part; every case whose ``"part"`` is ``name`` must pass for its points."""
-
-    name: str
-    points: int = 1
-    hidden: bool = False
-
-
-@dataclass(frozen=True)
-class Hidden:
-    """Instructor-only extra parts of an exercise and the cases that test them."""
-
-    parts: tuple[Part, ...]
-    make_cases: Callable[[random.Random], list[dict]]
 
 
 def strip_solution_markers(source: str) -> str:
@@ -289,9 +273,12 @@ class Exercise:
         return Text("Solution", f"\n```python\n{code}\n```")
 
     def reference(self) -> Any:
-        """Run the solution cell in a fresh namespace and return the reference answer."""
-        module = importlib.import_module(f"vgg_course.exercises.{self.lesson}")
-        namespace: dict[str, Any] = {"ex": module}
+        """Run the solution cell in a fresh namespace and return the reference answer.
+
+        The namespace holds what the exercise section imports first (``SETUP_IMPORTS``);
+        solution cells use nothing else (a test checks it).
+        """
+        namespace: dict[str, Any] = {}
         exec(SETUP_IMPORTS, namespace)  # noqa: S102
         exec(compile(self.cell, f"<solution {self.id}>", "exec"), namespace)  # noqa: S102
         return namespace[self.answer]
@@ -309,47 +296,6 @@ def one_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(threads)
-
-
-def field(answers: Any, key: str) -> Any:
-    """``answers[key]`` of a dict answer; ``...`` there means that part is still the stub."""
-    if not isinstance(answers, dict):
-        raise TypeError(f"`answers` should be a dict, got {type(answers).__name__}")
-    value = answers.get(key, ...)
-    if value is ...:
-        raise NotImplementedError(key)
-    return value
-
-
-def plain(value: Any) -> Any:
-    """A student's value as JSON data: ints, floats, strs, bools, None, lists, dicts, else
-    ``{"type": name}`` (so the judge can say what came back)."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else {"type": "float", "repr": repr(value)}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if hasattr(value, "__index__"):  # numpy and 0-d torch integers count as ints
-        try:
-            return int(value.__index__())
-        except Exception:  # noqa: BLE001  (a tensor with more than one value, say)
-            pass
-    return {"type": type(value).__name__}
-
-
-def is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def type_name(value: Any) -> str:
-    """How a plain value (see :func:`plain`) would be described to a student."""
-    if isinstance(value, dict) and set(value) <= {"type", "repr"} and "type" in value:
-        return str(value["type"])
-    return {type(None): "None", bool: "bool", int: "int", float: "float", str: "str",
-            list: "list", dict: "dict"}.get(type(value), type(value).__name__)
 
 
 def _unset(answer: Any) -> bool:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from vgg_course.exercises import zoo
-from vgg_course.exercises.core import Exercise, Part, is_int, plain, type_name
+from vgg_course.exercises.answers import is_int, plain, type_name
+from vgg_course.exercises.core import Exercise, Part
 from vgg_course.exercises.predictions import Prediction, digest, prediction_exercise
 
 # --- q1: freezing by hand ----------------------------------------------------------------

@@ -6,7 +6,8 @@ import torch
 from torch import nn
 
 from vgg_course.exercises import zoo
-from vgg_course.exercises.core import Exercise, Part, plain, type_name
+from vgg_course.exercises.answers import plain, type_name
+from vgg_course.exercises.core import Exercise, Part
 from vgg_course.exercises.predictions import Prediction, digest, prediction_exercise
 from vgg_course.exercises.transfer_learning import head_observation
 

@@ -15,7 +15,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from vgg_course.exercises.core import Exercise, Part, field, is_int, plain, type_name
+from vgg_course.exercises.answers import field, is_int, plain, type_name
+from vgg_course.exercises.core import Exercise, Part
 
 
 def digest(exercise_id: str, key: str, value: Any) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from torch import nn
 
 from vgg_course.exercises import zoo
-from vgg_course.exercises.core import Exercise, Part, is_int, plain, type_name
+from vgg_course.exercises.answers import is_int, plain, type_name
+from vgg_course.exercises.core import Exercise, Part
 from vgg_course.exercises.predictions import Prediction, digest, prediction_exercise
 
 # --- q1: predict, then verify -----------------------------------------------------------
@@ -50,18 +51,8 @@ q1 = prediction_exercise(
 
 # --- q2: from a key to its module --------------------------------------------------------
 
-def _key_cases(rng, specs: list[tuple[str, dict]], per_model: int = 2) -> list[dict]:
-    cases = []
-    for part, spec in specs:
-        keys = list(zoo.build(spec, meta=True).state_dict())
-        for key in rng.sample(keys, per_model):
-            cases.append({"part": part, "label": f"{key!r} of {zoo.describe(spec)}",
-                          "model": spec, "key": key})
-    return cases
-
-
 def _q2_cases(rng) -> list[dict]:
-    return _key_cases(rng, [
+    return zoo.key_cases(rng, [
         ("keys of VGG-shaped models", zoo.random_tiny_vgg(rng)),
         ("keys of VGG-shaped models", {"arch": "tiny_vgg_bn", "width": rng.choice([1, 2]),
                                        "hidden": 8, "num_classes": 3}),

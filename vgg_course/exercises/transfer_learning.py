@@ -8,7 +8,8 @@ from torch import nn
 from torchvision.transforms._presets import ImageClassification
 
 from vgg_course.exercises import zoo
-from vgg_course.exercises.core import Exercise, Part, plain
+from vgg_course.exercises.answers import plain
+from vgg_course.exercises.core import Exercise, Part
 from vgg_course.exercises.predictions import Prediction, digest, prediction_exercise
 
 # --- q1: predict, then verify -----------------------------------------------------------

@@ -174,3 +174,14 @@ def path_of(model: nn.Module, module: object) -> str | None:
         if candidate is module:
             return name
     return None
+
+
+def key_cases(rng, specs: list[tuple[str, dict]], per_model: int = 2) -> list[dict]:
+    """Cases of ``per_model`` random state_dict keys of each ``(part, spec)`` model."""
+    cases = []
+    for part, spec in specs:
+        keys = list(build(spec, meta=True).state_dict())
+        for key in rng.sample(keys, per_model):
+            cases.append({"part": part, "label": f"{key!r} of {describe(spec)}",
+                          "model": spec, "key": key})
+    return cases

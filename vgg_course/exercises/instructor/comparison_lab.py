@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from vgg_course.exercises.comparison_lab import _pair_cases, random_table
-from vgg_course.exercises.core import Hidden, Part
+from vgg_course.exercises.lab_tables import pair_cases, random_table
+from vgg_course.exercises.parts import Hidden, Part
 
 SOLUTIONS = {
     "q1": ("def clearly_better(results, a: str, b: str) -> bool:\n"
@@ -47,7 +47,7 @@ def _q1_hidden(rng) -> list[dict]:
         for row in rows[::2]:  # a recipe run with one seed only has no spread
             row["val_acc_sd"] = 0.0
         cases += [dict(c, part="hidden: wide tables, some without spread")
-                  for c in _pair_cases(rng, rows, "a wide table")]
+                  for c in pair_cases(rng, rows, "a wide table")]
     return cases
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vgg_course.exercises.core import Hidden, Part
+from vgg_course.exercises.parts import Hidden, Part
 
 SOLUTIONS = {
     "q1": ("def freeze_features(model: nn.Module) -> None:\n"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vgg_course.exercises import zoo
-from vgg_course.exercises.core import Hidden, Part
+from vgg_course.exercises.parts import Hidden, Part
 
 SOLUTIONS = {
     "q1": ("def head_path(model: nn.Module) -> str:\n"

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from vgg_course.exercises import zoo
-from vgg_course.exercises.core import Hidden, Part
-from vgg_course.exercises.state_dict import _key_cases
+from vgg_course.exercises.parts import Hidden, Part
 
 SOLUTIONS = {
     "q1": ("# Predict, then run the check; run the verify cell only after that.\n"
@@ -31,7 +30,7 @@ SOLUTIONS = {
 
 
 def _q2_hidden(rng) -> list[dict]:
-    return _key_cases(rng, [("hidden: deeply nested keys", {"arch": "densenet121", "num_classes": 3}),
+    return zoo.key_cases(rng, [("hidden: deeply nested keys", {"arch": "densenet121", "num_classes": 3}),
                             ("hidden: deeply nested keys", {"arch": "mobilenet_v3_small"})], 1)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vgg_course.exercises import zoo
-from vgg_course.exercises.core import Hidden, Part
+from vgg_course.exercises.parts import Hidden, Part
 
 SOLUTIONS = {
     "q1": ("# Predict, then run the check; run the verify cell only after that.\n"
