@@ -125,13 +125,14 @@ def trainable_count(model: nn.Module) -> int:
     return counts(model).trainable
 
 
+def _flip(params: Iterable[nn.Parameter], flag: bool) -> int:
+    """Set ``requires_grad = flag``; return how many tensors changed."""
+    return len([p.requires_grad_(flag) for p in params if p.requires_grad != flag])
+
+
 def _set(model: nn.Module, params: Iterable[nn.Parameter], flag: bool, action: str) -> Change:
     before = counts(model)
-    changed = 0
-    for p in params:
-        if p.requires_grad != flag:
-            p.requires_grad_(flag)
-            changed += 1
+    changed = _flip(params, flag)
     return Change(action, before, counts(model), changed)
 
 
@@ -282,23 +283,14 @@ def freeze_up_to(model: nn.Module, block: str | None) -> Change:
     all_blocks = blocks(model)
     stop = 0 if block is None else all_blocks.index(_block(model, block)) + 1
     before = counts(model)
-    changed = 0
-    for k, b in enumerate(all_blocks):
-        flag = k >= stop
-        for p in _block_params(model, b):
-            if p.requires_grad != flag:
-                p.requires_grad_(flag)
-                changed += 1
+    changed = sum(_flip(_block_params(model, b), k >= stop) for k, b in enumerate(all_blocks))
     return Change(f"freeze_up_to({block!r})", before, counts(model), changed)
 
 
 def block_state(model: nn.Module) -> dict[str, bool | None]:
     """Per block: ``True`` all frozen, ``False`` all trainable, ``None`` mixed (or no parameters)."""
-    state: dict[str, bool | None] = {}
-    for b in blocks(model):
-        flags = {p.requires_grad for p in _block_params(model, b)}
-        state[b.name] = (not flags.pop()) if len(flags) == 1 else None
-    return state
+    flags = {b.name: {p.requires_grad for p in _block_params(model, b)} for b in blocks(model)}
+    return {name: (not f.pop()) if len(f) == 1 else None for name, f in flags.items()}
 
 
 def frozen_blocks(model: nn.Module) -> list[str]:
