@@ -1,4 +1,4 @@
-"""Hashing, verified downloads and safe installs of files (weights, datasets).
+"""Hashing, verified downloads, safe installs and safe unzipping of files (weights, datasets).
 
 Every file the kit fetches, copies or unzips goes through here, so one set of rules holds
 everywhere: the full SHA-256 is checked before a file is used, a partial download never
