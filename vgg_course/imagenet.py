@@ -14,10 +14,10 @@ from typing import Iterable, Sequence
 
 import torch
 from torch import nn
-from torchvision.models._meta import _IMAGENET_CATEGORIES
+from torchvision.models import VGG16_Weights
 
 ANT, BEE = 310, 309  # ImageNet class indices
-CATEGORIES: tuple[str, ...] = tuple(_IMAGENET_CATEGORIES)
+CATEGORIES: tuple[str, ...] = tuple(VGG16_Weights.IMAGENET1K_V1.meta["categories"])  # ImageNet's 1,000
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from PIL import Image
 from torch import nn
-from torchvision.transforms._presets import ImageClassification
+from torchvision.models import VGG16_Weights
 
 from vgg_course.exercises import zoo
 from vgg_course.exercises.answers import plain
@@ -163,10 +163,11 @@ class CaseWeights:
         self.meta = {"categories": ["a", "b"], "num_params": 0}
 
     def transforms(self, *, crop_size: int | None = None,
-                   resize_size: int | None = None) -> ImageClassification:
-        """Like an enum's ``transforms()``; the sizes may be overridden, as there."""
+                   resize_size: int | None = None) -> nn.Module:
+        """Like an enum's ``transforms()`` (the same preset class, these numbers); the sizes may
+        be overridden, as there."""
         sizes = {k: v for k, v in (("crop_size", crop_size), ("resize_size", resize_size)) if v}
-        return ImageClassification(**{**self._preset, **sizes})
+        return VGG16_Weights.IMAGENET1K_V1.transforms(**{**self._preset, **sizes})
 
     def __repr__(self) -> str:
         return f"CaseWeights({self._preset})"
