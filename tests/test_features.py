@@ -223,3 +223,48 @@ def test_squeezenet_transfer_learning_is_cached_and_matches_its_forward():
     assert "features.12" in names
     verdict = features.check(model, [], [])
     assert "features.0..features.12" in repr(verdict) and "classifier.0" in repr(verdict), repr(verdict)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_frozen_dropout_layers_run_once_an_epoch_with_the_uncached_loops_masks(precision):
+    """Transfer learning on VGG: classifier.2..5 (dropout, frozen fc7, dropout) sit between the
+    cache and the trained head. They run over the whole epoch at once in the train loader, with
+    the masks the plain loop draws batch by batch, and once (eval mode) for validation."""
+    results = []
+    for cache in (False, True):
+        model = _tl_model(frozen_classifier_layers=6)
+        opt = torch.optim.SGD(model.classifier[6].parameters(), lr=0.05, momentum=0.9)
+        train, val = _loaders()
+        net = model
+        if cache:
+            cached = features.cache(model, train, val, device="cpu", precision=precision)
+            assert cached.check.names[cached.head_start] == "classifier.6"
+            assert [type(m) for m in cached.head] == [nn.Linear]
+            assert "classifier.2..classifier.5 (frozen, with dropout) run once an epoch" in str(cached)
+            assert set(cached.timings) == {"decode", "extract"}
+            net, train, val = cached.head, cached.train, cached.val
+        history = engine.fit(net, train, val, opt, epochs=3, device="cpu", precision=precision,
+                             seed=7, progress=False)
+        results.append((history, model.classifier[6].state_dict()))
+    (plain, plain_head), (fast, fast_head) = results
+    tolerance = {"rtol": 1e-5, "atol": 1e-6} if precision == "fp32" else {"rtol": 1e-2, "atol": 1e-3}
+    for key in plain_head:
+        torch.testing.assert_close(fast_head[key], plain_head[key], **tolerance, msg=key)
+    assert [r.train_loss for r in fast.records] == pytest.approx(
+        [r.train_loss for r in plain.records], rel=tolerance["rtol"])
+    assert [r.val_accuracy for r in fast.records] == [r.val_accuracy for r in plain.records]
+
+
+def test_frozen_dropout_layers_stay_in_the_head_when_the_head_draws_random_numbers_too():
+    # partial fine-tuning of fc6 keeps the classifier's dropout after a trainable layer:
+    # masks and the head's own dropout would interleave, so nothing moves out of the head
+    model = _tl_model(frozen_classifier_layers=0)
+    train, val = _loaders()
+    cached = features.cache(model, train, val, device="cpu", precision="fp32")
+    assert cached.head_start == cached.check.boundary
+    layers = [nn.Dropout(), nn.Linear(4, 4).requires_grad_(False), nn.Dropout(), nn.Linear(4, 2),
+              nn.Dropout()]
+    named = [(str(i), m) for i, m in enumerate(layers)]
+    assert vc.segment.span(named, 0, (nn.Linear,)) == 0  # the last Dropout follows the head
+    assert vc.segment.span(named[:4], 0, (nn.Linear,)) == 3
+    assert vc.segment.span([(n, m) for n, m in named[:4] if n != "1"], 0, (nn.Linear,)) == 0  # no weights

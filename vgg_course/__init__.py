@@ -35,6 +35,7 @@ _SUBMODULES = (
     "history",      # what a training run did, epoch by epoch: a table in a cell
     "checkpoints",  # best/last checkpoints of a training run, and loading them back
     "features",     # feature caching for frozen backbones
+    "segment",      # frozen layers with dropout after a cached prefix, once an epoch
     "quantize",     # int8 copies of a frozen prefix for the one-time feature pass
     "devices",      # device and precision choice
     "memory",       # peak memory of a stretch of work, on Linux, macOS and Windows

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
@@ -21,7 +21,7 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, SequentialSample
 from torchvision.models import VGG, SqueezeNet
 from torchvision.models.squeezenet import Fire
 
-from vgg_course import data, devices, quantize
+from vgg_course import data, devices, quantize, segment
 
 # Layers whose output depends only on their input and weights, in train mode as in eval mode.
 _DETERMINISTIC = (nn.Conv2d, nn.Linear, nn.ReLU, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Sigmoid,
@@ -182,9 +182,10 @@ def prefix_key(model: nn.Module, checked: CacheCheck) -> tuple:
     Two models with the same key (copies of one starting model, frozen in the same place)
     share one caching pass (``Cached.with_head_of``).
     """
-    named = stages(model)[:checked.boundary]
-    return (checked.boundary, tuple(round(float(p.double().sum()), 6)
-                                    for _, m in named for p in m.parameters()))
+    named = stages(model)
+    end = segment.span(named, checked.boundary, _DETERMINISTIC)  # frozen layers after it too
+    return (checked.boundary, end, tuple(round(float(p.double().sum()), 6)
+                                         for _, m in named[:end] for p in m.parameters()))
 
 
 class _Indices(Dataset):
@@ -208,8 +209,9 @@ class CachedLoader:
     uncached loop does -- that is what makes cached and uncached training agree.
     """
 
-    def __init__(self, loader: Iterable, features: torch.Tensor, labels: torch.Tensor) -> None:
-        self.features, self.labels = features, labels
+    def __init__(self, loader: Iterable, features: torch.Tensor, labels: torch.Tensor,
+                 frozen: segment.FrozenSegment | None = None) -> None:
+        self.features, self.labels, self.frozen = features, labels, frozen
         # The same generator object: fit() re-seeds it per epoch, for this loader as for the original.
         self.generator = data.shuffle_generator(loader)
         if isinstance(loader, DataLoader):
@@ -228,9 +230,16 @@ class CachedLoader:
         return len(self._order)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        for idx in self._order:
-            idx = torch.as_tensor(idx).to(self.features.device)
-            yield self.features[idx], self.labels[idx]
+        # The whole epoch's order first: it draws what the uncached loader draws, in that order.
+        order = [torch.as_tensor(idx).to(self.features.device) for idx in self._order]
+        if self.frozen is None:
+            for idx in order:
+                yield self.features[idx], self.labels[idx]
+            return
+        sizes = [len(idx) for idx in order]
+        out = self.frozen.train_pass(self.features[torch.cat(order)], sizes)
+        for rows, idx in zip(out.split(sizes), order):
+            yield rows, self.labels[idx]
 
 
 @dataclass
@@ -244,6 +253,8 @@ class Cached:
     seconds: float
     precision: str
     feature_shape: tuple[int, ...]
+    head_start: int = 0      # the head is stages [head_start, ...); frozen ones before it run in the loaders
+    timings: dict[str, float] = field(default_factory=dict)  # decode, calibrate, extract seconds
 
     def with_head_of(self, model: nn.Module) -> "Cached":
         """These cached features with ``model``'s layers after the prefix as the head.
@@ -252,18 +263,22 @@ class Cached:
         (another seed, another recipe): the one caching pass then serves them all.
         """
         named = stages(model)
-        return replace(self, head=nn.Sequential(*(m for _, m in named[self.check.boundary:])))
+        return replace(self, head=nn.Sequential(*(m for _, m in named[self.head_start:])))
 
     def __repr__(self) -> str:
         return str(self)
 
     def __str__(self) -> str:
         mb = (self.train.features.nbytes + self.val.features.nbytes) / 2**20
+        names = self.check.names
         return (f"features cached: {self.check.names[0]}..{self.check.names[self.check.boundary - 1]} "
                 f"ran once ({self.precision}, {self.seconds:.1f} s) for "
                 f"{len(self.train.features)} + {len(self.val.features)} images -> "
-                f"{tuple(self.feature_shape)} each, {mb:.1f} MB; training "
-                f"{self.check.names[self.check.boundary]}..{self.check.names[-1]}")
+                f"{tuple(self.feature_shape)} each, {mb:.1f} MB; "
+                + (f"{names[self.check.boundary]}..{names[self.head_start - 1]} (frozen, with "
+                   "dropout) run once an epoch over all its batches; "
+                   if self.head_start > self.check.boundary else "")
+                + f"training {names[self.head_start]}..{names[-1]}")
 
 
 def _ordered(loader: Iterable) -> Iterable:
@@ -281,25 +296,36 @@ def _ordered(loader: Iterable) -> Iterable:
 
 
 def extract(prefix: nn.Module, loader: Iterable, *, device: torch.device | str | None = None,
-            precision: str = "auto", progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+            precision: str = "auto", progress: bool = False,
+            timings: dict[str, float] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Run ``prefix`` once over ``loader`` in index order; return (features fp32, labels).
 
     Runs under ``torch.inference_mode()`` in the fast precision of ``vc.devices.plan``
     (bf16 and channels_last where the hardware has bf16). Features stay on the device.
+    ``timings``, when given, gets the seconds spent in the network (``"extract"``) and
+    waiting for the loader, that is decoding and resizing images (``"decode"``), added in.
     """
     chosen = devices.plan(device, precision)
     devices.prepare(prefix, chosen)
     prefix.eval()
     feats, labels = [], []
+    start, in_network = time.perf_counter(), 0.0
     with torch.inference_mode():
         for x, y in data.batches(_ordered(loader), desc="caching features", progress=progress):
+            begin = time.perf_counter()
             with devices.autocast(chosen.device, chosen.dtype):
                 out = prefix(devices.to_device(x, chosen))
             # fp32 storage: the head then trains on exactly what the uncached loop computes
             feats.append(out.float().contiguous())
             labels.append(torch.as_tensor(y).to(chosen.device))
+            if chosen.device.type == "cuda":
+                torch.cuda.synchronize(chosen.device)
+            in_network += time.perf_counter() - begin
     if not feats:
         raise ValueError("The loader yielded no batches: nothing to cache.")
+    if timings is not None:
+        timings["extract"] = timings.get("extract", 0.0) + in_network
+        timings["decode"] = timings.get("decode", 0.0) + time.perf_counter() - start - in_network
     return torch.cat(feats), torch.cat(labels)
 
 
@@ -344,18 +370,30 @@ def cache(model: nn.Module, train_loader: Iterable, val_loader: Iterable,
         raise ValueError(f"Feature caching is not possible: {checked.reason}.")
     named = stages(model)
     prefix = nn.Sequential(*(m for _, m in named[:checked.boundary]))
-    head = nn.Sequential(*(m for _, m in named[checked.boundary:]))
+    head_start = segment.span(named, checked.boundary, _DETERMINISTIC)
+    head = nn.Sequential(*(m for _, m in named[head_start:]))
     start = time.perf_counter()
-    label = precision
+    label, timings = precision, {}
     if precision == "int8":
         prefix, precision = _int8_prefix(prefix, train_loader, device), "fp32"
+        timings["calibrate"] = time.perf_counter() - start
+        segment_plan = devices.plan(device, "auto")  # the head's precision in fit()
     else:
         label = devices.plan(device, precision).precision
+        segment_plan = devices.plan(device, precision)
     train_x, train_y = extract(prefix, train_loader, device=device, precision=precision,
-                               progress=progress)
+                               progress=progress, timings=timings)
     val_x, val_y = extract(prefix, val_loader, device=device, precision=precision,
-                           progress=progress)
+                           progress=progress, timings=timings)
+    frozen = None
+    if head_start > checked.boundary:
+        frozen = segment.FrozenSegment([m for _, m in named[checked.boundary:head_start]],
+                                       segment_plan)
+        for layer in frozen.layers:
+            devices.prepare(layer, segment_plan)
+        val_x = frozen.eval_pass(val_x)  # validation runs in eval mode: no dropout, once
     seconds = time.perf_counter() - start
-    return Cached(head=head, train=CachedLoader(train_loader, train_x, train_y),
+    return Cached(head=head, train=CachedLoader(train_loader, train_x, train_y, frozen),
                   val=CachedLoader(val_loader, val_x, val_y), check=checked, seconds=seconds,
-                  precision=label, feature_shape=tuple(train_x.shape[1:]))
+                  precision=label, feature_shape=tuple(train_x.shape[1:]), head_start=head_start,
+                  timings=timings)
