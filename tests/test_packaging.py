@@ -23,7 +23,8 @@ PROJECT = PYPROJECT["project"]
 # (torch, numpy ...) needs a runtime restart.
 COLAB = {"torch": "2.10.0", "torchvision": "0.25.0", "tqdm": "4.67.3", "matplotlib": "3.10.0",
          "numpy": "2.0.2", "pillow": "11.3.0", "ipywidgets": "7.7.1", "ipykernel": "6.17.1",
-         "nbclient": "0.10.4", "nbformat": "5.10.4", "psutil": "5.9.5", "jupyter_client": "7.4.9"}
+         "nbclient": "0.10.4", "nbformat": "5.10.4", "psutil": "5.9.5", "jupyter_client": "7.4.9",
+         "torchao": "0.10.0", "torchaudio": "2.10.0"}
 NOT_IN_COLAB = {"torchinfo", "ndf"}  # small, and installed by the bootstrap
 
 
