@@ -4,7 +4,7 @@ One command, one process, the same photos, model and recipe for every variant:
 
   B0          the tutorial's loop: fp32, NCHW, batch 4, frozen VGG16 recomputed every epoch
   TL graph    transfer learning with vc.engine.fit: frozen layers in the graph, fast precision
-  TL cached   the same with cache_features=True: frozen layers run once, then the head trains
+  TL cached   the same after vc.features.cache: frozen layers run once, then the head trains
   partial FT  block 5 + classifier trained (a few steps, then extrapolated)
   full FT     everything trained (a few steps, then extrapolated)
   TL cached int8  (CPU) TL cached, its one pass run by an int8 copy of the frozen layers
@@ -160,6 +160,20 @@ def matmul_peak(device: torch.device, dtype) -> float:
     return 2 * n**3 / best / 1e12
 
 
+def int8_peak(device: torch.device) -> float | None:
+    """Measured TOP/s of a 2048^3 int8 matmul (``torch._int_mm``, best of 5), CPU only."""
+    if device.type != "cpu" or not hasattr(torch, "_int_mm"):
+        return None
+    a = torch.randint(-128, 127, (2048, 2048), dtype=torch.int8)
+    b = torch.randint(-128, 127, (2048, 2048), dtype=torch.int8)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        torch._int_mm(a, b)
+        best = min(best, time.perf_counter() - start)
+    return 2 * 2048**3 / best / 1e12
+
+
 def sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -172,7 +186,7 @@ def run_b0(args, train_ds, val_ds, device):
     opt, sched = sgd(model)
     train, val = vc.data.make_loaders(train_ds, val_ds, batch_size=4, device="cpu", seed=0)
     data = {"train": train, "val": val}  # decoded every epoch, as in the tutorial
-    peak = vc.devices.PeakMemory(device)
+    peak = vc.memory.PeakMemory(device)
     start = time.perf_counter()
     accs = tutorial_train(model, data, nn.CrossEntropyLoss(), opt, sched, args.b0_epochs, device)
     sync(device)
@@ -187,18 +201,25 @@ def run_b0(args, train_ds, val_ds, device):
 
 
 def run_fit(args, train_ds, val_ds, device, *, name, cached, epochs, batch, cache_precision=None):
+    """The kit's loop, timed end to end: loaders, the caching pass (when ``cached``), epochs."""
     model = build_model(args, "head")
     opt, sched = sgd(model)
     start = time.perf_counter()
     train, val = loaders(args, train_ds, val_ds, batch, device)  # on CUDA: decoded once
-    data_seconds = time.perf_counter() - start
-    peak = vc.devices.PeakMemory(device)
-    history = vc.engine.fit(model, train, val, opt, epochs=epochs, device=device,
-                            scheduler=sched, cache_features=cached, cache_precision=cache_precision,
-                            progress=args.progress)
+    net, breakdown = model, {"loaders": time.perf_counter() - start}
+    peak = vc.memory.PeakMemory(device)
+    if cached:
+        cache = vc.features.cache(model, train, val, device=device,
+                                  precision=cache_precision or "auto", progress=args.progress)
+        net, train, val = cache.head, cache.train, cache.val
+        breakdown.update(cache.timings)
+        breakdown["caching other"] = cache.seconds - sum(cache.timings.values())
+    history = vc.engine.fit(net, train, val, opt, epochs=epochs, device=device,
+                            scheduler=sched, progress=args.progress)
     last = history.records[-1]
     epoch_s = sum(r.seconds for r in history.records) / len(history.records)
-    total = data_seconds + history.setup_seconds + epoch_s * args.epochs
+    breakdown["head epochs" if cached else "epochs"] = epoch_s * args.epochs
+    total = sum(breakdown.values())
     images = len(train_ds) + len(val_ds)
     caching = f" + {cache_precision or 'caching'} pass" if cached else ""
     return {"variant": name, "precision": history.precision, "batch": batch,
@@ -206,8 +227,9 @@ def run_fit(args, train_ds, val_ds, device, *, name, cached, epochs, batch, cach
             "images_per_s": images * args.epochs / total, "seconds": total,
             "extrapolated": epochs < args.epochs, "val_accuracy": last.val_accuracy,
             "accuracy_epoch": last.epoch, "accuracies": [r.val_accuracy for r in history.records],
-            "peak_mb": mb(peak.read()), "setup_seconds": data_seconds + history.setup_seconds,
-            "epoch_seconds": [r.seconds for r in history.records], "notes": history.notes}
+            "peak_mb": mb(peak.read()), "breakdown": breakdown,
+            "epoch_seconds": [r.seconds for r in history.records], "notes": history.notes,
+            "cache": str(cache) if cached else None}
 
 
 def run_ft(args, train_ds, val_ds, device, *, name, trainable, batch, flops):
@@ -219,7 +241,7 @@ def run_ft(args, train_ds, val_ds, device, *, name, trainable, batch, flops):
     train, val = loaders(args, Subset(train_ds, range(n)), Subset(val_ds, range(min(n, len(val_ds)))),
                          batch, device)
     vc.engine.train_one_epoch(model, [next(iter(train))], opt, device=device)  # warm-up
-    peak = vc.devices.PeakMemory(device)
+    peak = vc.memory.PeakMemory(device)
     start = time.perf_counter()
     result = vc.engine.train_one_epoch(model, train, opt, device=device)
     sync(device)
@@ -289,6 +311,31 @@ def extraction_line(e) -> str:
     return f"{line}  [{e['plan']}]"
 
 
+def breakdown_line(row) -> str:
+    """Where a TL-cached run's seconds went."""
+    parts = ", ".join(f"{k} {v:.1f} s" for k, v in row["breakdown"].items())
+    return f"{row['variant']}: {row['seconds']:.1f} s = {parts}"
+
+
+def bound_line(summary) -> str:
+    """The physical bound: the arithmetic of TL cached at this CPU's measured peak rates."""
+    e = summary["extraction"]
+    gflop = summary["forward_gflops_per_image"]
+    images = e["images_total"]
+    lines = [f"physical bound: the caching pass is {images} x {gflop:.1f} GFLOP = "
+             f"{images * gflop / 1e3:.2f} TFLOP; at the measured matmul peak "
+             f"({summary['matmul_peak_tflops']:.2f} TFLOP/s, {e['fast_precision']}) it takes "
+             f"{images * gflop / 1e3 / summary['matmul_peak_tflops']:.1f} s"]
+    if summary.get("int8_peak_tops"):
+        lines.append(f"in int8 ({summary['int8_peak_tops']:.2f} TOP/s measured) "
+                     f"{images * gflop / 1e3 / summary['int8_peak_tops']:.1f} s")
+    b0 = summary["variants"][0]["seconds"]
+    best = images * gflop / 1e3 / max(summary["matmul_peak_tflops"],
+                                       summary.get("int8_peak_tops") or 0)
+    lines.append(f"so TL cached can be at most {b0 / best:,.0f}x B0 (head epochs not counted)")
+    return "; ".join(lines) + "."
+
+
 def mb(value):
     return None if value is None else value / 2**20
 
@@ -351,6 +398,7 @@ def main(argv=None) -> int:
     dtype = vc.devices.autocast_dtype(device)
     peak_tflops = matmul_peak(device, dtype)
     extraction = run_extraction(args, train_ds, device)
+    extraction["images_total"] = len(train_ds) + len(val_ds)
     print(extraction_line(extraction), flush=True)
     rows = [run_b0(args, train_ds, val_ds, device)]
     print("B0 done", flush=True)
@@ -383,6 +431,7 @@ def main(argv=None) -> int:
         "weights": "pretrained" if args.pretrained else "practice (random) weights",
         "load_average_start": load, "load_average_end": os.getloadavg(),
         "forward_gflops_per_image": flops / 1e9, "matmul_peak_tflops": peak_tflops,
+        "int8_peak_tops": int8_peak(device),
         "extraction": extraction, "variants": rows, "accuracy_check": accuracy,
     }
     full = rows[-1]
@@ -399,6 +448,10 @@ def main(argv=None) -> int:
                   f"({accuracy[key + '_points_apart']:.1f} points apart), "
                   f"{accuracy[key + '_final']:.1%} after {args.epochs}.")
     print(extraction_line(extraction))
+    for r in rows:
+        if r.get("breakdown") and r["variant"].startswith("TL cached"):
+            print(breakdown_line(r))
+    print(bound_line(summary))
     print(f"full FT: {full['train_tflops']:.2f} TFLOP/s achieved = "
           f"{100 * full['train_tflops'] / peak_tflops:.0f}% of the measured matmul peak "
           f"({peak_tflops:.2f} TFLOP/s, {vc.devices.plan(device).precision}).")

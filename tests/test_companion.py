@@ -15,7 +15,7 @@ from PIL import Image
 from torchvision.datasets import ImageFolder
 from torchvision.models import squeezenet1_1
 
-from vgg_course import companion
+from vgg_course import cacheable, companion
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +175,6 @@ def test_training_preprocessing_shows_its_random_steps_to_feature_caching():
     class Photos(Dataset):
         transform = companion.CaffePreprocess(train=True)
 
-    assert features.random_transforms(DataLoader(Photos())) == ["RandomHorizontalFlip", "RandomResizedCrop"]
+    assert cacheable.random_transforms(DataLoader(Photos())) == ["RandomHorizontalFlip", "RandomResizedCrop"]
     Photos.transform = companion.CaffePreprocess()
-    assert features.random_transforms(DataLoader(Photos())) == []
+    assert cacheable.random_transforms(DataLoader(Photos())) == []

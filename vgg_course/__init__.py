@@ -34,6 +34,7 @@ _SUBMODULES = (
     "engine",       # the training and evaluation loop
     "history",      # what a training run did, epoch by epoch: a table in a cell
     "checkpoints",  # best/last checkpoints of a training run, and loading them back
+    "cacheable",    # where a model splits for feature caching, or why it cannot
     "features",     # feature caching for frozen backbones
     "segment",      # frozen layers with dropout after a cached prefix, once an epoch
     "quantize",     # int8 copies of a frozen prefix for the one-time feature pass

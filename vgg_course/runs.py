@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from vgg_course import data, devices, engine, features, freezing, memory, optim, recipes
+from vgg_course import cacheable, data, devices, engine, features, freezing, memory, optim, recipes
 from vgg_course.results import RecipeResult, Run
 
 
@@ -113,10 +113,10 @@ class Lab:
         """The shared cache of ``model``'s frozen prefix (made on first use), and its cost now."""
         if self.budget.augment:
             return None, 0.0
-        checked = features.check(model, train_loader, val_loader)
+        checked = cacheable.check(model, train_loader, val_loader)
         if not checked.ok:
             return None, 0.0
-        key, seconds = features.prefix_key(model, checked), 0.0
+        key, seconds = cacheable.prefix_key(model, checked), 0.0
         if key not in self.caches:
             self.caches[key] = features.cache(model, train_loader, val_loader, checked,
                                               device=self.device, precision=self.budget.precision,
