@@ -250,10 +250,10 @@ def test_training_benchmark_runs_in_quick_mode(tmp_path):
     assert names == ["B0 tutorial loop", "TL graph (kit)", "TL cached (kit)", *int8,
                      "partial FT (kit)", "full FT (kit)"]
     b0, graph, cached = result["variants"][:3]
-    assert cached["notes"][0].startswith("features cached:") and not cached["extrapolated"]
+    assert cached["cache"].startswith("features cached:") and not cached["extrapolated"]
     assert b0["speedup_vs_b0"] == 1.0 and result["extraction"]["speedup"] > 0
     if int8:
-        assert "ran once (int8" in result["variants"][3]["notes"][0]
+        assert "ran once (int8" in result["variants"][3]["cache"]
         assert result["extraction"]["int8_speedup"] > 0
         assert "cached_int8_final" in result["accuracy_check"]
     # Same batches, same dropout masks: after one epoch the kit's head matches B0's.
