@@ -14,7 +14,8 @@ import vgg_course as vc
 from vgg_course import companion, engine, features, imagenet, quantize
 
 pytestmark = [pytest.mark.usefixtures("one_thread"),
-              pytest.mark.skipif(quantize.engine() is None, reason="no int8 backend here (vc.quantize.engine())")]
+              pytest.mark.skipif(quantize.engine() is None,
+                                 reason="no int8 backend here (vc.quantize.engine())")]
 
 
 def _loaders():
@@ -37,7 +38,7 @@ def _relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
 
 @pytest.fixture(scope="module")
 def tiny_int8():
-    """VGG16's 13 convs at tiny widths, its fp32 state and its int8 copy (one compile per module)."""
+    """VGG16's 13 convs at tiny widths, its fp32 state and its int8 copy (compiled once)."""
     prefix = vc.models.tiny_vgg(2).features.eval().requires_grad_(False)
     before = {k: v.clone() for k, v in prefix.state_dict().items()}
     x = torch.randn(16, 3, 32, 32, generator=torch.Generator().manual_seed(0))
@@ -111,13 +112,28 @@ def test_a_probe_trained_on_fp32_features_reads_int8_features_the_same_way(tiny_
 
 def test_int8_copy_warns_nothing():
     """No deprecated call on the way: DeprecationWarning, FutureWarning, UserWarning are errors."""
-    prefix = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.MaxPool2d(2)).eval().requires_grad_(False)
+    prefix = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.MaxPool2d(2))
+    prefix.eval().requires_grad_(False)
     x = torch.randn(4, 3, 16, 16)
     with warnings.catch_warnings():
         for category in (DeprecationWarning, FutureWarning, UserWarning):
             warnings.simplefilter("error", category)
         got = quantize.int8_copy(prefix, x)(x)
     assert 0 < _relative_error(got, prefix(x)) < 0.06
+
+
+def test_int8_is_offered_only_with_the_releases_it_was_tested_with(monkeypatch):
+    releases = {"torch": "2.14.1", "torchao": "0.18.0"}
+    monkeypatch.setattr(quantize, "version", releases.__getitem__)
+    assert quantize.engine() == "x86"
+    for name, older in (("torch", "2.10.0+cu128"), ("torch", "2.13.0+cpu"), ("torchao", "0.10.0")):
+        with monkeypatch.context() as m:
+            m.setitem(releases, name, older)
+            assert quantize.engine() is None, releases
+    monkeypatch.setenv("CXX", "no-such-compiler")
+    assert quantize.engine() is None
+    with pytest.raises(RuntimeError, match="no int8 backend"):
+        quantize.int8_copy(nn.Conv2d(3, 4, 3).requires_grad_(False), torch.randn(2, 3, 8, 8))
 
 
 def test_only_frozen_layers_are_quantized():

@@ -25,6 +25,7 @@ import platform
 import shutil
 import sys
 from collections.abc import Iterable
+from importlib.metadata import PackageNotFoundError, version
 
 import torch
 from torch import nn
@@ -37,20 +38,30 @@ CHUNK = 16  # images per call of the compiled int8 graph
 def engine() -> str | None:
     """The int8 backend this machine runs the copy with, or ``None`` when it has none.
 
-    ``"x86"`` needs an x86-64 CPU, PyTorch 2.14 built with oneDNN, and the C++ compiler that
-    ``torch.compile`` builds CPU kernels with (``$CXX``, else g++, clang++ on macOS, cl on
-    Windows). Older PyTorch releases are left out: with 2.10 the compiled copy silently runs
-    fp32 convolutions, and up to 2.13 torch warns from inside its own compiler.
+    ``"x86"`` needs an x86-64 CPU, the C++ compiler that ``torch.compile`` builds CPU kernels
+    with (``$CXX``, else g++, clang++ on macOS, cl on Windows) and the releases this was tested
+    with: PyTorch 2.14 (built with oneDNN) and torchao 0.18. Older ones are left out: with
+    PyTorch 2.10 the compiled copy silently runs fp32 convolutions, up to 2.13 it warns from
+    inside its own compiler.
 
     Example:
         >>> engine() in {"x86", None}
         True
     """
-    if (torch.__version__ < "2.14" or platform.machine().lower() not in {"x86_64", "amd64"}
-            or not torch.backends.mkldnn.is_available()):
+    if (platform.machine().lower() not in {"x86_64", "amd64"}
+            or not torch.backends.mkldnn.is_available()
+            or _release("torch") < (2, 14) or _release("torchao") < (0, 18)):
         return None
     compiler = os.environ.get("CXX", {"win32": "cl", "darwin": "clang++"}.get(sys.platform, "g++"))
     return "x86" if shutil.which(compiler) else None
+
+
+def _release(package: str) -> tuple[int, ...]:
+    """``(major, minor)`` of an installed package, ``(0,)`` when it is not installed."""
+    try:
+        return tuple(int(part) for part in version(package).split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return (0,)
 
 
 def calibration_batch(loader: Iterable, n: int = CALIBRATION_IMAGES) -> torch.Tensor:
