@@ -55,7 +55,7 @@ def span(named: Sequence[tuple[str, nn.Module]], start: int,
     end = start
     while end < len(named):
         layer = named[end][1]
-        if any(p.requires_grad for p in layer.parameters()):
+        if any(param.requires_grad for param in layer.parameters()):
             break
         if not (is_dropout(layer) or isinstance(layer, deterministic)):
             return start
