@@ -58,7 +58,7 @@ def test_malformed_markers_are_clear_errors(source, message):
 def _lesson(tmp_path: Path) -> Path:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# 03 Freezing"),
-                nbformat.v4.new_code_cell("1 + 1", outputs=[nbformat.v4.new_output(
+                nbformat.v4.new_code_cell("import vgg_course as vc\n1 + 1", outputs=[nbformat.v4.new_output(
                     "execute_result", data={"text/plain": "2"}, execution_count=1)],
                     execution_count=1)]
     path = tmp_path / "03_freezing.ipynb"

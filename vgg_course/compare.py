@@ -277,11 +277,14 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--recipes", nargs="+", default=None, metavar="NAME",
                         help=f"default: all ({', '.join(recipes.RECIPES)})")
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best one)")
-    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where to write the results (default: the course folder's "
+                             "results/comparison, see VGG_COURSE_RESULTS)")
     parser.set_defaults(func=_cli_compare)
 
 
 def _cli_compare(args: argparse.Namespace) -> int:
+    args.out = args.out or config.settings().results_dir / "comparison"
     try:
         budget = Budget(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                         backbone_lr=args.backbone_lr, augment=args.augment,
