@@ -217,3 +217,15 @@ def test_int8_squeezenet_keeps_its_imagenet_accuracy_on_the_photos(photos_dir):
     fp32_result, int8_result = imagenet.known_classes(model, val), imagenet.known_classes(int8, val)
     # measured: fp32 95.4% (66/70, 80/83), int8 96.1% (67/70, 80/83)
     assert int8_result.accuracy >= fp32_result.accuracy - 0.02, (fp32_result, int8_result)
+
+
+def test_ceil_mode_pools_keep_their_output_size():
+    """SqueezeNet pools with ceil_mode=True: 227 px gives 14x14 features, and so must int8."""
+    prefix = nn.Sequential(nn.Conv2d(3, 8, 3, 2), nn.ReLU(), nn.MaxPool2d(3, 2, ceil_mode=True),
+                           nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
+                           nn.MaxPool2d(3, 2, ceil_mode=True)).eval().requires_grad_(False)
+    x = torch.randn(4, 3, 59, 59, generator=torch.Generator().manual_seed(0))
+    reference, int8 = prefix(x), quantize.int8_copy(prefix, x)(x)
+    assert int8.shape == reference.shape == (4, 8, 7, 7)  # the int8 max-pool kernel gave 6x6
+    cosine = torch.nn.functional.cosine_similarity(int8.flatten(1), reference.flatten(1))
+    assert cosine.min() > 0.99
