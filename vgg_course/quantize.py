@@ -119,6 +119,49 @@ class Int8Copy(nn.Module):
             return torch.cat(outputs)
 
 
+def _floor_ceil_mode_pools(model: nn.Module, example: torch.Tensor) -> list[str]:
+    """Replace each ``MaxPool2d(ceil_mode=True)`` by zero padding and a floor-mode pool, in place.
+
+    torch 2.14's int8 max-pool kernel ignores ``ceil_mode`` (SqueezeNet's 227 px features come
+    out 13x13 instead of 14x14). Padding the right and bottom edges so that floor mode makes the
+    extra window gives the same output wherever the pool's input is never negative (after a
+    ReLU, as in SqueezeNet): a zero then never wins a max. Checked on ``example``. Returns the
+    new pools' names (they run in fp32: their input, the padding's output, is not int8).
+    """
+    seen: dict[str, tuple[tuple[int, ...], float]] = {}
+    pools = {name: layer for name, layer in model.named_modules()
+             if isinstance(layer, nn.MaxPool2d) and layer.ceil_mode}
+    if not pools:
+        return []
+    hooks = [layer.register_forward_hook(
+        lambda mod, args, out, name=name: seen.__setitem__(name, (tuple(args[0].shape), float(args[0].min()))))
+        for name, layer in pools.items()]
+    with torch.no_grad():
+        reference = model(example)
+    for hook in hooks:
+        hook.remove()
+    for name, pool in pools.items():
+        shape, lowest = seen[name]
+        k, s = nn.modules.utils._pair(pool.kernel_size), nn.modules.utils._pair(pool.stride)
+        if lowest < 0 or pool.padding not in (0, (0, 0)) or pool.dilation not in (1, (1, 1)):
+            raise ValueError(f"{name}: a ceil_mode max-pool that is not after a ReLU (or is padded "
+                             "or dilated) has no int8 equivalent here: use precision='auto'.")
+        extra = []
+        for size, kernel, stride in zip(shape[-2:], k, s):
+            out = -(-(size - kernel) // stride) + 1  # ceil mode
+            if (out - 1) * stride >= size:  # the last window must start inside the input
+                out -= 1
+            extra.append(max(0, (out - 1) * stride + kernel - size))
+        floor = nn.Sequential(nn.ZeroPad2d((0, extra[1], 0, extra[0])),
+                              nn.MaxPool2d(k, s, ceil_mode=False))
+        parent_name, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent_name) if parent_name else model, child, floor)
+    with torch.no_grad():
+        if not torch.equal(model(example), reference):
+            raise RuntimeError("Replacing the ceil_mode max-pools changed the output.")
+    return [f"{name}.1" for name in pools]
+
+
 def int8_copy(prefix: nn.Module, calibration: torch.Tensor) -> nn.Module:
     """An int8 copy of the frozen ``prefix``, calibrated on ``calibration`` images (CPU).
 
@@ -153,6 +196,7 @@ def int8_copy(prefix: nn.Module, calibration: torch.Tensor) -> nn.Module:
 
     model = copy.deepcopy(prefix).cpu().eval()
     calibration = calibration.detach().float().cpu()
+    fp32_pools = _floor_ceil_mode_pools(model, calibration[:2])
     # export would fix the batch size at 1 if shown a single image: show it two
     example = calibration if len(calibration) > 1 else calibration.expand(2, *calibration.shape[1:])
     graph = torch.export.export(model, (example,),
@@ -161,11 +205,8 @@ def int8_copy(prefix: nn.Module, calibration: torch.Tensor) -> nn.Module:
     # its compiler on int8 linear layers (mkldnn_lowerings.py), so nn.Linear stays fp32.
     quantizer = (X86InductorQuantizer().set_global(get_default_x86_inductor_quantization_config())
                  .set_module_type_qconfig(nn.Linear, None))
-    for name, layer in model.named_modules():
-        if isinstance(layer, nn.MaxPool2d) and layer.ceil_mode:
-            # torch 2.14's int8 max-pool kernel drops ceil_mode (SqueezeNet: 13x13, not 14x14);
-            # this pool runs in fp32 between a dequantize and a quantize instead
-            quantizer.set_module_name_qconfig(name, None)
+    for name in fp32_pools:
+        quantizer.set_module_name_qconfig(name, None)
     observed = prepare_pt2e(graph, quantizer)
     with torch.no_grad():
         observed(calibration)
