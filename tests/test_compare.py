@@ -215,7 +215,7 @@ def test_cli_reports_bad_data_clearly(tmp_path, practice, capsys, no_training):
 def test_cli_runs_the_vgg16_comparison_in_quick_mode(tmp_path, practice, capsys, monkeypatch):
     monkeypatch.setenv("VGG_COURSE_QUICK", "1")  # practice weights: nothing to download
     code = main(["compare", "--model", "vgg16", "--data", str(practice), "--epochs", "1",
-                 "--image-size", "32", "--batch-size", "40", "--device", "cpu",
+                 "--image-size", "32", "--batch-size", "40", "--device", "cpu", "--repeats", "1",
                  "--out", str(tmp_path / "out")])
     assert code == 0, capsys.readouterr()
     saved = json.loads((tmp_path / "out" / "comparison.json").read_text())
