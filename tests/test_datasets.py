@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 import http.server
 import io
-import stat
 import threading
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ from PIL import Image
 import vgg_course as vc
 from vgg_course import datasets
 from vgg_course.__main__ import main
+from zips import make_zip
 
 
 @pytest.fixture(autouse=True)
@@ -34,15 +33,6 @@ def _jpeg(colour: tuple[int, int, int]) -> bytes:
     return buf.getvalue()
 
 
-def _make_zip(path: Path, entries: dict[str, bytes], symlinks: dict[str, str] | None = None) -> Path:
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, payload in entries.items():
-            zf.writestr(name, payload)
-        for name, target in (symlinks or {}).items():
-            info = zipfile.ZipInfo(name)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            zf.writestr(info, target)
-    return path
 
 
 def _tiny_hymenoptera(top: str = "hymenoptera_data/") -> dict[str, bytes]:
@@ -58,7 +48,7 @@ def _tiny_hymenoptera(top: str = "hymenoptera_data/") -> dict[str, bytes]:
 @pytest.fixture()
 def tiny_zip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A small hymenoptera-shaped zip, registered in place of the real one."""
-    path = _make_zip(tmp_path / "hymenoptera_data.zip", _tiny_hymenoptera())
+    path = make_zip(tmp_path / "hymenoptera_data.zip", _tiny_hymenoptera())
     entry = dataclasses.replace(datasets.REGISTRY["hymenoptera"],
                                 sha256=vc.downloads.sha256_file(path), size=path.stat().st_size)
     monkeypatch.setitem(datasets.REGISTRY, "hymenoptera", entry)
@@ -87,7 +77,7 @@ def test_unknown_dataset_is_named():
 
 def test_an_unsafe_zip_is_refused_as_a_dataset_error_and_installs_nothing(tmp_path: Path,
                                                                           data_home: Path):
-    zf = _make_zip(tmp_path / "bad.zip", {**_tiny_hymenoptera(), "../evil.txt": b"owned"})
+    zf = make_zip(tmp_path / "bad.zip", {**_tiny_hymenoptera(), "../evil.txt": b"owned"})
     entry = dataclasses.replace(datasets.REGISTRY["hymenoptera"],
                                 sha256=vc.downloads.sha256_file(zf), size=zf.stat().st_size)
     with pytest.MonkeyPatch.context() as mp:
@@ -128,7 +118,7 @@ def test_install_truncated_zip_is_refused_by_size(tiny_zip: Path, data_home: Pat
 def test_install_zip_without_the_dataset_is_refused(tmp_path: Path, data_home: Path,
                                                     monkeypatch: pytest.MonkeyPatch):
     entries = {k: v for k, v in _tiny_hymenoptera().items() if "/val/" not in k}
-    zf = _make_zip(tmp_path / "noval.zip", entries)
+    zf = make_zip(tmp_path / "noval.zip", entries)
     entry = dataclasses.replace(datasets.REGISTRY["hymenoptera"],
                                 sha256=vc.downloads.sha256_file(zf), size=zf.stat().st_size)
     monkeypatch.setitem(datasets.REGISTRY, "hymenoptera", entry)
@@ -138,7 +128,7 @@ def test_install_zip_without_the_dataset_is_refused(tmp_path: Path, data_home: P
 
 
 def test_install_from_unpacked_folder(tmp_path: Path, data_home: Path):
-    src = vc.downloads.safe_extract(_make_zip(tmp_path / "z.zip", _tiny_hymenoptera()), tmp_path / "usb")
+    src = vc.downloads.safe_extract(make_zip(tmp_path / "z.zip", _tiny_hymenoptera()), tmp_path / "usb")
     dest = datasets.install(src)  # the folder holding hymenoptera_data/ is accepted too
     assert dest == data_home / "hymenoptera_data"
     assert len(list(dest.rglob("*.jpg"))) == 10 and (src / "hymenoptera_data").is_dir()
@@ -146,14 +136,14 @@ def test_install_from_unpacked_folder(tmp_path: Path, data_home: Path):
 
 def test_install_folder_with_wrong_classes_is_refused(tmp_path: Path, data_home: Path):
     entries = {k.replace("bees", "wasps"): v for k, v in _tiny_hymenoptera().items()}
-    src = vc.downloads.safe_extract(_make_zip(tmp_path / "z.zip", entries), tmp_path / "usb")
+    src = vc.downloads.safe_extract(make_zip(tmp_path / "z.zip", entries), tmp_path / "usb")
     with pytest.raises(datasets.DatasetError, match=r"classes are \['ants', 'wasps'\]"):
         datasets.install(src)
     assert _leftovers(data_home) == []
 
 
 def test_install_folder_with_empty_class_is_refused(tmp_path: Path, data_home: Path):
-    src = vc.downloads.safe_extract(_make_zip(tmp_path / "z.zip", _tiny_hymenoptera()), tmp_path / "usb")
+    src = vc.downloads.safe_extract(make_zip(tmp_path / "z.zip", _tiny_hymenoptera()), tmp_path / "usb")
     for f in (src / "hymenoptera_data" / "val" / "bees").iterdir():
         f.unlink()
     with pytest.raises(datasets.DatasetError, match="val/bees/ has no usable images"):

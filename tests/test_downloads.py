@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import stat
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from vgg_course import downloads
+from zips import make_zip
 
 
-def _make_zip(path: Path, entries: dict[str, bytes], symlinks: dict[str, str] | None = None) -> Path:
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, payload in entries.items():
-            zf.writestr(name, payload)
-        for name, target in (symlinks or {}).items():
-            info = zipfile.ZipInfo(name)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            zf.writestr(info, target)
-    return path
 
 
 def _tiny_hymenoptera() -> dict[str, bytes]:
@@ -32,7 +22,7 @@ def _leftovers(folder: Path) -> list[str]:
 
 
 def test_safe_extract_writes_all_files(tmp_path: Path):
-    zf = _make_zip(tmp_path / "ok.zip", _tiny_hymenoptera())
+    zf = make_zip(tmp_path / "ok.zip", _tiny_hymenoptera())
     dest = downloads.safe_extract(zf, tmp_path / "out")
     assert len(list(dest.rglob("*.jpg"))) == 10
     assert _leftovers(tmp_path) == ["ok.zip", "out"]
@@ -47,7 +37,7 @@ def test_safe_extract_writes_all_files(tmp_path: Path):
 ])
 def test_safe_extract_refuses_escaping_entries(tmp_path: Path, bad_name: str, why: str):
     entries = {**_tiny_hymenoptera(), bad_name: b"owned"}
-    zf = _make_zip(tmp_path / "bad.zip", entries)
+    zf = make_zip(tmp_path / "bad.zip", entries)
     target = tmp_path / "deep" / "out"
     with pytest.raises(downloads.ArchiveError, match=why):
         downloads.safe_extract(zf, target)
@@ -56,7 +46,7 @@ def test_safe_extract_refuses_escaping_entries(tmp_path: Path, bad_name: str, wh
 
 
 def test_safe_extract_refuses_symlinks(tmp_path: Path):
-    zf = _make_zip(tmp_path / "link.zip", _tiny_hymenoptera(),
+    zf = make_zip(tmp_path / "link.zip", _tiny_hymenoptera(),
                    symlinks={"hymenoptera_data/train/ants/x.jpg": "/etc/passwd"})
     with pytest.raises(downloads.ArchiveError, match="symbolic link"):
         downloads.safe_extract(zf, tmp_path / "out")
@@ -64,7 +54,7 @@ def test_safe_extract_refuses_symlinks(tmp_path: Path):
 
 
 def test_truncated_zip_leaves_nothing(tmp_path: Path):
-    good = _make_zip(tmp_path / "good.zip", _tiny_hymenoptera())
+    good = make_zip(tmp_path / "good.zip", _tiny_hymenoptera())
     cut = tmp_path / "cut.zip"
     cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(downloads.ArchiveError, match="truncated or corrupt"):
@@ -73,7 +63,7 @@ def test_truncated_zip_leaves_nothing(tmp_path: Path):
 
 
 def test_corrupt_member_fails_crc_and_leaves_nothing(tmp_path: Path):
-    data = bytearray(_make_zip(tmp_path / "good.zip", {"a/b.bin": bytes(range(256)) * 64}).read_bytes())
+    data = bytearray(make_zip(tmp_path / "good.zip", {"a/b.bin": bytes(range(256)) * 64}).read_bytes())
     at = data.index(bytes(range(256)))
     data[at + 10] ^= 0xFF  # flip one byte of the stored (uncompressed) member
     bad = tmp_path / "bad.zip"
@@ -84,7 +74,7 @@ def test_corrupt_member_fails_crc_and_leaves_nothing(tmp_path: Path):
 
 
 def test_safe_extract_needs_a_new_folder(tmp_path: Path):
-    zf = _make_zip(tmp_path / "ok.zip", _tiny_hymenoptera())
+    zf = make_zip(tmp_path / "ok.zip", _tiny_hymenoptera())
     (tmp_path / "out").mkdir()
     with pytest.raises(downloads.ArchiveError, match="already exists"):
         downloads.safe_extract(zf, tmp_path / "out")
@@ -92,7 +82,7 @@ def test_safe_extract_needs_a_new_folder(tmp_path: Path):
 
 def test_a_zip_bomb_is_refused_before_anything_is_written(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(downloads, "MAX_UNPACKED_BYTES", 500)
-    zf = _make_zip(tmp_path / "big.zip", {"a/b.bin": b"0" * 1000})
+    zf = make_zip(tmp_path / "big.zip", {"a/b.bin": b"0" * 1000})
     with pytest.raises(downloads.ArchiveError, match="more than 500 bytes"):
         downloads.safe_extract(zf, tmp_path / "out")
     assert _leftovers(tmp_path) == ["big.zip"]
