@@ -71,6 +71,7 @@ class FrozenSegment:
     def __init__(self, layers: Sequence[nn.Module], chosen: devices.Plan) -> None:
         self.layers = list(layers)
         self.chosen = chosen
+        self._inputs: list[tuple[torch.Size, torch.dtype]] | None = None  # found on first use
 
     def _dropout_inputs(self, row: torch.Tensor) -> list[tuple[torch.Size, torch.dtype]]:
         """Shape (without the batch) and dtype of each dropout's input, from one row."""
@@ -89,7 +90,9 @@ class FrozenSegment:
         The uncached loop calls ``F.dropout`` once per dropout layer per batch, in that order;
         dropout of a tensor of ones is its mask divided by ``1 - p``, from the same draws.
         """
-        inputs = self._dropout_inputs(row)
+        if self._inputs is None:  # the same every epoch: probe once, not once an epoch
+            self._inputs = self._dropout_inputs(row)
+        inputs = self._inputs
         drops = [layer for layer in self.layers if is_dropout(layer)]
         per_layer: list[list[torch.Tensor]] = [[] for _ in drops]
         for n in sizes:
