@@ -2,7 +2,7 @@
 
 The class is a mix an instructor sees: a third right everywhere, some right on half the
 exercises, some with one wrong answer, some untouched. Each exercise of each notebook runs
-in its own sandboxed process (:mod:`vgg_course.grading`), two notebooks at a time. The
+in its own sandboxed process (:mod:`vgg_course.instructor.grading`), two notebooks at a time. The
 target is 30 notebooks in at most 5 minutes on 2 CPU cores, sandbox included.
 
     python benchmarks/bench_grading.py                      # 03_freezing, 30 students
@@ -20,7 +20,8 @@ from pathlib import Path
 
 import nbformat
 
-from vgg_course import authoring, exercises, grading, sandbox
+from vgg_course import exercises
+from vgg_course.instructor import authoring, grading, sandbox
 from vgg_course.exercises.core import strip_solution_markers
 
 TARGET_SECONDS = 300

@@ -267,7 +267,7 @@ def run_extraction(args, train_ds, device):
     data = DataLoader(Subset(train_ds, range(n)), batch_size=args.extract_batch)
     batches = [x for x, _ in data]
     copies = {"fp32": (prefix, "fp32"), "fast": (copy.deepcopy(prefix), "auto")}
-    if device.type == "cpu" and vc.quantize.engine():
+    if device.type == "cpu" and vc.features.quantize.engine():
         copies["int8"] = (prefix, "int8")
     times = {key: [] for key in copies}
     calibration = []
@@ -275,7 +275,7 @@ def run_extraction(args, train_ds, device):
         for key, (module, precision) in copies.items():
             start = time.perf_counter()
             if precision == "int8":  # what vc.features.cache(precision="int8") does
-                run = vc.quantize.int8_copy(module, vc.quantize.calibration_batch(data))
+                run = vc.features.quantize.int8_copy(module, vc.features.quantize.calibration_batch(data))
                 chosen = vc.devices.plan(device, "fp32")
                 calibration.append(time.perf_counter() - start)
             else:
@@ -297,7 +297,7 @@ def run_extraction(args, train_ds, device):
               "speedup": best["fp32"] / best["fast"], "plan": repr(vc.devices.plan(device))}
     if "int8" in best:
         result.update(int8_images_per_s=n / best["int8"], int8_speedup=best["fp32"] / best["int8"],
-                      int8_calibration_s=min(calibration), int8_engine=vc.quantize.engine())
+                      int8_calibration_s=min(calibration), int8_engine=vc.features.quantize.engine())
     return result
 
 

@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:  # real mode without the photos
             failed.append(path.name)
             print(f"{path.name}: not run: {exc}", file=sys.stderr)
-    from vgg_course.authoring import write_student_notebooks
+    from vgg_course.instructor.authoring import write_student_notebooks
 
     for path in write_student_notebooks():
         print(f"student copy: {path.relative_to(ROOT)}")

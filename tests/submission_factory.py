@@ -10,7 +10,8 @@ from pathlib import Path
 
 import nbformat
 
-from vgg_course import authoring, exercises
+from vgg_course import exercises
+from vgg_course.instructor import authoring
 from vgg_course.exercises.core import SETUP_IMPORTS, strip_solution_markers
 
 LESSON = "03_freezing"  # q1 (freeze by hand), q2 (count trainable), q3 (predict)

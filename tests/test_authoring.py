@@ -1,4 +1,4 @@
-"""Tests for vgg_course.authoring: stubs, student notebooks, the exercise section."""
+"""Tests for vgg_course.instructor.authoring: stubs, student notebooks, the exercise section."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from vgg_course import authoring, exercises
+from vgg_course import exercises
+from vgg_course.instructor import authoring
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -165,4 +166,4 @@ def test_each_lesson_ends_with_the_section_its_exercise_module_defines(name):
     cells = nbformat.read(paths[0], as_version=4).cells
     expected = authoring.exercise_cells(paths[0].stem)
     assert [c.source for c in cells[-len(expected):]] == [c.source for c in expected], (
-        f"run vc.authoring.add_exercises('{paths[0]}') and regenerate the notebook")
+        f"run vc.instructor.authoring.add_exercises('{paths[0]}') and regenerate the notebook")

@@ -13,7 +13,8 @@ import nbformat
 import pytest
 
 from fresh_env import fresh
-from vgg_course import authoring, colab
+from vgg_course import colab
+from vgg_course.instructor import authoring
 
 NOTEBOOKS = [*authoring.lesson_notebooks(), *sorted(authoring.student_folder().glob("[0-9][0-9]_*.ipynb"))]
 

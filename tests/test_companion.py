@@ -15,7 +15,8 @@ from PIL import Image
 from torchvision.datasets import ImageFolder
 from torchvision.models import squeezenet1_1
 
-from vgg_course import cacheable, companion
+from vgg_course import companion
+from vgg_course.features import cacheable
 
 
 @pytest.fixture(scope="module")

@@ -117,7 +117,7 @@ def test_files_written(tiny_run):
     assert saved["one_image"] == pytest.approx(1 / 40)
     with open(out / "comparison.csv") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == list(vc.results.ROW_KEYS)
+    assert list(rows[0]) == list(vc.compare.results.ROW_KEYS)
     assert [int(r["trainable_params"]) for r in rows] == list(TINY_TRAINABLE.values())
     assert all(len(r["val_acc_runs"].split(";")) == 2 for r in rows)
     summary = (out / "summary.md").read_text()
@@ -270,14 +270,14 @@ def test_a_diverged_run_is_a_failure_with_the_fix_not_an_accuracy(practice, monk
 
 
 def _result(name, accs, trainable=1):
-    runs = [vc.results.Run(seed, {"val_acc": [a], "val_loss": [0.5], "train_loss": [0.5],
+    runs = [vc.compare.results.Run(seed, {"val_acc": [a], "val_loss": [0.5], "train_loss": [0.5],
                                   "train_acc": [a]}, 1.0) for seed, a in enumerate(accs)]
-    return vc.results.RecipeResult(name, trainable, 1, runs, 0.0, None, None, "cpu", "fp32",
+    return vc.compare.results.RecipeResult(name, trainable, 1, runs, 0.0, None, None, "cpu", "fp32",
                                    False, 100)
 
 
 def test_differences_inside_the_noise_are_not_wins():
-    table = vc.results.Comparison("m", "", "d", ["a", "b"], 100, 100, compare.Budget(), [
+    table = vc.compare.results.Comparison("m", "", "d", ["a", "b"], 100, 100, compare.Budget(), [
         _result("steady", [0.90, 0.91, 0.92]),        # 91% +- 1
         _result("noisy", [0.86, 0.93, 0.95]),         # 91.3% +- 4.7
         _result("worse", [0.80, 0.81, 0.80]),         # 80.3% +- 0.6
@@ -293,7 +293,7 @@ def test_differences_inside_the_noise_are_not_wins():
 
 
 def test_a_platform_without_peak_memory_gets_dashes_and_every_file(tmp_path):
-    table = vc.results.Comparison("m", "", "d", ["a", "b"], 100, 100, compare.Budget(), [
+    table = vc.compare.results.Comparison("m", "", "d", ["a", "b"], 100, 100, compare.Budget(), [
         _result("one", [0.90, 0.92]), _result("two", [0.70, 0.72])])
     assert all(r.peak_cpu_mb is None and r.peak_gpu_mb is None for r in table.results)
     row = next(line for line in table.to_markdown().splitlines() if line.startswith("| one"))

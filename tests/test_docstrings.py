@@ -7,9 +7,13 @@ import importlib
 
 import pytest
 
+import pkgutil
+
 import vgg_course
 
-MODULES = [m for m in vgg_course._SUBMODULES if m != "exercises"] + ["exercises.core"]
+# Every module of the package, subpackages included (the probe is a script, not a library).
+MODULES = sorted(m.name.removeprefix("vgg_course.") for m in pkgutil.walk_packages(
+    vgg_course.__path__, "vgg_course.") if m.name != "vgg_course.__main__")
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -246,7 +246,7 @@ def test_training_benchmark_runs_in_quick_mode(tmp_path):
     assert bench.main(["--quick", "--out", str(tmp_path / "b.json")]) == 0
     result = json.loads((tmp_path / "b.json").read_text())
     names = [r["variant"] for r in result["variants"]]
-    int8 = ["TL cached int8 (kit)"] if vc.quantize.engine() else []
+    int8 = ["TL cached int8 (kit)"] if vc.features.quantize.engine() else []
     assert names == ["B0 tutorial loop", "TL graph (kit)", "TL cached (kit)", *int8,
                      "partial FT (kit)", "full FT (kit)"]
     b0, graph, cached = result["variants"][:3]

@@ -11,7 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from vgg_course import authoring, exercises
+from vgg_course import exercises
+from vgg_course.instructor import authoring
 from vgg_course.exercises import (comparison_lab, core, fine_tuning, freezing, other_networks,
                                   predictions, state_dict, transfer_learning, zoo)
 

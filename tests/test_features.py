@@ -54,18 +54,18 @@ def test_stages_chain_equals_the_model():
     model = vc.models.tiny_vgg(3).eval()
     x = torch.randn(2, 3, 32, 32)
     out = x
-    for _, layer in vc.cacheable.stages(model):
+    for _, layer in vc.features.cacheable.stages(model):
         out = layer(out)
     torch.testing.assert_close(out, model(x), rtol=0, atol=0)
     with pytest.raises(TypeError, match="has its own forward"):
-        vc.cacheable.stages(nn.Module())
+        vc.features.cacheable.stages(nn.Module())
 
 
 def test_check_finds_the_longest_frozen_deterministic_prefix():
-    assert repr(vc.cacheable.check(_tl_model(), [], [])) == (
+    assert repr(vc.features.cacheable.check(_tl_model(), [], [])) == (
         "CacheCheck(yes: cache features.0..flatten, train classifier.0..classifier.6)")
     # Only classifier.6 trains, but classifier.2 is a frozen Dropout: stop before it.
-    checked = vc.cacheable.check(_tl_model(frozen_classifier_layers=6), [], [])
+    checked = vc.features.cacheable.check(_tl_model(frozen_classifier_layers=6), [], [])
     assert checked.ok and checked.names[checked.boundary] == "classifier.2"
 
 
@@ -79,7 +79,7 @@ def test_check_finds_the_longest_frozen_deterministic_prefix():
     (lambda: nn.Module(), "has its own forward"),
 ])
 def test_check_says_why_caching_is_impossible(make, reason):
-    checked = vc.cacheable.check(make(), [], [])
+    checked = vc.features.cacheable.check(make(), [], [])
     assert not checked.ok
     assert re.search(reason, checked.reason)
 
@@ -88,12 +88,12 @@ def test_random_augmentation_is_found_through_subset_and_compose():
     augmented = _Photos(T.Compose([T.RandomResizedCrop(32), T.RandomApply([T.ColorJitter()]),
                                    T.ToTensor()]))
     plain = _Photos(T.Compose([T.Resize(32), T.ToTensor()]))
-    assert vc.cacheable.random_transforms(DataLoader(Subset(augmented, [0, 1]))) == [
+    assert vc.features.cacheable.random_transforms(DataLoader(Subset(augmented, [0, 1]))) == [
         "ColorJitter", "RandomApply", "RandomResizedCrop"]
-    assert vc.cacheable.random_transforms(DataLoader(plain)) == []
-    checked = vc.cacheable.check(_tl_model(), DataLoader(augmented), DataLoader(plain))
+    assert vc.features.cacheable.random_transforms(DataLoader(plain)) == []
+    checked = vc.features.cacheable.check(_tl_model(), DataLoader(augmented), DataLoader(plain))
     assert "training data has random augmentation (ColorJitter, RandomApply, " in checked.reason
-    checked = vc.cacheable.check(_tl_model(), DataLoader(plain), DataLoader(augmented))
+    checked = vc.features.cacheable.check(_tl_model(), DataLoader(plain), DataLoader(augmented))
     assert "validation data has random augmentation" in checked.reason
 
 
@@ -212,7 +212,7 @@ def test_squeezenet_transfer_learning_is_cached_and_matches_its_forward():
         p.requires_grad_(False)
     for p in model.classifier[1].parameters():
         p.requires_grad_(True)
-    chain = vc.cacheable.stages(model)
+    chain = vc.features.cacheable.stages(model)
     x = torch.randn(2, 3, 64, 64)
     out = x
     for _, layer in chain:
@@ -221,7 +221,7 @@ def test_squeezenet_transfer_learning_is_cached_and_matches_its_forward():
     names = [n for n, _ in chain]
     assert names[-1] == "flatten" and "classifier.1" in names
     assert "features.12" in names
-    verdict = vc.cacheable.check(model, [], [])
+    verdict = vc.features.cacheable.check(model, [], [])
     assert "features.0..features.12" in repr(verdict) and "classifier.0" in repr(verdict), repr(verdict)
 
 
@@ -265,6 +265,6 @@ def test_frozen_dropout_layers_stay_in_the_head_when_the_head_draws_random_numbe
     layers = [nn.Dropout(), nn.Linear(4, 4).requires_grad_(False), nn.Dropout(), nn.Linear(4, 2),
               nn.Dropout()]
     named = [(str(i), m) for i, m in enumerate(layers)]
-    assert vc.segment.span(named, 0, (nn.Linear,)) == 0  # the last Dropout follows the head
-    assert vc.segment.span(named[:4], 0, (nn.Linear,)) == 3
-    assert vc.segment.span([(n, m) for n, m in named[:4] if n != "1"], 0, (nn.Linear,)) == 0  # no weights
+    assert vc.features.segment.span(named, 0, (nn.Linear,)) == 0  # the last Dropout follows the head
+    assert vc.features.segment.span(named[:4], 0, (nn.Linear,)) == 3
+    assert vc.features.segment.span([(n, m) for n, m in named[:4] if n != "1"], 0, (nn.Linear,)) == 0  # no weights

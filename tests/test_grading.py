@@ -1,4 +1,4 @@
-"""Tests for vgg_course.grading: honest submissions of every kind, graded in the sandbox, and
+"""Tests for vgg_course.instructor.grading: honest submissions of every kind, graded in the sandbox, and
 the grader's refusal (or its unsafe mode) where there is no sandbox."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import pytest
 
 from submission_factory import (LESSON, cell, in_process_scores, solution_answers,
                                 solution_notebook, student_notebook, write)
-from vgg_course import exercises, fingerprint, grading, sandbox
+from vgg_course import exercises
+from vgg_course.instructor import fingerprint, grading, sandbox
 
 needs_sandbox = pytest.mark.skipif(
     sandbox.problem() is not None,
@@ -141,7 +142,7 @@ def test_feedback_says_what_is_wrong_without_the_answer(graded):
 
 
 def test_discover_layouts_and_lessons(tmp_path):
-    from vgg_course import submissions
+    from vgg_course.instructor import submissions
 
     (tmp_path / "ann").mkdir()
     (tmp_path / "ann" / "03_freezing.ipynb").write_text("{}")

@@ -20,7 +20,8 @@ import pytest
 
 from submission_factory import (LESSON, cell, host_processes, in_process_scores, solution_answers,
                                 solution_notebook, student_notebook, write)
-from vgg_course import exercises, fingerprint, grading, sandbox, workspace
+from vgg_course import exercises, workspace
+from vgg_course.instructor import fingerprint, grading, sandbox
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     sandbox.problem() is not None,

@@ -11,7 +11,7 @@ from pathlib import Path
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
-from vgg_course import kernel
+from vgg_course.instructor import kernel
 
 
 def test_the_command_writes_a_working_kernel_spec_named_vgg_course(tmp_path):

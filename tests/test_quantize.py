@@ -1,4 +1,4 @@
-"""Tests for vgg_course.quantize and int8 feature caching: close to fp32, original untouched."""
+"""Tests for vgg_course.features.quantize and int8 feature caching: close to fp32, original untouched."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from torch.utils.data import DataLoader, TensorDataset
 from torchvision.datasets import ImageFolder
 
 import vgg_course as vc
-from vgg_course import companion, engine, features, imagenet, quantize
+from vgg_course import companion, engine, features, imagenet
+from vgg_course.features import quantize
 
 pytestmark = [pytest.mark.usefixtures("one_thread"),
               pytest.mark.skipif(quantize.engine() is None,
-                                 reason="no int8 backend here (vc.quantize.engine())")]
+                                 reason="no int8 backend here (vc.features.quantize.engine())")]
 
 
 def _loaders():

@@ -1,4 +1,4 @@
-"""Tests for vgg_course.release: what an instructor hands out holds no solution, and grades.
+"""Tests for vgg_course.instructor.release: what an instructor hands out holds no solution, and grades.
 
 One release is built into a temporary folder (about 10 s: a real offline wheel build);
 the tests grep it for every solution line, install the wheel's files on their own and
@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from vgg_course import authoring, exercises, release
+from vgg_course import exercises
+from vgg_course.instructor import authoring, release
 from test_wrong_answers import CATALOGUE
 
 ALL = [ex for name in exercises.MODULES for ex in exercises.exercises(name)]
@@ -47,7 +48,7 @@ def test_release_holds_the_student_notebooks_a_wheel_and_a_readme(built):
                             "wheel/vgg_course-0.1.0-py3-none-any.whl"])
     with zipfile.ZipFile(built / "wheel" / "vgg_course-0.1.0-py3-none-any.whl") as wheel:
         names = wheel.namelist()
-    assert "vgg_course/exercises/core.py" in names and "vgg_course/release.py" in names
+    assert "vgg_course/exercises/core.py" in names and "vgg_course/instructor/release.py" in names
     assert not [n for n in names if "instructor" in n or n.endswith(".pyc")]
     # its lessons are the student notebooks (for `python -m vgg_course lessons`), no solutions
     assert sorted(n for n in names if n.startswith("vgg_course/lessons/")) == sorted(

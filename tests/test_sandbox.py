@@ -1,11 +1,13 @@
-"""Tests for vgg_course.sandbox: what a sandboxed command can see, reach and use."""
+"""Tests for vgg_course.instructor.sandbox: what a sandboxed command can see, reach and use."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from submission_factory import host_processes
-from vgg_course import fingerprint, sandbox
+from vgg_course.instructor import fingerprint, sandbox
 
 pytestmark = pytest.mark.skipif(
     sandbox.problem() is not None,
@@ -231,7 +233,7 @@ def test_stdin_and_environment_reach_the_command():
 _AS_USER = """
 import sys
 sys.path.insert(0, {kit_parent!r})
-from vgg_course import sandbox
+from vgg_course.instructor import sandbox
 code = "\\n".join([
     "import os, time",
     "n = 0",
@@ -254,10 +256,23 @@ print(sandbox.problem(), out.returncode, out.output)
                     reason="needs root (to become another user) and Debian's /usr/bin/python3")
 def test_the_sandbox_works_the_same_for_a_normal_user():
     """An instructor's own account, not root: bwrap maps uid 1000 to that user, and the
-    process limit still counts the sandbox's processes only."""
-    done = subprocess.run(["/usr/bin/python3", "-c", _AS_USER.format(kit_parent=str(KIT.parent))],
-                          user=65534, group=65534, extra_groups=[], cwd="/",
-                          capture_output=True, text=True, timeout=60)
+    process limit still counts the sandbox's processes only.
+
+    That user gets its own readable copy of the kit: the checkout may sit under a folder
+    only root can enter (``mktemp -d`` makes them 0700, and so does pytest's tmp_path).
+    """
+    readable = Path(tempfile.mkdtemp(prefix="vgg-kit-for-a-user-"))
+    try:
+        shutil.copytree(KIT, readable / KIT.name, ignore=shutil.ignore_patterns("__pycache__"))
+        for folder, _, files in os.walk(readable):
+            os.chmod(folder, 0o755)
+            for name in files:
+                os.chmod(os.path.join(folder, name), 0o644)
+        done = subprocess.run(["/usr/bin/python3", "-c", _AS_USER.format(kit_parent=str(readable))],
+                              user=65534, group=65534, extra_groups=[], cwd="/",
+                              capture_output=True, text=True, timeout=60)
+    finally:
+        shutil.rmtree(readable)
     assert done.returncode == 0, done.stderr
     problem, code, uid, forked = done.stdout.split()
     assert (problem, code, uid) == ("None", "0", str(sandbox.SANDBOX_UID)), done.stdout

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from vgg_course import authoring, config, workspace
+from vgg_course import config, workspace
+from vgg_course.instructor import authoring
 
 
 @pytest.fixture()

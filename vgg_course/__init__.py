@@ -12,14 +12,14 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-# One job each; see each module's first docstring line.
-_SUBMODULES = (
-    "config",       # settings read from environment variables, in one place
-    "workspace",    # the learner's course folder: lessons copied out of the package, edits kept
-    "downloads",    # hashing, verified downloads and safe installs of files
+# The student's namespace: what the lessons call, one job each (see each module's first
+# docstring line). ``dir(vc)`` lists these and nothing else.
+_LESSON_MODULES = (
+    "config",       # the course's mode and folders, chosen once (``vc.config.use``)
     "weights",      # VGG16 weight files: the torchvision cache, local installs, verification
     "models",       # building models: VGG16 (pretrained or practice) and a tiny twin
-    "tables",       # a header and rows as text, HTML or Markdown: every table the kit shows
+    "companion",    # SqueezeNet 1.1 with offline ImageNet weights
+    "imagenet",     # what a pretrained network already knows: top-5, its own ant/bee outputs
     "inspection",   # tables and counts that show a model's structure and parameters
     "freezing",     # requires_grad by layer, block or section
     "batchnorm",    # BatchNorm in frozen parts: kept in eval mode while the rest trains
@@ -30,36 +30,28 @@ _SUBMODULES = (
     "folders",      # checking an image folder before training: counts, skipped files, errors
     "data",         # datasets over checked folders, transforms from the weights, loaders
     "datasets",     # the dataset registry, verified download and install, practice data
-    "practice",     # drawing the offline practice photos
     "engine",       # the training and evaluation loop
-    "history",      # what a training run did, epoch by epoch: a table in a cell
-    "checkpoints",  # best/last checkpoints of a training run, and loading them back
-    "cacheable",    # where a model splits for feature caching, or why it cannot
-    "features",     # feature caching for frozen backbones
-    "segment",      # frozen layers with dropout after a cached prefix, once an epoch
-    "quantize",     # int8 copies of a frozen prefix for the one-time feature pass
-    "devices",      # device and precision choice
-    "memory",       # peak memory of a stretch of work, on Linux, macOS and Windows
-    "companion",    # SqueezeNet 1.1 with offline ImageNet weights
-    "imagenet",     # what a pretrained network already knows: top-5, its own ant/bee outputs
-    "compare",      # the transfer-learning vs fine-tuning comparison lab
-    "runs",         # one recipe of the lab, trained once per seed from the same start
-    "results",      # the comparison lab's results: rows, table, files
+    "features",     # feature caching for frozen backbones (a package: caching, int8, ...)
+    "compare",      # the comparison lab (a package: budget, lab, runs, results)
     "figures",      # matplotlib figures of results
     "exercises",    # graded exercises: check / hint / solution
-    "grading",      # the instructor's grader: every exercise probed in a sandbox, judged here
-    "submissions",  # reading submitted notebooks: lessons, answer cells, edited check cells
-    "sandbox",      # running one command in a bubblewrap sandbox with limits
-    "probing",      # the sandboxed side of grading: answer cells run, answers probed
-    "gradebook",    # the grader's files: gradebook, feedback, per-exercise summary
-    "fingerprint",  # fingerprints of the kit's files (the unsafe, unsandboxed grader)
-    "authoring",    # student notebooks generated from solution notebooks
-    "colab",        # the lessons' first cell: in Colab only, install the kit from one source
-    "kernel",       # the course's Jupyter kernel spec, vgg-course (JupyterHub)
-    "release",      # the classroom release: student notebooks and a kit without solutions
 )
+# The machinery under them: reachable as ``vc.<name>`` like the rest, not listed by ``dir``.
+# The instructor's tools are a package of their own, ``vgg_course.instructor``.
+_MACHINERY = (
+    "workspace",    # the learner's course folder: lessons copied out of the package, edits kept
+    "downloads",    # hashing, verified downloads and safe installs of files
+    "tables",       # a header and rows as text, HTML or Markdown: every table the kit shows
+    "practice",     # drawing the offline practice photos
+    "history",      # what a training run did, epoch by epoch: a table in a cell
+    "checkpoints",  # best/last checkpoints of a training run, and loading them back
+    "devices",      # device and precision: one Plan, resolved once
+    "memory",       # peak memory of a stretch of work, on Linux, macOS and Windows
+    "colab",        # the lessons' first cell: in Colab only, install the kit from one source
+)
+_SUBMODULES = _LESSON_MODULES + _MACHINERY
 
-__all__ = ["__version__", *_SUBMODULES]
+__all__ = ["__version__", *_LESSON_MODULES]
 
 
 def __getattr__(name: str) -> Any:

@@ -7,8 +7,8 @@ import importlib
 import sys
 
 # Each module named here defines add_cli(subparsers) and sets ``func`` on its parsers.
-_COMMAND_MODULES = ("workspace", "kernel", "weights", "datasets", "compare", "authoring", "grading",
-                    "release")
+_COMMAND_MODULES = ("workspace", "instructor.kernel", "weights", "datasets", "compare",
+                    "instructor.authoring", "instructor.grading", "instructor.release")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision.models import VGG, SqueezeNet
 from torchvision.models.squeezenet import Fire
 
-from vgg_course import segment
+from vgg_course.features import segment
 
 # Layers whose output depends only on their input and weights, in train mode as in eval mode.
 DETERMINISTIC = (nn.Conv2d, nn.Linear, nn.ReLU, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Sigmoid,

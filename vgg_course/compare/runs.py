@@ -18,8 +18,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from vgg_course import cacheable, data, devices, engine, features, freezing, memory, optim, recipes
-from vgg_course.results import RecipeResult, Run
+from vgg_course import data, devices, engine, features, freezing, memory, optim, recipes
+from vgg_course.features import cacheable
+from vgg_course.compare.results import RecipeResult, Run
 
 
 class Lab:

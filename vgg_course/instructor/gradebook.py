@@ -4,7 +4,7 @@ Every file is replaced atomically, so a grading run that stops half-way leaves c
 files with every grade finished so far. The summary answers "what did my class get
 wrong?": per exercise, the class average, how many students got it (full marks), how
 many passed its hidden tests, and the most common failure message. ``Submission`` is the
-record of one graded notebook these files are written from (``vc.grading`` fills it).
+record of one graded notebook these files are written from (``vc.instructor.grading`` fills it).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``python -m vgg_course grade submissions/ --out grades/`` reads each submitted notebook
 (never its stored outputs) and makes fresh random cases for each exercise here, hidden
 instructor-only cases included. The notebook's setup and answer cells go with the cases
-to a bubblewrap sandbox (:mod:`vgg_course.sandbox`), where :mod:`vgg_course.probing` runs
+to a bubblewrap sandbox (:mod:`vgg_course.instructor.sandbox`), where :mod:`vgg_course.instructor.probing` runs
 each exercise in its own process and sends back plain observations. The grade is computed
 here, by each exercise's ``judge``, from those observations: code that patches Python or
 torch in the sandbox cannot raise it, and a hang or a crash in one exercise costs only
@@ -29,8 +29,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable
 
-from vgg_course import config, exercises, fingerprint, gradebook, sandbox, submissions
-from vgg_course.gradebook import STATUSES, Submission  # noqa: F401  (part of this module's surface)
+from vgg_course import config, exercises
+from vgg_course.instructor import fingerprint, gradebook, sandbox, submissions
+from vgg_course.instructor.gradebook import STATUSES, Submission  # noqa: F401  (part of this module's surface)
 
 _ENV = {"VGG_COURSE_QUICK": "1", "VGG_COURSE_STRICT": "0", "TQDM_DISABLE": "1",
         "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -56,10 +57,10 @@ def _not_graded(ex: exercises.Exercise, cases: list[dict], problem: str) -> dict
 
 
 def _probe(job: dict, *, limits: sandbox.Limits, sandboxed: bool) -> tuple[dict, sandbox.Outcome]:
-    """Run ``vgg_course.probing`` on ``job`` in a fresh sandbox: ``{exercise id: report}``."""
+    """Run ``vgg_course.instructor.probing`` on ``job`` in a fresh sandbox: ``{exercise id: report}``."""
     seconds = _STARTUP_SECONDS + job["wall"] * len(job["exercises"]) + 30
     outcome = sandbox.run(
-        [sys.executable, "-m", "vgg_course.probing"],
+        [sys.executable, "-m", "vgg_course.instructor.probing"],
         readable=[*sandbox.python_paths(), fingerprint.PACKAGE],
         hidden=[fingerprint.PACKAGE / "exercises" / "instructor"],  # solutions, hidden cases
         env={**_ENV, "PYTHONPATH": str(fingerprint.PACKAGE.parent)},  # the grader's own kit

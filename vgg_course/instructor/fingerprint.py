@@ -13,7 +13,7 @@ from typing import Iterable
 
 from vgg_course import workspace
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]  # vgg_course/
 
 
 def kit_roots(lessons_dir: Path | None = None) -> list[Path]:

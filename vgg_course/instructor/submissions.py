@@ -15,7 +15,8 @@ from pathlib import Path
 
 import nbformat
 
-from vgg_course import authoring, exercises
+from vgg_course import exercises
+from vgg_course.instructor import authoring
 
 
 class InvalidSubmission(ValueError):

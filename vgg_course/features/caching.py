@@ -2,7 +2,7 @@
 
 When every layer up to some point is frozen and gives the same output for the same image
 every time, running it again each epoch is wasted work -- for VGG16 it is nearly all the
-work. ``vc.cacheable.check()`` finds that frozen prefix (and says in words why caching is impossible
+work. ``vc.features.cacheable.check()`` finds that frozen prefix (and says in words why caching is impossible
 when it is), ``cache()`` runs it once under ``torch.inference_mode()`` in the fast
 precision and returns the remaining layers (``head``) with loaders over the stored tensors;
 ``vc.engine.fit(cached.head, cached.train, cached.val, optimizer, epochs=...)`` trains them,
@@ -19,7 +19,8 @@ import torch
 from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, Dataset, SequentialSampler
 
-from vgg_course import cacheable, data, devices, quantize, segment
+from vgg_course import data, devices
+from vgg_course.features import cacheable, quantize, segment
 
 
 class _Indices(Dataset):
@@ -185,7 +186,7 @@ def cache(model: nn.Module, train_loader: Iterable, val_loader: Iterable,
     The head is ``model``'s own layers after the prefix (not copies): an optimizer built over
     ``model`` trains it, and training it trains ``model``. ``precision`` is that of
     ``vc.devices.plan`` (``"auto"``, ``"fp32"``, ``"bf16"``) or ``"int8"`` (CPU only): the
-    prefix then runs as an int8 copy calibrated on a few training images (``vc.quantize``),
+    prefix then runs as an int8 copy calibrated on a few training images (``vc.features.quantize``),
     several times faster than fp32, with features close to fp32's but not equal to them.
     The head trains in full precision either way.
 

@@ -4,8 +4,8 @@
 same seed, data, epochs and learning rates, and measures what it buys (validation accuracy
 and loss) and what it costs (trainable parameters, seconds, images/s, peak memory).
 Recipes that freeze the whole backbone train on cached features, so their epochs cost
-almost nothing. One recipe's seeds are trained by ``vc.runs``; the result is a
-``vc.results.Comparison``: a table in a cell, and ``save(out)`` writes JSON, CSV, a
+almost nothing. One recipe's seeds are trained by ``vc.compare.runs``; the result is a
+``vc.compare.results.Comparison``: a table in a cell, and ``save(out)`` writes JSON, CSV, a
 Markdown summary and PNG figures; ``python -m vgg_course compare`` does all of it from a shell.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -23,100 +22,15 @@ from torch import nn
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from vgg_course import (config, data, datasets, devices, engine, folders, models, recipes, runs,
-                        weights)
-from vgg_course.results import Comparison, Predictions, RecipeResult
+from vgg_course import config, data, datasets, devices, engine, folders, models, recipes, weights
+from vgg_course.compare import runs
+from vgg_course.compare.budget import Budget
+from vgg_course.compare.results import Comparison, Predictions, RecipeResult
 
 # Recipes that freeze all of `features`: their backbone output can be computed once and cached.
 FROZEN_BACKBONE = (  # on VGG16 and SqueezeNet; any recipe with a frozen prefix caches it
     "transfer_learning", "finetune_new_classifier", "finetune_pretrained_classifier")
 _PRELOAD_LIMIT = 1 << 30  # bytes of decoded images kept in memory
-
-
-@dataclass(frozen=True)
-class ScratchBudget:
-    """What ``from_scratch`` gets instead of the shared budget: random weights need their own.
-
-    A pretrained network's inputs are normalised the way its weights expect; a random one
-    expects nothing, so its inputs are standardised with the training images' own
-    per-channel mean and standard deviation. Random weights are far from any solution, so
-    they get more epochs than a few steps of fine-tuning need, and a one-cycle schedule that
-    warms the learning rate up and decays it. SqueezeNet's head is a 1x1 convolution
-    followed by a ReLU: with SGD at the pretrained recipes' rates, or AdamW above 3e-4, every
-    output unit dies within a few epochs and the network answers one class for every image
-    (measured on the ants/bees photos); AdamW at 2e-4 trained in each of three seeds. It
-    runs at 96 px, a fifth of the pixels, so three seeds of 10 epochs fit a 2-core budget
-    (at 80 px it stays near the 54% of always answering 'bees', measured).
-    """
-
-    epochs: int = 10
-    optimizer: str = "adamw"
-    lr: float = 2e-4
-    weight_decay: float = 5e-4
-    image_size: int | None = 96
-
-    def __post_init__(self) -> None:
-        if self.optimizer not in ("sgd", "adamw"):
-            raise ValueError(f"optimizer must be 'sgd' or 'adamw', not {self.optimizer!r}")
-
-    def make_optimizer(self, model: nn.Module, momentum: float) -> torch.optim.Optimizer:
-        if self.optimizer == "sgd":
-            return torch.optim.SGD(model.parameters(), lr=self.lr, momentum=momentum,
-                                   weight_decay=self.weight_decay)
-        return torch.optim.AdamW(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-
-    def __str__(self) -> str:
-        size = f" at {self.image_size} px" if self.image_size else ""
-        name = "SGD with momentum" if self.optimizer == "sgd" else "AdamW"
-        return (f"{self.epochs} epochs, {name}, lr {self.lr:g} (one-cycle: warm-up then "
-                f"decay), weight decay {self.weight_decay:g}, inputs standardised with the "
-                f"training images' own mean and std{size}")
-
-
-@dataclass(frozen=True)
-class Budget:
-    """What every recipe gets: the same epochs, batch size, learning rates, seeds and device.
-
-    ``lr`` trains the new head; ``backbone_lr`` every other trainable (pretrained or
-    re-initialised) layer. ``augment=False`` (the default) shows every recipe the same
-    images every epoch, which also lets the recipes with a frozen prefix cache its output;
-    ``augment=True`` adds random crops and flips to all recipes and turns caching off.
-    ``image_size`` overrides the model's input size (quick mode uses small images).
-    Each recipe runs ``repeats`` times, with seeds ``seed``, ``seed + 1``, ...: the new
-    head's initialisation and the shuffling change, the data and the starting weights do
-    not. ``scratch`` (or ``None``: the shared budget) is what ``from_scratch`` gets instead.
-    ``device`` (``None``: ``vc.devices.pick_device()``) and ``precision`` (``"auto"``,
-    ``"fp32"``, ``"bf16"``: ``vc.devices``) are where and in which number format every recipe
-    trains.
-    """
-
-    epochs: int = 3
-    batch_size: int = 32
-    lr: float = 3e-3
-    backbone_lr: float = 1e-3
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    augment: bool = False
-    image_size: int | None = None
-    seed: int = 0
-    repeats: int = 3
-    scratch: ScratchBudget | None = ScratchBudget()
-    device: str | None = None
-    precision: str = "auto"
-
-    def __post_init__(self) -> None:
-        if self.device is not None:  # a torch.device too; kept as text, so it saves as JSON
-            object.__setattr__(self, "device", str(self.device))
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be at least 1, not {self.epochs}.")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, not {self.batch_size}.")
-        if self.repeats < 1:
-            raise ValueError(f"repeats must be at least 1, not {self.repeats}.")
-
-    @property
-    def seeds(self) -> list[int]:
-        return [self.seed + i for i in range(self.repeats)]
 
 
 # ---------------------------------------------------------------- running
@@ -152,7 +66,7 @@ def run(
     skipped are named with the reason); without augmentation the images are decoded once
     and kept in memory (up to 1 GiB) for every recipe, seed and epoch. Recipes that train
     exactly the same parameters from the same values on this model run once (``same_as``).
-    Each recipe runs once per seed of the budget (``vc.runs``); a recipe with a frozen
+    Each recipe runs once per seed of the budget (``vc.compare.runs``); a recipe with a frozen
     prefix computes it once for all its seeds (and for other recipes with the same prefix).
     ``from_scratch`` gets its own settings (``budget.scratch``). A run whose loss becomes
     NaN or infinite makes the recipe a failure, reported with the fix instead of an accuracy.

@@ -1,6 +1,6 @@
 """The sandboxed side of grading: run a submission's answer cells and probe each exercise.
 
-``python -m vgg_course.probing`` runs inside the grader's sandbox and trusts nothing it
+``python -m vgg_course.instructor.probing`` runs inside the grader's sandbox and trusts nothing it
 runs. It reads a job from stdin (JSON: the lesson, the notebook's setup cell, a time limit,
 and per exercise its answer cells and the cases the grader made), imports torch and the
 lesson's exercises once, then forks one fresh process per exercise. That process runs the

@@ -26,9 +26,10 @@ from pathlib import Path
 
 import nbformat
 
-from vgg_course import __version__, authoring, exercises, workspace
+from vgg_course import __version__, exercises, workspace
+from vgg_course.instructor import authoring
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]  # vgg_course/
 LEFT_OUT = ("exercises/instructor",)  # relative to the package: instructor-only material
 _INSTRUCTOR_PACKAGE = '"vgg_course.exercises.instructor", '  # in pyproject's package list
 MIN_LINE = 16  # shorter solution lines ("return model", "])") are not evidence of anything

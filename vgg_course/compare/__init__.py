@@ -1,0 +1,18 @@
+"""The transfer-learning vs fine-tuning comparison lab: every recipe, one budget, one table.
+
+``vc.compare.run(...)`` is the lab; the package keeps its parts, one job each:
+
+- ``budget``: what every recipe gets (``Budget``), and from scratch's own (``ScratchBudget``);
+- ``lab``: the lab itself, ``run()``, and ``python -m vgg_course compare``;
+- ``runs``: one recipe trained once per seed from the same start;
+- ``results``: the rows, the table, the figures and the files of a comparison.
+"""
+
+from __future__ import annotations
+
+from vgg_course.compare.budget import Budget, ScratchBudget
+from vgg_course.compare.lab import FROZEN_BACKBONE, add_cli, run
+from vgg_course.compare.results import Comparison, Predictions, RecipeResult, Run
+
+__all__ = ["Budget", "Comparison", "FROZEN_BACKBONE", "Predictions", "RecipeResult", "Run",
+           "ScratchBudget", "add_cli", "run"]
