@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV ?= .venv
 RUN = $(PYTHON) scripts/course.py
 
-.PHONY: setup lab test notebooks
+.PHONY: setup lab test test-fast notebooks
 
 ## setup: create .venv and install the kit with JupyterLab (what the lessons need)
 setup:
@@ -23,6 +23,11 @@ lab:
 ## browser tests
 test:
 	$(RUN) test --venv $(VENV) $(if $(CPU),--cpu)
+
+## test-fast: the quick tier to run after each change: everything not marked slow (no lesson
+## notebooks, no real VGG16, no training runs, no sandboxed classes), at most 3 minutes on 2 cores
+test-fast:
+	$(RUN) test --fast --venv $(VENV) $(if $(CPU),--cpu)
 
 ## notebooks: re-run every lesson notebook in its stored mode and store its outputs (what CI checks)
 notebooks:

@@ -3,6 +3,7 @@
 Usage (``python3`` on Linux and macOS, ``py`` on Windows):
     python3 scripts/course.py lab          # set up .venv (first time only), open JupyterLab
     python3 scripts/course.py test [ARGS]  # set up .venv with the test tools, run pytest ARGS
+    python3 scripts/course.py test --fast  # the quick tier: everything not marked slow (~3 min)
     python3 scripts/course.py setup [--test]
     python3 scripts/course.py notebooks    # re-run every lesson and store its outputs
     sudo python3 scripts/course.py hub-install [--venv /opt/vgg-course] [--prefix /usr/local]
@@ -32,6 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 EXTRAS = {"lab": ["lab"], "test": ["lab", "test"]}  # what each kind of set-up installs
 STAMP = ".installed"
+FAST = ("-m", "not slow")  # the quick tier (`make test-fast`): pyproject.toml says what is slow
 
 
 def python_in(env: Path) -> Path:
@@ -120,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
                              help=f"the environment (default: {'/opt/vgg-course' if hub else '.venv'})")
         if name == "setup":
             command.add_argument("--test", action="store_true", help="also the test tools")
+        if name == "test":
+            command.add_argument("--fast", action="store_true",
+                                 help="the quick tier: skip tests marked slow (the lesson "
+                                      "notebooks, the real VGG16, training, sandboxed classes)")
         if name == "hub-install":
             command.add_argument("--source", default=str(REPO),
                                  help="a wheel, a git URL or a folder (default: this checkout)")
@@ -138,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "lab":
             return subprocess.call(lab_command(python), cwd=REPO)
         if args.command == "test":
-            return subprocess.call([str(python), "-m", "pytest", *rest], cwd=REPO)
+            return subprocess.call([str(python), "-m", "pytest", *FAST * args.fast, *rest], cwd=REPO)
         if args.command == "notebooks":
             return subprocess.call([str(python), "scripts/regen_notebooks.py", *rest], cwd=REPO)
         return 0

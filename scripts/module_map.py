@@ -25,6 +25,7 @@ What counts as an import, read from the source with ``ast`` (nothing is imported
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -270,6 +271,40 @@ def markdown() -> str:
 
 def _section(text: str) -> str:
     return text.split(START, 1)[1].split(END, 1)[0].strip()
+
+
+LINE_TOLERANCE = 0.10  # a line count in the map may be this far off the module's own
+
+
+def _rows(section: str) -> dict[str, tuple[str, int, str]]:
+    """Module -> (job, lines, imports), read from a map's table rows."""
+    found = {}
+    for line in section.splitlines():
+        cells = re.split(r"(?<!\\)\|", line.strip())[1:-1]
+        if len(cells) == 4 and cells[2].strip().isdigit():
+            found[cells[0].strip().strip("`")] = (cells[1].strip(), int(cells[2]), cells[3].strip())
+    return found
+
+
+def stale(written: str, live: str, tolerance: float = LINE_TOLERANCE) -> list[str]:
+    """What a written map gets wrong against the live one: a module missing or extra, a job or
+    imports that differ, a line count (or the total) off by more than ``tolerance``."""
+    old, new = _rows(written), _rows(live)
+    problems = [f"{name}: not in the map" for name in new if name not in old]
+    problems += [f"{name}: in the map, but no such module" for name in old if name not in new]
+    for name in sorted(set(old) & set(new)):
+        (job, lines, deps), (live_job, live_lines, live_deps) = old[name], new[name]
+        if job != live_job:
+            problems.append(f"{name}: job {job!r}, but its docstring says {live_job!r}")
+        if deps != live_deps:
+            problems.append(f"{name}: imports {deps!r}, but it imports {live_deps!r}")
+        if abs(lines - live_lines) > tolerance * live_lines:
+            problems.append(f"{name}: {lines} lines in the map, {live_lines} in the module")
+    totals = [int(m.replace(",", "")) for s in (written, live)
+              for m in re.findall(r"([\d,]+) lines;", s)[:1]]
+    if len(totals) == 2 and abs(totals[0] - totals[1]) > tolerance * totals[1]:
+        problems.append(f"total: {totals[0]:,} lines in the map, {totals[1]:,} in the package")
+    return problems
 
 
 def main(argv: list[str]) -> int:

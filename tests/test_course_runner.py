@@ -95,3 +95,15 @@ def test_every_make_target_passes_cpu_through(command):
     makefile = (REPO / "Makefile").read_text()
     rule = re.search(rf"^{command}:\n\t(.+)$", makefile, re.M)
     assert rule and "$(if $(CPU),--cpu)" in rule[1]
+
+
+def test_the_quick_tier_runs_pytest_without_the_slow_marks(monkeypatch, tmp_path):
+    called = []
+    monkeypatch.setattr(course, "setup", lambda env, kind, cpu=False: tmp_path / "python")
+    monkeypatch.setattr(course.subprocess, "call", lambda cmd, cwd: called.append(cmd) or 0)
+    assert course.main(["test", "--fast", "-q"]) == 0
+    assert called[-1][1:] == ["-m", "pytest", "-m", "not slow", "-q"]
+    assert course.main(["test", "tests/test_freezing.py"]) == 0
+    assert called[-1][1:] == ["-m", "pytest", "tests/test_freezing.py"]  # the full suite's
+    rule = re.search(r"^test-fast:\n\t(.+)$", (REPO / "Makefile").read_text(), re.M)
+    assert rule and rule[1].startswith("$(RUN) test --fast ")
