@@ -73,6 +73,7 @@ def _scores(row) -> dict[str, int]:
     return {ex: int(row[ex]) for ex in POINTS}
 
 
+@pytest.mark.slow  # the class is graded in bubblewrap sandboxes once a module (~25 s)
 @needs_sandbox
 @pytest.mark.parametrize("student", ["alice", "bob", "bella", "carol", "gina"])
 def test_sandboxed_grades_match_the_same_answers_graded_in_process(graded, student):
@@ -82,6 +83,7 @@ def test_sandboxed_grades_match_the_same_answers_graded_in_process(graded, stude
     assert graded["rows"][student]["status"] == "ok", graded["rows"][student]["reasons"]
 
 
+@pytest.mark.slow  # the class is graded in bubblewrap sandboxes once a module (~25 s)
 @needs_sandbox
 def test_right_wrong_and_untouched_answers(graded):
     rows = graded["rows"]
@@ -93,6 +95,7 @@ def test_right_wrong_and_untouched_answers(graded):
     assert _scores(rows["gina"]) == POINTS  # a helper cell and a pasted answer cell count
 
 
+@pytest.mark.slow  # the class is graded in bubblewrap sandboxes once a module (~25 s)
 @needs_sandbox
 def test_invalid_and_edited_notebooks(graded):
     erin, frank = graded["rows"]["erin"], graded["rows"]["frank"]
@@ -105,6 +108,7 @@ def test_invalid_and_edited_notebooks(graded):
     assert _scores(frank)["freezing.q2"] == 0  # its stored "passed" output is never read
 
 
+@pytest.mark.slow  # the class is graded in bubblewrap sandboxes once a module (~25 s)
 @needs_sandbox
 def test_gradebook_columns_hidden_results_and_incremental_writes(graded):
     with open(graded["out"] / "gradebook.csv", newline="") as f:
@@ -119,6 +123,7 @@ def test_gradebook_columns_hidden_results_and_incremental_writes(graded):
     assert "[hidden]" in feedback
 
 
+@pytest.mark.slow  # the class is graded in bubblewrap sandboxes once a module (~25 s)
 @needs_sandbox
 def test_summary_says_what_the_class_got_wrong(graded):
     q2 = graded["summary"]["freezing.q2"]
@@ -132,6 +137,7 @@ def test_summary_says_what_the_class_got_wrong(graded):
     assert "| freezing.q2 |" in md and "that counts frozen parameters too" in md
 
 
+@pytest.mark.slow  # the class is graded in bubblewrap sandboxes once a module (~25 s)
 @needs_sandbox
 def test_feedback_says_what_is_wrong_without_the_answer(graded):
     bob = (graded["out"] / "feedback" / "bob.md").read_text()

@@ -17,10 +17,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "e2e: drives JupyterLab in headless Chromium (needs /usr/bin/chromium)")
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m "not slow"` deselects (the quick tier)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     reason = missing_requirements()
     for item in items:
         if E2E_DIR in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.slow)  # a JupyterLab server and a browser: seconds each
             if reason:
                 item.add_marker(pytest.mark.skip(reason=reason))
