@@ -1,11 +1,11 @@
 """Pytest set-up shared by the unit tests and nbval's notebook checks.
 
 Each lesson notebook is checked in the mode its outputs were stored in
-(``vc.config.stored_mode``): quick mode, or real mode (the ants/bees photos and a real
-pretrained network) for the notebooks whose point is a result. nbval starts a notebook's
-kernel when its first cell is set up, with this process's environment, so the mode's
-variables are set around that moment. Real-mode notebooks are skipped, with the reason,
-where the photos are not found.
+(``vgg_course.stored.stored_mode``): quick mode, or real mode (the ants/bees photos and a
+real pretrained network) for the notebooks whose point is a result. nbval starts a
+notebook's kernel when its first cell is set up, with this process's environment, so the
+mode's variables are set around that moment (the kernel reads them once, at its start).
+Real-mode notebooks are skipped, with the reason, where the photos are not found.
 """
 
 import json
@@ -31,22 +31,26 @@ _modes: dict[Path, str] = {}
 
 
 def _notebook_mode(path: Path) -> str:
-    from vgg_course import config
+    from vgg_course import stored
 
     if path not in _modes:
-        _modes[path] = config.stored_mode(json.loads(path.read_text()).get("metadata", {}))
+        _modes[path] = stored.stored_mode(json.loads(path.read_text()).get("metadata", {}))
     return _modes[path]
 
 
 def _photos() -> Path | None:
-    from vgg_course import config
+    from vgg_course import config, stored
 
-    saved = os.environ.pop("VGG_COURSE_QUICK", None)  # find_photos reads settings()
+    # find_photos reads settings(), which refuses VGG_COURSE_QUICK (our default) beside a
+    # VGG_COURSE_REAL=1 of the caller's; read the environment afresh without it, then with it.
+    saved = os.environ.pop("VGG_COURSE_QUICK", None)
+    config.reset()
     try:
-        return config.find_photos(SHARED_PHOTOS)
+        return stored.find_photos(SHARED_PHOTOS)
     finally:
         if saved is not None:
             os.environ["VGG_COURSE_QUICK"] = saved
+        config.reset()
 
 
 def pytest_collection_modifyitems(config, items):
@@ -71,10 +75,10 @@ def pytest_runtest_setup(item):
     if photos is None:  # not a real-mode notebook, or one its skip marker will skip
         yield
         return
-    from vgg_course import config
+    from vgg_course import stored
 
     saved = dict(os.environ)
-    for key, value in config.kernel_env("real", photos).items():
+    for key, value in stored.kernel_env("real", photos).items():
         if value:
             os.environ[key] = value
         else:

@@ -117,9 +117,9 @@ import json, os, sys, time
 from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
-from vgg_course import config
+from vgg_course import stored
 dest, names = Path(sys.argv[1]), sys.argv[2:]
-os.environ.update({k: v for k, v in config.kernel_env("quick").items() if v})
+os.environ.update({k: v for k, v in stored.kernel_env("quick").items() if v})
 os.environ.pop("VGG_COURSE_REAL", None)
 times = {}
 for name in names:
@@ -157,11 +157,11 @@ def _clean_env() -> dict[str, str]:
 
 def run_nbval(python: Path, dest: Path, photos: Path | None) -> tuple[int, str]:
     """nbval over the lessons in ``dest``, each in its stored mode; returns (exit code, summary)."""
-    from vgg_course import config  # this checkout's: only to read the stored modes
+    from vgg_course import stored  # this checkout's: only to read the stored modes
 
     by_mode: dict[str, list[str]] = {"quick": [], "real": []}
     for path in sorted(dest.glob("[0-9][0-9]_*.ipynb")):
-        by_mode[config.stored_mode(json.loads(path.read_text())["metadata"])].append(path.name)
+        by_mode[stored.stored_mode(json.loads(path.read_text())["metadata"])].append(path.name)
     code, lines = 0, []
     for mode, names in by_mode.items():
         if not names:
@@ -170,7 +170,7 @@ def run_nbval(python: Path, dest: Path, photos: Path | None) -> tuple[int, str]:
             lines.append(f"real mode: {len(names)} skipped (no ants/bees photos): {', '.join(names)}")
             continue
         env = _clean_env()
-        for key, value in config.kernel_env(mode, photos if mode == "real" else None).items():
+        for key, value in stored.kernel_env(mode, photos if mode == "real" else None).items():
             env.pop(key, None) if not value else env.__setitem__(key, value)
         done = subprocess.run(
             [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", os.devnull,

@@ -46,3 +46,14 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    """Each test starts from its own environment: ``vc.config`` reads it once, so forget what
+    was read (and any ``use()``) before and after every test; its first ``settings()`` reads it."""
+    from vgg_course import config
+
+    config.reset()
+    yield
+    config.reset()

@@ -241,29 +241,39 @@ def test_no_download_when_not_allowed(data_home: Path):
         datasets.hymenoptera(download=False)
 
 
-# ---------------------------------------------------------------- VGG_COURSE_DATA, course_dataset
+# ---------------------------------------------------------------- data_dir, course_dataset
+
+
+def test_data_dir_wins(tmp_path: Path, tiny_zip: Path):
+    datasets.install(tiny_zip)  # a copy in the data folder too
+    mine = vc.downloads.safe_extract(tiny_zip, tmp_path / "mine") / "hymenoptera_data"
+    assert datasets.hymenoptera() != mine
+    vc.config.use(data_dir=mine)  # from a notebook cell, no restart
+    assert datasets.hymenoptera() == mine
+    assert datasets.status().source == "data_dir" and datasets.status().ready
 
 
 def test_vgg_course_data_wins(tmp_path: Path, tiny_zip: Path, monkeypatch):
-    datasets.install(tiny_zip)  # a copy in the data folder too
     mine = vc.downloads.safe_extract(tiny_zip, tmp_path / "mine") / "hymenoptera_data"
-    monkeypatch.setenv("VGG_COURSE_DATA", str(mine))
+    monkeypatch.setenv("VGG_COURSE_DATA", str(mine))  # before the first read of the settings
     assert datasets.hymenoptera() == mine
-    assert datasets.status().source == "VGG_COURSE_DATA" and datasets.status().ready
 
 
-def test_vgg_course_data_pointing_nowhere(tmp_path: Path, monkeypatch):
-    monkeypatch.setenv("VGG_COURSE_DATA", str(tmp_path / "nowhere"))
-    with pytest.raises(datasets.DatasetError, match="VGG_COURSE_DATA is .*nowhere"):
+def test_data_dir_pointing_nowhere(tmp_path: Path):
+    vc.config.use(data_dir=tmp_path / "nowhere")
+    with pytest.raises(datasets.DatasetError, match="VGG_COURSE_DATA.* is .*nowhere"):
         datasets.hymenoptera()
-    assert not datasets.status().ready
+    assert not datasets.status().ready and "data_dir must name" in datasets.status().advice
 
 
-def test_course_dataset_follows_quick_mode(monkeypatch, data_home: Path, tiny_zip: Path):
-    monkeypatch.setenv("VGG_COURSE_QUICK", "1")
+def test_course_dataset_follows_the_mode_without_a_restart(data_home: Path, tiny_zip: Path):
+    vc.config.use("quick")
     assert datasets.course_dataset() == data_home / "practice" / "seed-0"
-    monkeypatch.delenv("VGG_COURSE_QUICK")
+    vc.config.use("full")
     datasets.install(tiny_zip)
+    assert datasets.course_dataset() == data_home / "hymenoptera_data"
+    with vc.config.use("quick"):
+        assert datasets.course_dataset() == data_home / "practice" / "seed-0"
     assert datasets.course_dataset() == data_home / "hymenoptera_data"
 
 

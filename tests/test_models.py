@@ -26,8 +26,8 @@ def test_real_vgg16_exact_counts(real_vgg16):
     assert real_vgg16.avgpool.output_size == (7, 7)
 
 
-def test_practice_mode_is_seeded_and_does_not_touch_global_rng(monkeypatch):
-    monkeypatch.setenv("VGG_COURSE_PRACTICE", "1")
+def test_practice_mode_is_seeded_and_does_not_touch_global_rng():
+    vc.config.use("practice")
     torch.manual_seed(123)
     before = torch.rand(1)
     torch.manual_seed(123)
@@ -42,14 +42,13 @@ def test_practice_mode_is_seeded_and_does_not_touch_global_rng(monkeypatch):
 
 def test_pretrained_without_weights_is_a_clear_error_not_a_fallback(monkeypatch, tmp_path):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    monkeypatch.delenv("VGG_COURSE_PRACTICE", raising=False)
-    monkeypatch.delenv("VGG_COURSE_QUICK", raising=False)
+    vc.config.use("full")  # pretrained weights, and none in this TORCH_HOME
     with pytest.raises(vw.WeightsUnavailableError) as info:
         vc.models.load_vgg16(download=False)
     message = str(info.value)
     assert str(tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth") in message
     assert "python -m vgg_course weights install" in message
-    assert "VGG_COURSE_PRACTICE=1" in message
+    assert 'vc.config.use("practice")' in message and "VGG_COURSE_PRACTICE=1" in message
     assert "internet" in message
 
 

@@ -96,3 +96,18 @@ def test_a_skipped_real_mode_notebook_gets_no_environment_and_no_error(monkeypat
     assert os.environ["VGG_COURSE_QUICK"] == "1"
     with pytest.raises(StopIteration):
         next(hook)
+
+
+def test_looking_for_the_photos_leaves_this_process_in_its_own_mode(monkeypatch, tmp_path):
+    import vgg_course as vc
+
+    conftest = _root_conftest()
+    (tmp_path / "train").mkdir()
+    (tmp_path / "val").mkdir()
+    monkeypatch.setenv("VGG_COURSE_DATA", str(tmp_path))
+    monkeypatch.setenv("VGG_COURSE_QUICK", "1")
+    monkeypatch.setenv("VGG_COURSE_REAL", "1")  # a caller's real mode beside our quick default
+    assert conftest._photos() == tmp_path  # no "both set" error: quick is left out meanwhile
+    monkeypatch.delenv("VGG_COURSE_REAL")
+    assert conftest._photos() == tmp_path
+    assert vc.config.settings().mode == "quick"  # read again afterwards, with quick mode back

@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 # The student's namespace: what the lessons call, one job each (see each module's first
 # docstring line). ``dir(vc)`` lists these and nothing else.
 _LESSON_MODULES = (
-    "config",       # the course's mode and folders, chosen once (``vc.config.use``)
+    "config",       # the course's mode, language and folders: ``vc.config.use(...)``
     "weights",      # VGG16 weight files: the torchvision cache, local installs, verification
     "models",       # building models: VGG16 (pretrained or practice) and a tiny twin
     "companion",    # SqueezeNet 1.1 with offline ImageNet weights
@@ -48,6 +48,7 @@ _MACHINERY = (
     "devices",      # device and precision: one Plan, resolved once
     "memory",       # peak memory of a stretch of work, on Linux, macOS and Windows
     "colab",        # the lessons' first cell: in Colab only, install the kit from one source
+    "stored",       # the modes lessons are stored and checked in (nbval, the regen script)
 )
 _SUBMODULES = _LESSON_MODULES + _MACHINERY
 

@@ -1,28 +1,39 @@
-"""Course-wide settings read from environment variables, in one place.
+"""Course-wide settings: the mode, the language and the folders, chosen once, changed by ``use``.
 
-Every switch the notebooks, scripts and tests honour is read here, so a student can see
-all of them at once with ``vc.config.settings()``:
+Every part of the kit that depends on the mode (``vc.models.load_vgg16``,
+``vc.datasets.course_dataset``, ``vc.compare.run``, the banner) asks ``vc.config.settings()``,
+and a student changes it from a notebook cell, without restarting the kernel::
 
-==========================  ================================================================
-``VGG_COURSE_QUICK=1``      quick/offline mode: practice (random) weights, practice data,
-                            tiny budgets; what CI and the notebook-output script use
-``VGG_COURSE_REAL=1``       real-results mode: the ants/bees photos and a real pretrained
-                            network (VGG16 when its weights are installed, otherwise the
-                            labelled SqueezeNet companion), budgets sized for a 2-core CPU;
-                            the notebooks whose point is a result are stored in this mode
-``VGG_COURSE_PRACTICE=1``   random VGG16 weights instead of the pretrained ones (said loudly)
-``VGG_COURSE_DATA``         a folder holding the ants/bees photos (``train/``, ``val/``)
-``VGG_COURSE_DATA_HOME``    where the kit keeps downloaded and generated datasets
-                            (default ``<course folder>/data``)
-``VGG_COURSE_RESULTS``      where the comparison lab writes its results
-                            (default ``<course folder>/results``)
-``VGG_COURSE_DIR``          the course folder itself (default: the nearest folder at or
-                            above the working directory holding ``vgg-course.json``,
-                            else the working directory)
-``VGG_COURSE_STRICT=1``     a failed exercise check raises (CI proves the solutions pass)
-``TORCH_HOME``              torchvision's cache; weights live in ``$TORCH_HOME/hub/checkpoints``
-``TQDM_DISABLE=1``          no progress bars anywhere (CI, stored notebook outputs)
-==========================  ================================================================
+    vc.config.use("practice")       # random VGG16 weights from now on
+    with vc.config.use("quick"):    # quick mode inside this block only, then back
+        ...
+
+Environment variables are the defaults, read once (by the first ``settings()`` or ``use()``);
+``reset()`` forgets every ``use()``, so that the next call reads them again.
+
+====================  =========================  ==================================================
+``use(...)``          default from               meaning
+====================  =========================  ==================================================
+``mode="quick"``      ``VGG_COURSE_QUICK=1``     quick/offline: practice (random) weights, practice
+                                                 data, tiny budgets; CI and stored outputs use it
+``mode="real"``       ``VGG_COURSE_REAL=1``      the ants/bees photos and a real pretrained network
+                                                 (VGG16 when its weights are installed, else the
+                                                 labelled SqueezeNet companion), 2-core budgets
+``mode="practice"``   ``VGG_COURSE_PRACTICE=1``  random VGG16 weights instead of the pretrained ones
+``mode="full"``       none of the three          pretrained weights, full budgets
+``lang="en"``         ``VGG_COURSE_LANG``        the language of the kit's text: ``"en"``, ``"ja"``
+``data_dir=PATH``     ``VGG_COURSE_DATA``        a folder holding the photos (``train/``, ``val/``)
+``data_home=PATH``    ``VGG_COURSE_DATA_HOME``   datasets downloaded or drawn (``<course>/data``)
+``results_dir=PATH``  ``VGG_COURSE_RESULTS``     the comparison lab's results (``<course>/results``)
+``course_dir=PATH``   ``VGG_COURSE_DIR``         the course folder (default: found as said below)
+``strict=True``       ``VGG_COURSE_STRICT=1``    a failed exercise check raises (CI)
+(not a setting)       ``TORCH_HOME``             torchvision's cache, where VGG16's weights live
+(not a setting)       ``TQDM_DISABLE=1``         no progress bars anywhere
+====================  =========================  ==================================================
+
+Whether VGG16's weights are installed is checked when a mode is chosen (the first read, and
+each ``use()``), never by ``settings()``: in real mode without them, VGG16 cells use practice
+weights and the results come from the companion, and the banner says so.
 
 The **course folder** is found the way git finds a repository: from the working directory
 (a notebook's kernel starts in the notebook's folder) up to the nearest folder holding the
@@ -33,14 +44,18 @@ into the installed package.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
-_TRUE = {"1", "true", "yes", "on"}
+from vgg_course import tables
+
+MODES = ("quick", "real", "practice", "full")
+LANGS = ("en", "ja")
 MARKER = "vgg-course.json"  # marks a course folder (written by `python -m vgg_course lessons`)
+_TRUE = {"1", "true", "yes", "on"}
 
 
 def _flag(name: str) -> bool:
@@ -52,9 +67,63 @@ def _path(name: str) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
+def _folder(value: str | os.PathLike | None) -> Path | None:
+    return None if value is None else Path(value).expanduser()
+
+
+def _choice(kind: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"unknown {kind} {value!r}; choose one of "
+                         + ", ".join(repr(c) for c in choices))
+    return value
+
+
 @dataclass(frozen=True)
+class Choices:
+    """What was asked for, before it is resolved: ``None`` folders follow the course folder."""
+
+    mode: str
+    lang: str
+    data_dir: Path | None
+    data_home: Path | None
+    results_dir: Path | None
+    course_dir: Path
+    strict: bool
+
+    @classmethod
+    def from_env(cls) -> Choices:
+        """The environment's choices, read now (see the table in the module docstring)."""
+        quick, real = _flag("VGG_COURSE_QUICK"), _flag("VGG_COURSE_REAL")
+        if quick and real:
+            raise ValueError("VGG_COURSE_QUICK=1 and VGG_COURSE_REAL=1 are both set: quick mode "
+                             "uses practice weights and drawn images, real mode real photos and "
+                             "a pretrained network. Unset one of them.")
+        mode = "quick" if quick else "real" if real else (
+            "practice" if _flag("VGG_COURSE_PRACTICE") else "full")
+        lang = os.environ.get("VGG_COURSE_LANG", "").strip().lower() or "en"
+        return cls(mode=mode, lang=_choice("language (VGG_COURSE_LANG)", lang, LANGS),
+                   data_dir=_path("VGG_COURSE_DATA"), data_home=_path("VGG_COURSE_DATA_HOME"),
+                   results_dir=_path("VGG_COURSE_RESULTS"),
+                   course_dir=_path("VGG_COURSE_DIR") or course_folder(),
+                   strict=_flag("VGG_COURSE_STRICT"))
+
+    def resolve(self, previous: Settings | None = None) -> Settings:
+        """The settings these choices give; real mode checks once for VGG16's weights file."""
+        practice = self.mode in ("quick", "practice")
+        if self.mode == "real":
+            from vgg_course import weights  # real mode: VGG16 is pretrained only if its file is here
+
+            practice = not weights.cache_path().is_file()
+        course = self.course_dir  # data_home and results_dir follow it unless chosen
+        return Settings(quick=self.mode == "quick", practice=practice, real=self.mode == "real",
+                        data_dir=self.data_dir, data_home=self.data_home or course / "data",
+                        strict=self.strict, course_dir=course, lang=self.lang, choices=self,
+                        results_dir=self.results_dir or course / "results", previous=previous)
+
+
+@dataclass(frozen=True, repr=False)
 class Settings:
-    """The course's switches, as read from the environment at one moment."""
+    """The course's settings: shows as a table in a cell; ``with`` restores the previous ones."""
 
     quick: bool
     practice: bool
@@ -64,6 +133,9 @@ class Settings:
     strict: bool
     course_dir: Path
     results_dir: Path
+    lang: str = "en"
+    choices: Choices | None = field(default=None, compare=False)
+    previous: Settings | None = field(default=None, compare=False)  # restored by ``with``
 
     @property
     def grades_dir(self) -> Path:
@@ -72,46 +144,129 @@ class Settings:
 
     @property
     def mode(self) -> str:
+        """``"quick"``, ``"real"``, ``"practice"`` or ``"full"`` (see ``MODES``)."""
         if self.quick:
             return "quick"
         if self.real:
             return "real"
         return "practice" if self.practice else "full"
 
-
-    def banner(self) -> "Banner":
+    def banner(self) -> Banner:
         return Banner(self)
+
+    def table(self) -> tables.Table:
+        """Every setting by the name ``use()`` takes, and what follows for VGG16's weights."""
+        vgg16 = "random (practice)" if self.practice else "ImageNet (pretrained)"
+        rows = [("mode", self.mode), ("lang", self.lang),
+                ("data_dir", str(self.data_dir) if self.data_dir else "(not set)"),
+                ("data_home", str(self.data_home)), ("results_dir", str(self.results_dir)),
+                ("course_dir", str(self.course_dir)), ("strict", str(self.strict)),
+                ("VGG16 weights", vgg16)]
+        return tables.Table(["setting", "value"], rows,
+                            caption="change with vc.config.use(setting=value)")
+
+    def __repr__(self) -> str:
+        return f"{self.banner().text}\n{self.table().text()}"
+
+    def _repr_html_(self) -> str:
+        return self.banner()._repr_html_() + self.table().html()
+
+    def __enter__(self) -> Settings:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        global _current
+        _current = self.previous  # None: the next settings() reads the environment again
+
+
+_current: Settings | None = None  # None until first read, and after reset()
 
 
 def settings() -> Settings:
-    """Read the course's environment variables now.
+    """The course's settings now: the environment's (read once), as changed by ``use()``.
+
+    Raises:
+        ValueError: the environment asks for quick and real mode at once, or an unknown language.
 
     Example:
         >>> import vgg_course as vc
         >>> vc.config.settings().mode in {"quick", "real", "practice", "full"}
         True
     """
-    quick, real = _flag("VGG_COURSE_QUICK"), _flag("VGG_COURSE_REAL")
-    if quick and real:
-        raise ValueError("VGG_COURSE_QUICK=1 and VGG_COURSE_REAL=1 are both set: quick mode uses "
-                         "practice weights and drawn images, real mode real photos and a "
-                         "pretrained network. Unset one of them.")
-    practice = quick or _flag("VGG_COURSE_PRACTICE")
-    if real and not practice:
-        from vgg_course import weights  # real mode: VGG16 is pretrained only if its file is here
+    global _current
+    if _current is None:
+        _current = Choices.from_env().resolve()
+    return _current
 
-        practice = not weights.cache_path().is_file()
-    course = _path("VGG_COURSE_DIR") or course_folder()
-    return Settings(
-        quick=quick,
-        practice=practice,
-        real=real,
-        data_dir=_path("VGG_COURSE_DATA"),
-        data_home=_path("VGG_COURSE_DATA_HOME") or course / "data",
-        strict=_flag("VGG_COURSE_STRICT"),
-        course_dir=course,
-        results_dir=_path("VGG_COURSE_RESULTS") or course / "results",
-    )
+
+def use(
+    mode: str | None = None,
+    *,
+    lang: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    data_home: str | os.PathLike | None = None,
+    results_dir: str | os.PathLike | None = None,
+    course_dir: str | os.PathLike | None = None,
+    strict: bool | None = None,
+) -> Settings:
+    """Change the course's settings for every later call, from a notebook cell: no restart.
+
+    What is not given stays as it is (``reset()`` goes back to the environment's). Real mode
+    checks again whether VGG16's weights are installed, so ``use("real")`` after installing
+    them picks them up. Used in a ``with`` block, the previous settings come back at its end.
+
+    Args:
+        mode: ``"quick"``, ``"real"``, ``"practice"`` or ``"full"`` (see the module docstring).
+        lang: ``"en"`` or ``"ja"``.
+        data_dir: a folder holding the ants/bees photos (``train/``, ``val/``).
+        data_home: where downloaded and generated datasets go.
+        results_dir: where the comparison lab writes its results.
+        course_dir: the course folder; ``data_home`` and ``results_dir`` follow it unless set.
+        strict: whether a failed exercise check raises.
+
+    Returns:
+        The new settings: a table in a cell, and a context manager.
+
+    Raises:
+        ValueError: an unknown mode or language, or a ``strict`` that is not a bool.
+
+    Example:
+        >>> with use("practice") as s:
+        ...     s.mode, s.practice, settings() is s
+        ('practice', True, True)
+        >>> use("fast")
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown mode 'fast'; choose one of 'quick', 'real', 'practice', 'full'
+    """
+    before = settings()
+    if strict is not None and not isinstance(strict, bool):
+        raise ValueError(f"strict must be True or False, not {strict!r}")
+    old = before.choices or Choices.from_env()
+    choices = dataclasses.replace(
+        old,
+        mode=old.mode if mode is None else _choice("mode", mode, MODES),
+        lang=old.lang if lang is None else _choice("language", lang, LANGS),
+        data_dir=_folder(data_dir) or old.data_dir,
+        data_home=_folder(data_home) or old.data_home,
+        results_dir=_folder(results_dir) or old.results_dir,
+        course_dir=_folder(course_dir) or old.course_dir,
+        strict=old.strict if strict is None else strict)
+    global _current
+    _current = choices.resolve(previous=dataclasses.replace(before, previous=None))
+    return _current
+
+
+def reset() -> None:
+    """Forget every ``use()``: the next ``settings()`` reads the environment again.
+
+    Example:
+        >>> reset()
+        >>> settings().mode == Choices.from_env().mode
+        True
+    """
+    global _current
+    _current = None
 
 
 def course_folder(start: Path | None = None) -> Path:
@@ -177,10 +332,8 @@ class Banner:
 
     def _repr_html_(self) -> str:
         colour = "#2e7d32" if self.settings.mode in ("full", "real") else "#b26a00"
-        return (
-            f'<div style="border-left:6px solid {colour};padding:6px 10px;'
-            f'background:#fff8e1"><b>{html.escape(self.text)}</b></div>'
-        )
+        return (f'<div style="border-left:6px solid {colour};padding:6px 10px;'
+                f'background:#fff8e1"><b>{html.escape(self.text)}</b></div>')
 
 
 def progress_bars(wanted: bool = True) -> bool:
@@ -194,60 +347,3 @@ def progress_bars(wanted: bool = True) -> bool:
         False
     """
     return wanted and not _flag("TQDM_DISABLE")
-
-
-# ---------------------------------------------------------------- notebook modes
-
-STORED_MODES = ("quick", "real")
-
-
-def stored_mode(notebook_metadata: Mapping) -> str:
-    """The mode a lesson notebook's outputs are stored and checked in (default ``"quick"``).
-
-    A notebook whose point is a result says ``{"vgg_course": {"mode": "real"}}`` in its
-    metadata; ``scripts/regen_notebooks.py`` and the tests run it in that mode.
-
-    Example:
-        >>> stored_mode({"vgg_course": {"mode": "real"}}), stored_mode({})
-        ('real', 'quick')
-    """
-    mode = notebook_metadata.get("vgg_course", {}).get("mode", "quick")
-    if mode not in STORED_MODES:
-        raise ValueError(f"unknown stored mode {mode!r}; use one of {', '.join(STORED_MODES)}")
-    return mode
-
-
-def kernel_env(mode: str, photos: Path | None = None) -> dict[str, str]:
-    """The environment variables a notebook runs with in a stored mode ("" means unset).
-
-    Raises:
-        ValueError: real mode without the photos.
-
-    Example:
-        >>> kernel_env("quick")["VGG_COURSE_QUICK"]
-        '1'
-    """
-    common = {"PYTHONHASHSEED": "0", "TQDM_DISABLE": "1"}
-    if mode == "quick":
-        return {**common, "VGG_COURSE_QUICK": "1", "VGG_COURSE_REAL": ""}
-    if mode != "real":
-        raise ValueError(f"unknown stored mode {mode!r}; use one of {', '.join(STORED_MODES)}")
-    if photos is None:
-        raise ValueError("real mode needs the ants/bees photos: set VGG_COURSE_DATA to the "
-                         "unpacked hymenoptera_data folder, or run `python -m vgg_course data "
-                         "download` (or `data install`)")
-    return {**common, "VGG_COURSE_QUICK": "", "VGG_COURSE_REAL": "1",
-            "VGG_COURSE_DATA": str(photos)}
-
-
-def find_photos(*candidates: Path) -> Path | None:
-    """The ants/bees photos: ``VGG_COURSE_DATA``, then ``candidates``, then the kit's data folder.
-
-    Returns ``None`` when none of them has ``train/`` and ``val/`` (nothing is downloaded).
-    """
-    configured = _path("VGG_COURSE_DATA")
-    home = _path("VGG_COURSE_DATA_HOME") or settings().data_home
-    for path in (configured, *candidates, home / "hymenoptera_data"):
-        if path is not None and (path / "train").is_dir() and (path / "val").is_dir():
-            return path
-    return None

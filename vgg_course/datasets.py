@@ -5,8 +5,9 @@ data folder (``vc.config.settings().data_home``), checked against their SHA-256,
 extracted safely (``vc.downloads.safe_extract``: no zip entry may leave the target folder,
 and a failed extraction leaves nothing that looks complete). An instructor installs them from a
 USB stick with ``python -m vgg_course data install PATH`` (the zip, checked by hash, or
-the unpacked folder, checked by structure). ``VGG_COURSE_DATA`` names an unpacked folder
-and wins when set. ``practice_dataset()`` draws a small ants/bees look-alike set offline.
+the unpacked folder, checked by structure). ``vc.config.use(data_dir=...)`` (default
+``VGG_COURSE_DATA``) names an unpacked folder and wins when set. ``practice_dataset()``
+draws a small ants/bees look-alike set offline.
 """
 
 from __future__ import annotations
@@ -77,8 +78,9 @@ def ways_out(name: str = "hymenoptera") -> str:
         f"  1. Download it (needs internet, {s.size:,} bytes): python -m vgg_course data download\n"
         "  2. Install a local copy (USB stick, shared drive), the zip or the unpacked folder:\n"
         f"       python -m vgg_course data install /path/to/{zip_path(name).name}\n"
-        f"  3. Point VGG_COURSE_DATA at an unpacked {s.folder} folder (train/ and val/ inside).\n"
-        "  4. Practise offline with generated images: export VGG_COURSE_QUICK=1"
+        f"  3. Point the kit at an unpacked {s.folder} folder (train/ and val/ inside):\n"
+        f"       vc.config.use(data_dir=\"/path/to/{s.folder}\")   (or set VGG_COURSE_DATA)\n"
+        "  4. Practise offline with generated images: vc.config.use(\"quick\")   (or VGG_COURSE_QUICK=1)"
     )
 
 
@@ -145,8 +147,7 @@ def install(path: str | os.PathLike, name: str = "hymenoptera", *, progress: boo
         DatasetError: the zip's hash is wrong, it is corrupt or unsafe, or the folder is
             not the dataset; the message says why.
     """
-    s, src = spec(name), Path(path).expanduser()
-    dest = cache_path(name)
+    s, src, dest = spec(name), Path(path).expanduser(), cache_path(name)
     if not src.exists():
         raise FileNotFoundError(f"No file or folder at {src}.")
     if src.is_dir():
@@ -188,17 +189,17 @@ def _download(name: str, *, progress: bool) -> Path:
 
 
 def hymenoptera(*, download: bool = True) -> Path:
-    """The ants/bees photos: ``VGG_COURSE_DATA`` if set, else the data folder, else downloaded.
+    """The ants/bees photos: the settings' ``data_dir``, else the data folder, else downloaded.
 
     Raises:
-        DatasetError: ``VGG_COURSE_DATA`` is set but has no ``train/`` and ``val/``.
+        DatasetError: ``data_dir`` (``VGG_COURSE_DATA``) is set but has no ``train/`` and ``val/``.
         DatasetUnavailableError: not installed, and the download failed or was not allowed.
     """
     configured = config.settings().data_dir
     if configured is not None:
         if not ((configured / "train").is_dir() and (configured / "val").is_dir()):
-            raise DatasetError(f"VGG_COURSE_DATA is {configured}, which has no train/ and val/ "
-                               "folders. Point it at the unpacked hymenoptera_data folder, or unset it.")
+            raise DatasetError(f"data_dir (VGG_COURSE_DATA) is {configured}, which has no train/ "
+                               "and val/: vc.config.use(data_dir=...) the unpacked hymenoptera_data.")
         return configured
     dest = cache_path("hymenoptera")
     if (dest / "train").is_dir() and (dest / "val").is_dir():
@@ -209,7 +210,16 @@ def hymenoptera(*, download: bool = True) -> Path:
 
 
 def course_dataset() -> Path:
-    """The dataset the lessons use: practice images in quick mode, the ants/bees photos otherwise."""
+    """The dataset the lessons use: practice images in quick mode, the ants/bees photos otherwise.
+
+    It follows ``vc.config.settings()`` at each call: ``vc.config.use(mode)`` switches it.
+
+    Example:
+        >>> import tempfile
+        >>> with config.use("quick", data_home=tempfile.mkdtemp()):
+        ...     course_dataset().name
+        'seed-0'
+    """
     return practice_dataset() if config.settings().quick else hymenoptera()
 
 
@@ -267,7 +277,7 @@ def practice_dataset(root: str | os.PathLike | None = None, *, seed: int = 0) ->
 class DatasetStatus:
     """Where the ants/bees photos come from, or what to do when they are missing."""
 
-    source: str  # "VGG_COURSE_DATA", "data folder" or "missing"
+    source: str  # "data_dir" (vc.config.use / VGG_COURSE_DATA), "data folder" or "missing"
     path: Path
     ready: bool
     advice: str
@@ -283,8 +293,8 @@ def status() -> DatasetStatus:
     configured = config.settings().data_dir
     if configured is not None:
         ok = (configured / "train").is_dir() and (configured / "val").is_dir()
-        return DatasetStatus("VGG_COURSE_DATA", configured, ok,
-                             "VGG_COURSE_DATA must name a folder with train/ and val/.\n" + ways_out())
+        return DatasetStatus("data_dir", configured, ok,
+                             "data_dir must name a folder with train/ and val/.\n" + ways_out())
     dest = cache_path()
     ok = (dest / "train").is_dir() and (dest / "val").is_dir()
     return DatasetStatus("data folder" if ok else "missing", dest, ok, ways_out())

@@ -39,7 +39,8 @@ def load_vgg16(
 
     Args:
         practice: ``True`` for random weights, ``False`` for pretrained ones; ``None``
-            follows ``VGG_COURSE_PRACTICE`` / ``VGG_COURSE_QUICK`` (see ``vc.config``).
+            follows the mode at this call (``vc.config.settings().practice``; change it
+            with ``vc.config.use("practice")``, ``"quick"``, ``"real"`` or ``"full"``).
         weights: which torchvision weights to load.
         seed: the seed for the random weights of practice mode.
         download: allow torchvision's one-time download when the file is not cached.

@@ -74,7 +74,8 @@ def ways_out(weights: WeightsEnum = DEFAULT_WEIGHTS) -> str:
         "  2. Install it from a local copy (USB stick, shared drive), checked against its SHA-256:\n"
         "       python -m vgg_course weights install /path/to/" + file_name(weights) + "\n"
         "  3. Practise with random weights (shapes and counts are real, predictions are not):\n"
-        "       export VGG_COURSE_PRACTICE=1   (or VGG_COURSE_QUICK=1 for quick mode)"
+        "       vc.config.use(\"practice\")   in a notebook cell, no restart needed\n"
+        "       (or vc.config.use(\"quick\") for quick mode; in a shell: export VGG_COURSE_PRACTICE=1)"
     )
 
 
