@@ -53,10 +53,13 @@ def _photos() -> Path | None:
         config.reset()
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m "not slow"` deselects (the quick tier)
 def pytest_collection_modifyitems(config, items):
     photos = None
     for item in items:
         path = Path(str(item.fspath))
+        if path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)  # a whole lesson in a kernel: not the quick tier
         if path.suffix != ".ipynb" or _notebook_mode(path) != "real":
             continue
         photos = photos or _photos()
