@@ -208,13 +208,13 @@ def run_fit(args, train_ds, val_ds, device, *, name, cached, epochs, batch, cach
     train, val = loaders(args, train_ds, val_ds, batch, device)  # on CUDA: decoded once
     net, breakdown = model, {"loaders": time.perf_counter() - start}
     peak = vc.memory.PeakMemory(device)
+    chosen = vc.devices.plan(device, cache_precision or "auto")  # "int8": the cached pass only
     if cached:
-        cache = vc.features.cache(model, train, val, device=device,
-                                  precision=cache_precision or "auto", progress=args.progress)
+        cache = vc.features.cache(model, train, val, plan=chosen, progress=args.progress)
         net, train, val = cache.head, cache.train, cache.val
         breakdown.update(cache.timings)
         breakdown["caching other"] = cache.seconds - sum(cache.timings.values())
-    history = vc.engine.fit(net, train, val, opt, epochs=epochs, device=device,
+    history = vc.engine.fit(net, train, val, opt, epochs=epochs, plan=chosen,
                             scheduler=sched, progress=args.progress)
     last = history.records[-1]
     epoch_s = sum(r.seconds for r in history.records) / len(history.records)
@@ -240,18 +240,19 @@ def run_ft(args, train_ds, val_ds, device, *, name, trainable, batch, flops):
     n = min(len(train_ds), steps * batch)
     train, val = loaders(args, Subset(train_ds, range(n)), Subset(val_ds, range(min(n, len(val_ds)))),
                          batch, device)
-    vc.engine.train_one_epoch(model, [next(iter(train))], opt, device=device)  # warm-up
+    chosen = vc.devices.plan(device)
+    vc.engine.train_one_epoch(model, [next(iter(train))], opt, plan=chosen)  # warm-up
     peak = vc.memory.PeakMemory(device)
     start = time.perf_counter()
-    result = vc.engine.train_one_epoch(model, train, opt, device=device)
+    result = vc.engine.train_one_epoch(model, train, opt, plan=chosen)
     sync(device)
     train_ips = result.n / (time.perf_counter() - start)
     start = time.perf_counter()
-    checked = vc.engine.evaluate(model, val, device=device)
+    checked = vc.engine.evaluate(model, val, plan=chosen)
     sync(device)
     val_ips = checked.n / (time.perf_counter() - start)
     epoch_s = len(train_ds) / train_ips + len(val_ds) / val_ips
-    return {"variant": name, "precision": vc.devices.plan(device).precision, "batch": batch,
+    return {"variant": name, "precision": chosen.precision, "batch": batch,
             "measured": f"{steps} steps", "images_per_s": train_ips,
             "seconds": epoch_s * args.epochs, "extrapolated": True, "val_accuracy": None,
             "accuracy_epoch": None, "peak_mb": mb(peak.read()),
@@ -269,32 +270,34 @@ def run_extraction(args, train_ds, device):
     copies = {"fp32": (prefix, "fp32"), "fast": (copy.deepcopy(prefix), "auto")}
     if device.type == "cpu" and vc.features.quantize.engine():
         copies["int8"] = (prefix, "int8")
+    # the int8 copy takes fp32 NCHW, as vc.features.cache(precision="int8") runs it
+    plans = {"fp32": vc.devices.plan(device, "fp32"), "fast": vc.devices.plan(device, "auto"),
+             "int8": vc.devices.plan(device, "fp32")}
     times = {key: [] for key in copies}
     calibration = []
     for _ in range(args.extract_rounds):
         for key, (module, precision) in copies.items():
+            chosen = plans[key]
             start = time.perf_counter()
             if precision == "int8":  # what vc.features.cache(precision="int8") does
                 run = vc.features.quantize.int8_copy(module, vc.features.quantize.calibration_batch(data))
-                chosen = vc.devices.plan(device, "fp32")
                 calibration.append(time.perf_counter() - start)
             else:
-                chosen = vc.devices.plan(device, precision)
                 run = vc.devices.prepare(module, chosen)
-            with torch.inference_mode():
+            with vc.devices.applied(chosen), torch.inference_mode():
                 if precision != "int8":
                     run(vc.devices.to_device(batches[0][:1], chosen))  # warm-up
                     start = time.perf_counter()
                 for x in batches:
-                    with vc.devices.autocast(device, chosen.dtype):
+                    with chosen.autocast():
                         run(vc.devices.to_device(x, chosen))
                 sync(device)
             times[key].append(time.perf_counter() - start)
     best = {key: min(t) for key, t in times.items()}
     result = {"images": n, "batch": args.extract_batch, "rounds": args.extract_rounds,
               "fp32_images_per_s": n / best["fp32"], "fast_images_per_s": n / best["fast"],
-              "fast_precision": vc.devices.plan(device).precision,
-              "speedup": best["fp32"] / best["fast"], "plan": repr(vc.devices.plan(device))}
+              "fast_precision": plans["fast"].precision,
+              "speedup": best["fp32"] / best["fast"], "plan": repr(plans["fast"])}
     if "int8" in best:
         result.update(int8_images_per_s=n / best["int8"], int8_speedup=best["fp32"] / best["int8"],
                       int8_calibration_s=min(calibration), int8_engine=vc.features.quantize.engine())
@@ -395,8 +398,8 @@ def main(argv=None) -> int:
     # needs big batches to be busy.
     tl_batch = args.batch if device.type == "cuda" else 4
     flops = forward_flops(build_model(args, "head").to(device).eval(), args.size, device)
-    dtype = vc.devices.autocast_dtype(device)
-    peak_tflops = matmul_peak(device, dtype)
+    fast = vc.devices.plan(device)  # "auto": the fast precision here
+    peak_tflops = matmul_peak(device, fast.dtype)
     extraction = run_extraction(args, train_ds, device)
     extraction["images_total"] = len(train_ds) + len(val_ds)
     print(extraction_line(extraction), flush=True)
@@ -454,7 +457,7 @@ def main(argv=None) -> int:
     print(bound_line(summary))
     print(f"full FT: {full['train_tflops']:.2f} TFLOP/s achieved = "
           f"{100 * full['train_tflops'] / peak_tflops:.0f}% of the measured matmul peak "
-          f"({peak_tflops:.2f} TFLOP/s, {vc.devices.plan(device).precision}).")
+          f"({peak_tflops:.2f} TFLOP/s, {fast.precision}).")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summary, indent=2, default=str))
     print(f"wrote {args.out}")

@@ -344,3 +344,73 @@ def test_skipped_files_are_named_in_the_table_files_and_cli(tmp_path, practice, 
     assert all(paths.values())
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert "skipped `train/ants/broken.png`" in summary and "skipped `val/bees/notes.txt`" in summary
+
+
+def test_the_lab_resolves_one_plan_for_every_recipe_seed_cache_and_prediction(practice, monkeypatch):
+    calls, real = [], vc.devices.plan
+    monkeypatch.setattr(vc.devices, "plan", lambda *args: calls.append(args) or real(*args))
+    result = compare.run(vc.models.tiny_vgg(2), practice,
+                         recipe_names=["transfer_learning", "full_finetune", "from_scratch"],
+                         budget=compare.Budget(epochs=2, repeats=2, scratch=SMALL_SCRATCH,
+                                               device="cpu", precision="fp32"),
+                         transforms=(SMALL, SMALL), progress=False)
+    assert calls == [("cpu", "fp32")]
+    assert {r.precision for r in result.results} == {"fp32"} and result.predictions is not None
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_int8_budget_runs_end_to_end_or_is_refused_when_built(practice):
+    """int8: the cached passes in int8, everything that trains (and predicts) at auto's dtype."""
+    if vc.features.quantize.engine() is None:
+        with pytest.raises(ValueError, match="precision='auto'"):
+            compare.Budget(precision="int8")
+        return
+    result = compare.run(vc.models.tiny_vgg(2), practice,
+                         recipe_names=["transfer_learning", "full_finetune"],
+                         budget=compare.Budget(epochs=1, repeats=1, device="cpu", precision="int8"),
+                         transforms=(SMALL, SMALL), progress=False)
+    transfer, full = result.result("transfer_learning"), result.result("full_finetune")
+    auto = vc.devices.plan("cpu", "auto").precision
+    assert transfer.precision == full.precision == auto
+    assert transfer.cached_features and "ran once (int8" in transfer.notes[0]
+    assert not full.cached_features and full.failure is None and result.predictions is not None
+    assert f"({auto}, cached passes in int8)" in result.to_markdown()
+
+
+def test_the_cli_passes_its_precision_to_the_budget(tmp_path, monkeypatch, capsys):
+    budgets = []
+    monkeypatch.setattr(vc.compare.lab, "run", lambda *a, budget, **k: budgets.append(budget) or
+                        (_ for _ in ()).throw(ValueError("stop here")))
+    assert main(["compare", "--precision", "bf16", "--out", str(tmp_path)]) == 2
+    assert budgets[0].precision == "bf16"
+    with pytest.raises(SystemExit):
+        main(["compare", "--precision", "fp16", "--out", str(tmp_path)])
+    assert "invalid choice: 'fp16'" in capsys.readouterr().err
+
+
+def _twin(recipe: vc.recipes.Recipe, random_start: bool) -> vc.recipes.Recipe:
+    """The same recipe function under another name: no name check can know it."""
+    return vc.recipes.Recipe(lambda model, n: recipe.apply(model, n), random_start=random_start)
+
+
+def test_a_recipe_that_starts_from_random_weights_gets_its_own_budget_by_its_flag(practice,
+                                                                                   monkeypatch):
+    scratch = vc.recipes.get("from_scratch")
+    monkeypatch.setitem(vc.recipes.RECIPES, "my_scratch", _twin(scratch, random_start=True))
+    monkeypatch.setitem(vc.recipes.RECIPES, "my_finetune",
+                        _twin(vc.recipes.get("full_finetune"), random_start=False))
+    # from_scratch without its flag: the shared budget, as any pretrained recipe
+    monkeypatch.setitem(vc.recipes.RECIPES, "from_scratch", _twin(scratch, random_start=False))
+    own = compare.ScratchBudget(epochs=3, image_size=None)
+    result = compare.run(vc.models.tiny_vgg(2), practice,
+                         recipe_names=["full_finetune", "my_finetune", "from_scratch", "my_scratch"],
+                         budget=compare.Budget(epochs=1, repeats=1, scratch=own, device="cpu"),
+                         transforms=(SMALL, SMALL), keep_predictions=False, progress=False)
+    mine, plain = result.result("my_scratch"), result.result("from_scratch")
+    assert mine.settings == str(own) and mine.epochs == 3
+    assert plain.settings == "" and plain.epochs == 1
+    # a recipe without the flag that trains the same parameters from the same values is one
+    # recipe; a random start never is, though it has from_scratch's signature here
+    assert result.result("full_finetune").same_as == ["my_finetune"]
+    assert result.result("from_scratch").same_as == []
+    assert [r.recipe for r in result.results] == ["full_finetune", "from_scratch", "my_scratch"]

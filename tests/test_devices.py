@@ -66,3 +66,72 @@ def test_prepare_and_to_device_use_channels_last_with_bf16():
     x = devices.to_device(torch.randn(2, 3, 32, 32), chosen)
     assert x.is_contiguous(memory_format=torch.channels_last)
     assert devices.to_device(torch.tensor([1, 0]), chosen).shape == (2,)  # labels untouched
+
+
+def test_every_precision_is_one_plan_and_an_unknown_one_is_refused():
+    """One set of values: what plan() takes is what autocast_dtype and the edges take."""
+    assert devices.PRECISIONS == ("auto", "fp32", "bf16", "int8")
+    auto = devices.plan("cpu", "auto")
+    assert devices.plan("cpu", "fp32").dtype is None and not devices.plan("cpu", "fp32").int8_prefix
+    assert devices.plan("cpu", "bf16").dtype is torch.bfloat16
+    # int8 trains as auto; only the cached pass is int8
+    assert devices.autocast_dtype("cpu", "int8") == auto.dtype
+    if vc.features.quantize.engine() is not None:
+        int8 = devices.plan("cpu", "int8")
+        assert int8.int8_prefix and int8.dtype == auto.dtype and int8.channels_last == auto.channels_last
+        assert "int8 cached pass" in repr(int8)
+    for bad in ("fp16", "FP32", "float32"):
+        with pytest.raises(ValueError, match="precision must be one of"):
+            devices.plan("cpu", bad)
+        with pytest.raises(ValueError, match="precision must be one of"):
+            vc.compare.Budget(precision=bad)
+
+
+def test_int8_is_refused_at_every_edge_where_it_cannot_run(monkeypatch):
+    """No int8 engine: plan, fit, cache, Budget and the CLI all refuse, naming the way out."""
+    monkeypatch.setattr(vc.features.quantize, "engine", lambda: None)
+    model = vc.models.tiny_vgg(2)
+    model.features.requires_grad_(False)
+    batches = [(torch.randn(2, 3, 32, 32), torch.tensor([0, 1]))]
+    opt = torch.optim.SGD(model.classifier.parameters(), lr=0.1)
+    refusals = [lambda: devices.plan("cpu", "int8"),
+                lambda: vc.engine.fit(model, batches, batches, opt, epochs=1, device="cpu",
+                                      precision="int8", progress=False),
+                lambda: vc.engine.predict(model, batches, device="cpu", precision="int8"),
+                lambda: vc.features.cache(model, batches, batches, device="cpu", precision="int8"),
+                lambda: vc.compare.Budget(precision="int8")]
+    for refuse in refusals:
+        with pytest.raises(ValueError, match="int8 engine.*precision='auto'"):
+            refuse()
+
+
+def test_int8_is_refused_on_a_gpu(monkeypatch):
+    monkeypatch.setattr(devices, "pick_device", lambda prefer=None: torch.device("cuda"))
+    monkeypatch.setattr(vc.features.quantize, "engine", lambda: "x86")
+    with pytest.raises(ValueError, match="runs on a CPU, not cuda.*precision='auto'"):
+        devices.plan(None, "int8")
+
+
+def test_a_ready_plan_is_used_as_it_is_and_not_mixed_with_strings():
+    ready = devices.plan("cpu", "fp32")
+    assert devices.resolve(None, "auto", ready) is ready
+    assert devices.resolve("cpu", "bf16", None).dtype is torch.bfloat16
+    with pytest.raises(ValueError, match="not both"):
+        devices.resolve("cpu", "auto", ready)
+    with pytest.raises(ValueError, match="not both"):
+        devices.resolve(None, "bf16", ready)
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_applied_sets_cudnn_benchmark_for_the_block_and_restores_it(monkeypatch, before):
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", before)
+    gpu = devices.Plan(torch.device("cuda"), torch.bfloat16, True, "test")
+    with devices.applied(gpu):
+        assert torch.backends.cudnn.benchmark is True  # fixed-size crops: time the kernels once
+    assert torch.backends.cudnn.benchmark is before
+    with pytest.raises(KeyError), devices.applied(gpu):
+        raise KeyError("an error inside the block")
+    assert torch.backends.cudnn.benchmark is before
+    with devices.applied(devices.plan("cpu", "fp32")):
+        assert torch.backends.cudnn.benchmark is False
+    assert torch.backends.cudnn.benchmark is before

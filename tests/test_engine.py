@@ -215,7 +215,7 @@ def test_predict_matches_the_softmax_of_the_model_in_eval_mode():
     model = vc.models.tiny_vgg(2)
     _, val = _loaders()
     model.train()
-    labels, preds, probs = engine.predict(model, val, device="cpu")
+    labels, preds, probs = engine.predict(model, val, device="cpu", precision="fp32")
     x, y = val.dataset.tensors
     model.eval()
     with torch.no_grad():
@@ -223,6 +223,63 @@ def test_predict_matches_the_softmax_of_the_model_in_eval_mode():
     assert labels == y.tolist() and preds == p.argmax(1).tolist()
     assert probs == pytest.approx(p.max(1).values.tolist(), rel=1e-5)
     assert not model.training
+
+
+def _counting_plans(monkeypatch) -> list[tuple]:
+    calls, real = [], vc.devices.plan
+    monkeypatch.setattr(vc.devices, "plan", lambda *args: calls.append(args) or real(*args))
+    return calls
+
+
+def test_predict_defaults_to_auto_like_everything_else(monkeypatch):
+    calls = _counting_plans(monkeypatch)
+    _, val = _loaders()
+    engine.predict(vc.models.tiny_vgg(2), val, device="cpu")
+    assert calls == [("cpu", "auto")]
+
+
+@pytest.mark.parametrize("precision", vc.devices.PRECISIONS)
+def test_every_precision_trains_through_fit_or_is_refused_at_the_edge(precision):
+    """int8 trains as auto (only a cached pass runs in int8); where it cannot run, fit refuses."""
+    model, opt = _model_and_opt()
+    train, val = _loaders()
+    if precision == "int8" and vc.features.quantize.engine() is None:
+        with pytest.raises(ValueError, match="precision='auto'"):
+            engine.fit(model, train, val, opt, epochs=1, device="cpu", precision=precision)
+        return
+    history = engine.fit(model, train, val, opt, epochs=1, device="cpu", precision=precision,
+                         progress=False)
+    trains_as = "auto" if precision == "int8" else precision
+    assert history.precision == vc.devices.plan("cpu", trains_as).precision
+    assert history.records[-1].train_loss == history.records[-1].train_loss  # not NaN
+
+
+def test_fit_resolves_its_plan_once_and_hands_it_down(monkeypatch):
+    calls = _counting_plans(monkeypatch)
+    model, opt = _model_and_opt()
+    train, val = _loaders()
+    engine.fit(model, train, val, opt, epochs=3, device="cpu", precision="fp32", progress=False)
+    assert calls == [("cpu", "fp32")]  # not once more per epoch for training and validation
+    ready = vc.devices.plan("cpu", "fp32")
+    engine.fit(model, train, val, opt, epochs=1, plan=ready, progress=False)
+    assert len(calls) == 2  # the ready plan: no new one
+    with pytest.raises(ValueError, match="not both"):
+        engine.fit(model, train, val, opt, epochs=1, plan=ready, precision="bf16")
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_no_global_flag_is_left_flipped_after_fit_or_predict(monkeypatch, before):
+    """cudnn.benchmark is the plan's while the loop runs (off on a CPU), and as it was after."""
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", before)
+    model, opt = _model_and_opt()
+    seen = []
+    model.register_forward_hook(lambda *_: seen.append(torch.backends.cudnn.benchmark))
+    train, val = _loaders()
+    engine.fit(model, train, val, opt, epochs=1, device="cpu", progress=False)
+    assert torch.backends.cudnn.benchmark is before
+    engine.predict(model, val, device="cpu")
+    assert torch.backends.cudnn.benchmark is before
+    assert seen and set(seen) == {False}
 
 
 def test_bf16_autocast_trains_on_cpu():

@@ -268,3 +268,25 @@ def test_frozen_dropout_layers_stay_in_the_head_when_the_head_draws_random_numbe
     assert vc.features.segment.span(named, 0, (nn.Linear,)) == 0  # the last Dropout follows the head
     assert vc.features.segment.span(named[:4], 0, (nn.Linear,)) == 3
     assert vc.features.segment.span([(n, m) for n, m in named[:4] if n != "1"], 0, (nn.Linear,)) == 0  # no weights
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_cache_resolves_one_plan_and_leaves_no_global_flag_flipped(monkeypatch, before):
+    """One plan for the prefix's pass, the frozen dropout segment and the head; cudnn.benchmark
+    is the plan's while the pass runs (off on a CPU) and as it was after."""
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", before)
+    calls, real = [], vc.devices.plan
+    monkeypatch.setattr(vc.devices, "plan", lambda *args: calls.append(args) or real(*args))
+    model = _tl_model(frozen_classifier_layers=6)  # a frozen dropout segment after the prefix
+    seen = []
+    model.features[0].register_forward_hook(lambda *_: seen.append(torch.backends.cudnn.benchmark))
+    train, val = _loaders()
+    cached = features.cache(model, train, val, device="cpu", precision="fp32")
+    assert calls == [("cpu", "fp32")] and cached.head_start > cached.check.boundary
+    assert torch.backends.cudnn.benchmark is before and seen and set(seen) == {False}
+    ready = real("cpu", "bf16")
+    assert features.cache(model, train, val, plan=ready).precision == "bfloat16"
+    assert len(calls) == 1  # a ready plan is used as it is
+    with pytest.raises(ValueError, match="cache\\(\\), which makes the int8 copy"):
+        features.caching.extract(model.features, train, ready.__class__(
+            ready.device, None, False, "test", int8_prefix=True))

@@ -230,3 +230,19 @@ def test_ceil_mode_pools_keep_their_output_size():
     assert int8.shape == reference.shape == (4, 8, 7, 7)  # the int8 max-pool kernel gave 6x6
     cosine = torch.nn.functional.cosine_similarity(int8.flatten(1), reference.flatten(1))
     assert cosine.min() > 0.99
+
+
+def test_one_int8_plan_caches_in_int8_and_trains_the_head_at_autos_dtype():
+    """The lab's path: one plan, resolved once, for the cached pass and for fit."""
+    chosen = vc.devices.plan("cpu", "int8")
+    model = _tl_model()
+    opt = torch.optim.SGD(model.classifier[6].parameters(), lr=0.05, momentum=0.9)
+    train, val = _loaders()
+    before = model.classifier[6].weight.detach().clone()
+    cached = features.cache(model, train, val, plan=chosen)
+    history = engine.fit(cached.head, cached.train, cached.val, opt, epochs=2, plan=chosen,
+                         progress=False)
+    assert cached.precision == "int8" and "calibrate" in cached.timings
+    assert history.precision == vc.devices.plan("cpu", "auto").precision
+    assert not torch.equal(model.classifier[6].weight, before)  # the model's own head trained
+    assert all(r.train_loss == r.train_loss for r in history.records)  # no NaN

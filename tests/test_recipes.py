@@ -129,3 +129,14 @@ def test_signature_says_when_two_recipes_are_one_on_a_network():
     resnet = torchvision.models.resnet18(weights=None)
     missing, why = recipes.signature("partial_finetune", resnet, 2)
     assert missing is None and "`features` section" in why
+
+
+def test_each_recipe_says_whether_it_starts_from_random_weights():
+    """The lab reads the flag, never the name (tests/test_compare.py gives a new recipe it)."""
+    assert {n for n, r in recipes.RECIPES.items() if r.random_start} == {"from_scratch"}
+    assert recipes.get("from_scratch").apply is recipes.from_scratch
+    model = recipes.RECIPES["transfer_learning"](tiny_vgg(10), 2)  # a recipe is still a call
+    assert recipes.freezing.trainable_count(model) == 66
+    assert recipes.describe("from_scratch") == recipes.get("from_scratch").description
+    with pytest.raises(ValueError, match="Did you mean 'from_scratch'"):
+        recipes.get("from_scrach")

@@ -1,12 +1,13 @@
 """The training and evaluation loop: train_one_epoch, evaluate, predict, and fit with a history.
 
 The loop is the one every PyTorch course writes by hand -- ``model.train()`` (with frozen
-BatchNorm layers kept in eval mode: ``vc.batchnorm``), forward,
-loss, ``zero_grad``, ``backward``, ``step``; ``model.eval()`` and ``torch.inference_mode()``
-to validate -- plus what makes it fast and trustworthy: the device and precision from
-``vc.devices``, a progress bar, a per-epoch ``vc.history.History`` with peak memory,
-best/last checkpoints, resume after an interruption and per-epoch seeds. A frozen
-backbone's features are cached first (``vc.features.cache``); ``fit`` then trains the head.
+BatchNorm layers kept in eval mode: ``vc.batchnorm``), forward, loss, ``zero_grad``,
+``backward``, ``step``; ``model.eval()`` and ``torch.inference_mode()`` to validate -- plus
+what makes it fast and trustworthy: the device and precision from ``vc.devices`` (one
+``Plan``, resolved once a call and handed down), a progress bar, a per-epoch
+``vc.history.History`` with peak memory, best/last checkpoints, resume after an interruption
+and per-epoch seeds. A frozen backbone's features are cached first (``vc.features.cache``);
+``fit`` then trains the head.
 """
 
 from __future__ import annotations
@@ -49,10 +50,13 @@ def train_one_epoch(
     *,
     device: torch.device | str | None = None,
     precision: str = "auto",
+    plan: devices.Plan | None = None,
     loss_fn: nn.Module | None = None,
     progress: bool = False,
 ) -> EvalResult:
     """One pass over ``loader`` in train mode; returns the mean training loss and accuracy.
+
+    ``device``, ``precision`` and ``plan`` are as in ``fit``.
 
     Example:
         >>> import vgg_course as vc
@@ -62,8 +66,14 @@ def train_one_epoch(
         >>> train_one_epoch(model, data, opt, device="cpu").n
         4
     """
-    chosen = devices.plan(device, precision)
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    chosen = devices.resolve(device, precision, plan)
+    with devices.applied(chosen):
+        return _train_epoch(model, loader, optimizer, chosen, loss_fn or nn.CrossEntropyLoss(),
+                            progress)
+
+
+def _train_epoch(model: nn.Module, loader: Iterable, optimizer: torch.optim.Optimizer,
+                 chosen: devices.Plan, loss_fn: nn.Module, progress: bool) -> EvalResult:
     batchnorm.train_mode(model)  # model.train(), but frozen BatchNorm keeps its statistics
     # Sums stay on the device: calling .item() every step would wait for the GPU each time.
     total_loss = torch.zeros((), device=chosen.device)
@@ -71,7 +81,7 @@ def train_one_epoch(
     n = 0
     for x, y in data.batches(loader, desc="train", progress=progress):
         x, y = devices.to_device(x, chosen), y.to(chosen.device, non_blocking=True)
-        with devices.autocast(chosen.device, chosen.dtype):
+        with chosen.autocast():
             logits = model(x)
             loss = loss_fn(logits, y)
         optimizer.zero_grad(set_to_none=True)
@@ -92,10 +102,13 @@ def evaluate(
     *,
     device: torch.device | str | None = None,
     precision: str = "auto",
+    plan: devices.Plan | None = None,
     loss_fn: nn.Module | None = None,
     progress: bool = False,
 ) -> EvalResult:
     """Mean loss and accuracy of ``model`` over ``loader``, in eval mode, without gradients.
+
+    ``device``, ``precision`` and ``plan`` are as in ``fit``.
 
     Example:
         >>> import vgg_course as vc
@@ -103,8 +116,13 @@ def evaluate(
         >>> evaluate(vc.models.tiny_vgg(2), data, device="cpu").n
         4
     """
-    chosen = devices.plan(device, precision)
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    chosen = devices.resolve(device, precision, plan)
+    with devices.applied(chosen):
+        return _evaluate(model, loader, chosen, loss_fn or nn.CrossEntropyLoss(), progress)
+
+
+def _evaluate(model: nn.Module, loader: Iterable, chosen: devices.Plan, loss_fn: nn.Module,
+              progress: bool) -> EvalResult:
     model.eval()  # dropout off, batch norm uses its running statistics
     total_loss = torch.zeros((), device=chosen.device)
     correct = torch.zeros((), dtype=torch.long, device=chosen.device)
@@ -112,7 +130,7 @@ def evaluate(
     with torch.inference_mode():
         for x, y in data.batches(loader, desc="val", progress=progress):
             x, y = devices.to_device(x, chosen), y.to(chosen.device, non_blocking=True)
-            with devices.autocast(chosen.device, chosen.dtype):
+            with chosen.autocast():
                 logits = model(x)
                 loss = loss_fn(logits, y)
             total_loss += loss.float() * _batch_size(x)
@@ -124,8 +142,11 @@ def evaluate(
 
 
 def predict(model: nn.Module, loader: Iterable, *, device: torch.device | str | None = None,
-            precision: str = "fp32") -> tuple[list[int], list[int], list[float]]:
+            precision: str = "auto", plan: devices.Plan | None = None
+            ) -> tuple[list[int], list[int], list[float]]:
     """Labels, predicted classes and their softmax probabilities over ``loader`` (eval mode).
+
+    ``device``, ``precision`` (``"auto"``, as everywhere) and ``plan`` are as in ``fit``.
 
     Example:
         >>> import vgg_course as vc
@@ -134,12 +155,12 @@ def predict(model: nn.Module, loader: Iterable, *, device: torch.device | str | 
         >>> labels, len(preds), all(0.5 <= p <= 1 for p in probs)
         ([0, 1, 1], 3, True)
     """
-    chosen = devices.plan(device, precision)
+    chosen = devices.resolve(device, precision, plan)
     model.eval()
     labels, preds, probs = [], [], []
-    with torch.inference_mode():
+    with devices.applied(chosen), torch.inference_mode():
         for x, y in loader:
-            with devices.autocast(chosen.device, chosen.dtype):
+            with chosen.autocast():
                 logits = model(devices.to_device(x, chosen))
             confidence, guess = logits.float().softmax(1).max(1)
             labels += torch.as_tensor(y).tolist()
@@ -178,6 +199,7 @@ def fit(
     epochs: int,
     device: torch.device | str | None = None,
     precision: str = "auto",
+    plan: devices.Plan | None = None,
     loss_fn: nn.Module | None = None,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
     checkpoint: str | os.PathLike | None = None,
@@ -198,7 +220,10 @@ def fit(
         optimizer: built over the parameters to train (see ``vc.optim``).
         epochs: the total number of epochs, counting those a resumed run already did.
         device: ``None`` picks CUDA, MPS or CPU (``vc.devices.pick_device``).
-        precision: ``"auto"`` (bf16 where the hardware has it), ``"fp32"`` or ``"bf16"``.
+        precision: one of ``vc.devices.PRECISIONS``: ``"auto"`` (bf16 where the hardware
+            has it), ``"fp32"``, ``"bf16"``, or ``"int8"`` (trains as ``"auto"``; only
+            ``vc.features.cache`` runs a pass in int8).
+        plan: a ready ``vc.devices.plan(...)`` instead of ``device`` and ``precision``.
         loss_fn: defaults to ``nn.CrossEntropyLoss()``.
         scheduler: stepped once per epoch, after validation.
         checkpoint: a folder; ``last.pt`` is written after every epoch and ``best.pt``
@@ -220,7 +245,7 @@ def fit(
         raise ValueError(f"epochs must be at least 1, not {epochs}.")
     if resume and checkpoint is None:
         raise ValueError("resume=True needs checkpoint=<folder> to resume from.")
-    chosen = devices.plan(device, precision)
+    chosen = devices.resolve(device, precision, plan)
     devices.prepare(model, chosen)
     folder = Path(checkpoint) if checkpoint is not None else None
     trained = {name for name, p in model.named_parameters() if p.requires_grad}
@@ -236,40 +261,40 @@ def fit(
     generator = data.shuffle_generator(train_loader)
     loader_seed = generator.initial_seed() if generator is not None else 0
     saved_state = generator.get_state() if generator is not None else None
-    bar = tqdm(range(len(history.records) + 1, epochs + 1), desc="epochs", unit="epoch",
-               **_bar(progress))
-    try:
-        for epoch in bar:
-            seed_epoch(seed, epoch, generator, loader_seed)
-            peak = memory.PeakMemory(chosen.device)
-            start = time.perf_counter()
-            train = train_one_epoch(model, train_loader, optimizer, device=chosen.device,
-                                    precision=precision, loss_fn=loss_fn, progress=progress)
-            val = evaluate(model, val_loader, device=chosen.device, precision=precision,
-                           loss_fn=loss_fn, progress=progress)
-            if chosen.device.type == "cuda":
-                torch.cuda.synchronize(chosen.device)
-            seconds = time.perf_counter() - start
-            lr = float(optimizer.param_groups[0]["lr"])
-            if scheduler is not None:
-                scheduler.step()
-            used = peak.read()
-            if used is None and f"peak memory {peak.source}" not in history.notes:
-                history.notes.append(f"peak memory {peak.source}")  # "... not measured: why"
-            record = EpochRecord(
-                epoch=epoch, train_loss=train.loss, train_accuracy=train.accuracy,
-                val_loss=val.loss, val_accuracy=val.accuracy, seconds=seconds,
-                images_per_s=(train.n + val.n) / seconds,
-                peak_memory_mb=None if used is None else used / 2**20, lr=lr)
-            improved = history.best_accuracy is None or record.val_accuracy > history.best_accuracy
-            history.records.append(record)
-            if folder is not None:
-                checkpoints.save(folder, model, optimizer, scheduler, history.to_dict(), trained,
-                                 best=improved)
-            bar.set_postfix(loss=f"{record.train_loss:.3f}", val_acc=f"{record.val_accuracy:.1%}")
-    finally:  # the loader leaves as it came, so a re-run (or a resume) starts the same way
-        bar.close()
-        if generator is not None:
-            generator.set_state(saved_state)
-    return history
+    with devices.applied(chosen):  # cudnn.benchmark for this run only, then as it was
+        bar = tqdm(range(len(history.records) + 1, epochs + 1), desc="epochs", unit="epoch",
+                   **_bar(progress))
+        try:
+            for epoch in bar:
+                seed_epoch(seed, epoch, generator, loader_seed)
+                peak = memory.PeakMemory(chosen.device)
+                start = time.perf_counter()
+                train = train_one_epoch(model, train_loader, optimizer, plan=chosen, loss_fn=loss_fn,
+                                        progress=progress)
+                val = evaluate(model, val_loader, plan=chosen, loss_fn=loss_fn, progress=progress)
+                if chosen.device.type == "cuda":
+                    torch.cuda.synchronize(chosen.device)
+                seconds = time.perf_counter() - start
+                lr = float(optimizer.param_groups[0]["lr"])
+                if scheduler is not None:
+                    scheduler.step()
+                used = peak.read()
+                if used is None and f"peak memory {peak.source}" not in history.notes:
+                    history.notes.append(f"peak memory {peak.source}")  # "... not measured: why"
+                record = EpochRecord(
+                    epoch=epoch, train_loss=train.loss, train_accuracy=train.accuracy,
+                    val_loss=val.loss, val_accuracy=val.accuracy, seconds=seconds,
+                    images_per_s=(train.n + val.n) / seconds,
+                    peak_memory_mb=None if used is None else used / 2**20, lr=lr)
+                improved = history.best_accuracy is None or record.val_accuracy > history.best_accuracy
+                history.records.append(record)
+                if folder is not None:
+                    checkpoints.save(folder, model, optimizer, scheduler, history.to_dict(), trained,
+                                     best=improved)
+                bar.set_postfix(loss=f"{record.train_loss:.3f}", val_acc=f"{record.val_accuracy:.1%}")
+        finally:  # the loader leaves as it came, so a re-run (or a resume) starts the same way
+            bar.close()
+            if generator is not None:
+                generator.set_state(saved_state)
+        return history
 

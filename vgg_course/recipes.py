@@ -22,6 +22,10 @@ parameters), the same rule that gives conv5 (``features[24:31]``) on VGG16 (see
 ``vc.freezing.blocks``). SqueezeNet's classifier holds only its 1x1-conv head, so its two
 ``finetune_*`` variants train the same layers: ``signature()`` says when two recipes are
 one on a given network.
+
+``RECIPES`` maps each name to a ``Recipe``: the function, and what the comparison lab reads
+from it instead of from the name (``random_start``: from_scratch starts from random
+weights, so the lab trains it with its own budget).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import copy
 import difflib
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -36,8 +41,8 @@ from torch import nn
 
 from vgg_course import freezing, heads
 
-__all__ = ["RECIPES", "apply", "describe", "finetune_new_classifier",
-           "finetune_pretrained_classifier", "from_scratch", "full_finetune",
+__all__ = ["RECIPES", "Recipe", "apply", "describe", "finetune_new_classifier",
+           "finetune_pretrained_classifier", "from_scratch", "full_finetune", "get",
            "partial_finetune", "signature", "transfer_learning"]
 
 
@@ -154,19 +159,45 @@ def from_scratch(model: nn.Module, num_classes: int) -> nn.Module:
     return model
 
 
-Recipe = Callable[[nn.Module, int], nn.Module]
+@dataclass(frozen=True)
+class Recipe:
+    """A recipe: the function that applies it, and what the comparison lab needs to know.
+
+    ``random_start``: the recipe re-initialises the weights it trains, so the lab gives it
+    the settings random weights need (``vc.compare.Budget.scratch``: standardised inputs, its
+    own optimizer, epochs and schedule) and never counts it as the same run as a recipe that
+    trains the same parameters from pretrained values.
+    """
+
+    apply: Callable[[nn.Module, int], nn.Module]
+    random_start: bool = False
+
+    def __call__(self, model: nn.Module, num_classes: int) -> nn.Module:
+        return self.apply(model, num_classes)
+
+    @property
+    def description(self) -> str:
+        """The first line of the recipe function's docstring."""
+        return (self.apply.__doc__ or "").strip().splitlines()[0]
+
 
 RECIPES: "OrderedDict[str, Recipe]" = OrderedDict([
-    ("transfer_learning", transfer_learning),
-    ("finetune_new_classifier", finetune_new_classifier),
-    ("finetune_pretrained_classifier", finetune_pretrained_classifier),
-    ("partial_finetune", partial_finetune),
-    ("full_finetune", full_finetune),
-    ("from_scratch", from_scratch),
+    ("transfer_learning", Recipe(transfer_learning)),
+    ("finetune_new_classifier", Recipe(finetune_new_classifier)),
+    ("finetune_pretrained_classifier", Recipe(finetune_pretrained_classifier)),
+    ("partial_finetune", Recipe(partial_finetune)),
+    ("full_finetune", Recipe(full_finetune)),
+    ("from_scratch", Recipe(from_scratch, random_start=True)),
 ])
 
 
-def _recipe(name: str) -> Recipe:
+def get(name: str) -> Recipe:
+    """The recipe called ``name`` (a key of ``RECIPES``), with a suggestion for a typo.
+
+    Example:
+        >>> get("from_scratch").random_start, get("transfer_learning").random_start
+        (True, False)
+    """
     if name not in RECIPES:
         close = difflib.get_close_matches(name, RECIPES, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -182,12 +213,17 @@ def apply(name: str, model: nn.Module, num_classes: int) -> nn.Module:
         >>> freezing.trainable_count(apply("transfer_learning", tiny_vgg(10), 3))
         99
     """
-    return _recipe(name)(model, num_classes)
+    return get(name).apply(model, num_classes)
 
 
 def describe(name: str) -> str:
-    """The one-line description of a recipe (the first line of its docstring)."""
-    return (_recipe(name).__doc__ or "").strip().splitlines()[0]
+    """The one-line description of a recipe (the first line of its docstring).
+
+    Example:
+        >>> describe("full_finetune")
+        'Everything trains, starting from the pretrained weights, with a new head.'
+    """
+    return get(name).description
 
 
 def signature(name: str, model: nn.Module, num_classes: int) -> tuple[tuple | None, str]:

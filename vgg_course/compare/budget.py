@@ -2,7 +2,8 @@
 
 A ``Budget`` is plain data (it saves as JSON with the results): epochs, batch size, learning
 rates, seeds, augmentation, image size, device and precision. ``ScratchBudget`` is the
-settings a recipe that starts from random weights needs instead.
+settings a recipe that starts from random weights (``vc.recipes.Recipe.random_start``) needs
+instead.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from vgg_course import devices
+
 
 @dataclass(frozen=True)
 class ScratchBudget:
-    """What ``from_scratch`` gets instead of the shared budget: random weights need their own.
+    """What a recipe that starts from random weights gets instead of the shared budget.
+
+    ``from_scratch`` is the course's one (``vc.recipes.Recipe.random_start``).
 
     A pretrained network's inputs are normalised the way its weights expect; a random one
     expects nothing, so its inputs are standardised with the training images' own
@@ -64,10 +69,16 @@ class Budget:
     ``image_size`` overrides the model's input size (quick mode uses small images).
     Each recipe runs ``repeats`` times, with seeds ``seed``, ``seed + 1``, ...: the new
     head's initialisation and the shuffling change, the data and the starting weights do
-    not. ``scratch`` (or ``None``: the shared budget) is what ``from_scratch`` gets instead.
-    ``device`` (``None``: ``vc.devices.pick_device()``) and ``precision`` (``"auto"``,
-    ``"fp32"``, ``"bf16"``: ``vc.devices``) are where and in which number format every recipe
-    trains.
+    not. ``scratch`` (or ``None``: the shared budget) is what a recipe that starts from random
+    weights (``from_scratch``) gets instead. ``device`` (``None``: ``vc.devices.pick_device()``)
+    and ``precision`` (one of ``vc.devices.PRECISIONS``: ``"auto"``, ``"fp32"``, ``"bf16"``, or
+    ``"int8"``: the cached passes in int8, training as ``"auto"``) are where and in which
+    number format every recipe trains; an unknown precision, or int8 without an int8 engine,
+    is refused here.
+
+    Example:
+        >>> Budget(epochs=1, repeats=2).seeds
+        [0, 1]
     """
 
     epochs: int = 3
@@ -93,6 +104,7 @@ class Budget:
             raise ValueError(f"batch_size must be at least 1, not {self.batch_size}.")
         if self.repeats < 1:
             raise ValueError(f"repeats must be at least 1, not {self.repeats}.")
+        devices.check_precision(self.precision)
 
     @property
     def seeds(self) -> list[int]:

@@ -68,8 +68,11 @@ def run(
     exactly the same parameters from the same values on this model run once (``same_as``).
     Each recipe runs once per seed of the budget (``vc.compare.runs``); a recipe with a frozen
     prefix computes it once for all its seeds (and for other recipes with the same prefix).
-    ``from_scratch`` gets its own settings (``budget.scratch``). A run whose loss becomes
-    NaN or infinite makes the recipe a failure, reported with the fix instead of an accuracy.
+    A recipe that starts from random weights (``vc.recipes.Recipe.random_start``:
+    ``from_scratch``) gets its own settings (``budget.scratch``). The budget's device and
+    precision are resolved once (``vc.devices.plan``) and everything runs with that plan. A run
+    whose loss becomes NaN or infinite makes the recipe a failure, reported with the fix
+    instead of an accuracy.
 
     Args:
         model: ``"squeezenet"`` (the offline companion), ``"vgg16"`` (pretrained, or practice
@@ -91,6 +94,8 @@ def run(
     Raises:
         vgg_course.folders.DataError: the data cannot be trained on (one class, a val class the
             train split lacks, empty folders), found before any training starts.
+        ValueError: the budget's precision cannot run on its device (int8 on a GPU), before
+            any data is read.
 
     Example:
         >>> import vgg_course as vc, tempfile
@@ -106,7 +111,8 @@ def run(
     names = list(recipes.RECIPES) if recipe_names is None else list(recipe_names)
     say_checked, progress = progress, config.progress_bars(progress)  # bars obey TQDM_DISABLE
     for name in names:
-        recipes.describe(name)  # an unknown name fails now, with a suggestion
+        recipes.get(name)  # an unknown name fails now, with a suggestion
+    chosen = devices.plan(budget.device, budget.precision)  # once; every layer below takes it
     if isinstance(model, str) and model not in models.NAMES:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(models.NAMES)}")
     if not isinstance(model, str) and transforms is None:
@@ -127,17 +133,16 @@ def run(
         label = model + (" (offline companion)" if model == "squeezenet" else "")
     else:
         base, label, note = model, type(model).__name__, ""
-    device = devices.pick_device(budget.device)
     paths = [p for p, _ in val_ds.samples]
     labels = [y for _, y in val_ds.samples]  # no image is opened for this
     train_ds, val_ds = _preload(train_ds, val_ds, budget, progress)
-    loaders = data.make_loaders(train_ds, val_ds, batch_size=budget.batch_size, device=device,
-                                seed=budget.seed)
+    loaders = data.make_loaders(train_ds, val_ds, batch_size=budget.batch_size,
+                                device=chosen.device, seed=budget.seed)
     num_classes = len(train_ds.classes)
     comparison = Comparison(label, note, str(data_root), list(train_ds.classes), len(train_ds),
                             len(val_ds), budget, [], skipped_files=skipped_files,
                             data_check=report.summary())
-    lab = runs.Lab(base, loaders, (train_ds, val_ds), budget, device, progress)
+    lab = runs.Lab(base, loaders, (train_ds, val_ds), budget, chosen, progress)
     first_with: dict[tuple, RecipeResult] = {}
     best: tuple[tuple[float, float], str, nn.Module] | None = None
     bar = tqdm(names, desc="recipes", unit="recipe", **({} if progress else {"disable": True}))
@@ -147,11 +152,14 @@ def run(
         if signature is None:
             comparison.skipped[name] = why_not
             continue
-        if signature in first_with and name != "from_scratch":
+        # a random start re-initialises what it trains: never the same run as another recipe
+        random_start = recipes.get(name).random_start
+        if signature in first_with and not random_start:
             first_with[signature].same_as.append(name)
             continue
         result, trained = lab.recipe(name, num_classes)
-        first_with.setdefault(signature, result)
+        if not random_start:
+            first_with.setdefault(signature, result)
         comparison.results.append(result)
         key = (result.final_val_acc, -result.total_s)  # as Comparison.best() ranks them
         if keep_predictions and not result.failure and (best is None or key > best[0]):
@@ -159,7 +167,7 @@ def run(
         del trained  # at most the best model and the one training are kept
     comparison.note_majority(labels)
     if best is not None:
-        got = engine.predict(best[2], lab.loaders_for(best[1])[1], device=device)
+        got = engine.predict(best[2], lab.loaders_for(best[1])[1], plan=chosen)
         comparison.predictions = Predictions(best[1], paths, *got)
     if out is not None:
         comparison.save(out)
@@ -191,6 +199,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--recipes", nargs="+", default=None, metavar="NAME",
                         help=f"default: all ({', '.join(recipes.RECIPES)})")
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best one)")
+    parser.add_argument("--precision", choices=devices.PRECISIONS, default=Budget.precision,
+                        help="auto: bf16 where the hardware has it, else fp32; int8: the cached "
+                             "passes in int8 on a CPU, training as auto")
     parser.add_argument("--out", type=Path, default=None,
                         help="where to write the results (default: the course folder's "
                              "results/comparison, see VGG_COURSE_RESULTS)")
@@ -203,7 +214,7 @@ def _cli_compare(args: argparse.Namespace) -> int:
         budget = Budget(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                         backbone_lr=args.backbone_lr, augment=args.augment,
                         image_size=args.image_size, seed=args.seed, repeats=args.repeats,
-                        device=args.device)
+                        device=args.device, precision=args.precision)
         result = run(args.model, args.data, recipe_names=args.recipes, budget=budget,
                      out=args.out)
     except (folders.DataError, weights.WeightsError, ValueError, RuntimeError) as exc:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from vgg_course import figures, tables
+from vgg_course.compare.budget import Budget
 
 ROW_KEYS = ("recipe", "same_as", "trainable_params", "epochs", "seeds", "final_val_acc",
             "val_acc_sd", "val_acc_runs", "best_val_acc", "final_val_loss", "s_per_epoch",
@@ -157,7 +158,7 @@ class Comparison:
     classes: list[str]
     n_train: int
     n_val: int
-    budget: Any  # vc.compare.Budget (results only shows it)
+    budget: Budget
     results: list[RecipeResult]
     predictions: Predictions | None = None
     skipped: dict[str, str] = field(default_factory=dict)  # recipe -> why it does not apply
@@ -241,7 +242,9 @@ class Comparison:
                  f"batch {self.budget.batch_size}, lr {self.budget.lr:g} (head) / "
                  f"{self.budget.backbone_lr:g} (backbone), seeds {', '.join(map(str, seeds))}, on "
                  f"{self.results[0].device if self.results else '-'} "
-                 f"({self.results[0].precision if self.results else '-'}). Accuracy: the final "
+                 f"({self.results[0].precision if self.results else '-'}"
+                 f"{', cached passes in int8' if self.budget.precision == 'int8' else ''}). "
+                 f"Accuracy: the final "
                  f"epoch's, mean ± standard deviation over the seeds; one validation image is "
                  f"{self.one_image:.1%}.", ""]
         rows = []

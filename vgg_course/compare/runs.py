@@ -3,9 +3,11 @@
 Every seed starts from a copy of the same starting model; the recipe sets what trains, the
 seed sets the new head's initialisation and the shuffling. A recipe whose frozen prefix can
 be cached (``vc.features``) computes it once for all its seeds and for every other recipe
-frozen in the same place. ``from_scratch`` trains with its own settings
+frozen in the same place. A recipe that starts from random weights
+(``vc.recipes.Recipe.random_start``: ``from_scratch``) trains with its own settings
 (``vc.compare.ScratchBudget``: standardised inputs, AdamW, a one-cycle schedule); a run whose
-loss becomes NaN or infinite makes the recipe a failure, reported with the fix.
+loss becomes NaN or infinite makes the recipe a failure, reported with the fix. Everything
+runs with the one ``vc.devices.Plan`` the lab resolved.
 """
 
 from __future__ import annotations
@@ -19,54 +21,55 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from vgg_course import data, devices, engine, features, freezing, memory, optim, recipes
-from vgg_course.features import cacheable
+from vgg_course.compare.budget import Budget, ScratchBudget
 from vgg_course.compare.results import RecipeResult, Run
+from vgg_course.features import cacheable
 
 
 class Lab:
-    """What every recipe of one comparison shares: start, data, budget, device, feature caches.
+    """What every recipe of one comparison shares: start, data, budget, plan, feature caches.
 
     Args:
         base: the starting model; every recipe and seed trains a copy of it.
         loaders: the shared ``(train, val)`` loaders.
-        datasets: their datasets (``from_scratch`` standardises them, in memory).
-        budget: a ``vc.compare.Budget``.
-        device: where everything trains.
+        datasets: their datasets (a random start standardises them, in memory).
+        budget: epochs, learning rates, seeds, ... of every recipe.
+        chosen: the device and precision everything runs with (``vc.devices.plan``, once).
         progress: show progress bars.
     """
 
     def __init__(self, base: nn.Module, loaders: tuple[DataLoader, DataLoader],
-                 datasets: tuple[Dataset, Dataset], budget, device: torch.device,
+                 datasets: tuple[Dataset, Dataset], budget: Budget, chosen: devices.Plan,
                  progress: bool) -> None:
         self.base, self.loaders, self.datasets = base, loaders, datasets
-        self.budget, self.device, self.progress = budget, device, progress
+        self.budget, self.chosen, self.progress = budget, chosen, progress
         self.caches: dict[tuple, features.Cached] = {}
         self._scratch: tuple[DataLoader, DataLoader] | None = None
 
-    def own_settings(self, name: str):
-        """The recipe's own settings (``budget.scratch`` for ``from_scratch``), else ``None``."""
-        return self.budget.scratch if name == "from_scratch" else None
+    def own_settings(self, name: str) -> ScratchBudget | None:
+        """``budget.scratch`` for a recipe that starts from random weights, else ``None``."""
+        return self.budget.scratch if recipes.get(name).random_start else None
 
     def loaders_for(self, name: str) -> tuple[DataLoader, DataLoader]:
-        """The shared loaders, or from_scratch's standardised ones (built once)."""
+        """The shared loaders, or a random start's standardised ones (built once)."""
         own = self.own_settings(name)
         if own is None:
             return self.loaders
         if self._scratch is None:
             train, val = self.datasets
             if not isinstance(train, data.InMemory):
-                raise ValueError("from_scratch's own settings need the images in memory "
-                                 "(no augmentation); pass Budget(scratch=None) to train it "
-                                 "with the shared budget")
+                raise ValueError(f"{name}'s own settings (random weights) need the images in "
+                                 "memory (no augmentation); pass Budget(scratch=None) to train "
+                                 "it with the shared budget")
             train, val, _, _ = data.standardized(train, val, image_size=own.image_size)
             self._scratch = data.make_loaders(train, val, batch_size=self.budget.batch_size,
-                                              device=self.device, seed=self.budget.seed)
+                                              device=self.chosen.device, seed=self.budget.seed)
         return self._scratch
 
     def recipe(self, name: str, num_classes: int) -> tuple[RecipeResult, nn.Module]:
         """Train one recipe once per seed; the result and the first seed's trained model."""
         runs, notes, setup, first = [], [], 0.0, None
-        peak = memory.PeakMemory(self.device)  # every seed, feature caching included
+        peak = memory.PeakMemory(self.chosen.device)  # every seed, feature caching included
         for seed in self.budget.seeds:
             run, model, caching, note = self._once(name, num_classes, seed)
             runs.append(run)
@@ -82,8 +85,7 @@ class Lab:
             n_images=sum(len(loader.dataset) for loader in self.loaders),
             peak_gpu_mb=None if gpu_peak is None else gpu_peak / 2**20,
             peak_cpu_mb=None if cpu_peak is None else cpu_peak / 2**20,
-            device=str(self.device),
-            precision=devices.plan(self.device, self.budget.precision).precision,
+            device=str(self.chosen.device), precision=self.chosen.precision,
             cached_features=bool(notes), settings=str(own) if own else "", notes=notes)
         diverged = [r.seed for r in runs if r.diverged]
         if diverged:
@@ -96,7 +98,8 @@ class Lab:
                 "pretrained ones)")
         return result, first
 
-    def _optimizer(self, name: str, model: nn.Module):
+    def _optimizer(self, name: str, model: nn.Module) -> tuple[
+            torch.optim.Optimizer, int, torch.optim.lr_scheduler.LRScheduler | None]:
         """The optimizer, the epochs and the scheduler a recipe trains with."""
         own, budget = self.own_settings(name), self.budget
         if own is None:
@@ -120,8 +123,7 @@ class Lab:
         key, seconds = cacheable.prefix_key(model, checked), 0.0
         if key not in self.caches:
             self.caches[key] = features.cache(model, train_loader, val_loader, checked,
-                                              device=self.device, precision=self.budget.precision,
-                                              progress=self.progress)
+                                              plan=self.chosen, progress=self.progress)
             seconds = self.caches[key].seconds
         return self.caches[key].with_head_of(model), seconds
 
@@ -136,9 +138,8 @@ class Lab:
         net, train_data, val_data = ((cached.head, cached.train, cached.val) if cached
                                      else (model, train_loader, val_loader))
         start = time.perf_counter()
-        history = engine.fit(net, train_data, val_data, optimizer, epochs=epochs,
-                             device=self.device, precision=self.budget.precision, seed=seed,
-                             progress=self.progress, scheduler=scheduler)
+        history = engine.fit(net, train_data, val_data, optimizer, epochs=epochs, plan=self.chosen,
+                             seed=seed, progress=self.progress, scheduler=scheduler)
         seconds = time.perf_counter() - start
         curves = history.curves()
         diverged = not all(math.isfinite(v) for v in curves["train_loss"] + curves["val_loss"])

@@ -130,36 +130,46 @@ def _ordered(loader: Iterable) -> Iterable:
                       pin_memory=loader.pin_memory)
 
 
-def extract(prefix: nn.Module, loader: Iterable, *, device: torch.device | str | None = None,
-            precision: str = "auto", progress: bool = False,
+def extract(prefix: nn.Module, loader: Iterable, chosen: devices.Plan, *, progress: bool = False,
             timings: dict[str, float] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Run ``prefix`` once over ``loader`` in index order; return (features fp32, labels).
 
-    Runs under ``torch.inference_mode()`` in the fast precision of ``vc.devices.plan``
-    (bf16 and channels_last where the hardware has bf16). Features stay on the device.
-    ``timings``, when given, gets the seconds spent in the network (``"extract"``) and
-    waiting for the loader, that is decoding and resizing images (``"decode"``), added in. On a
-    GPU the kernels run while the next batch decodes, and ``"extract"`` is the launches plus
-    one wait at the end.
+    Runs under ``torch.inference_mode()`` with the plan's device, layout and autocast dtype.
+    Features stay on the device. ``timings``, when given, gets the seconds spent in the
+    network (``"extract"``) and waiting for the loader, that is decoding and resizing images
+    (``"decode"``), added in. On a GPU the kernels run while the next batch decodes, and
+    ``"extract"`` is the launches plus one wait at the end.
+
+    Raises:
+        ValueError: ``chosen`` asks for an int8 pass: ``cache()`` makes the int8 copy first.
+
+    Example:
+        >>> prefix = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten())
+        >>> batches = [(torch.randn(2, 3, 5, 5), torch.tensor([0, 1]))]
+        >>> feats, labels = extract(prefix, batches, devices.plan("cpu", "fp32"))
+        >>> tuple(feats.shape), labels.tolist()
+        ((2, 36), [0, 1])
     """
-    chosen = devices.plan(device, precision)
+    if chosen.int8_prefix:
+        raise ValueError("extract() runs the prefix as it is; for an int8 pass call cache(), "
+                         "which makes the int8 copy first.")
     devices.prepare(prefix, chosen)
     prefix.eval()
     feats, labels = [], []
     start, in_network = time.perf_counter(), 0.0
-    with torch.inference_mode():
+    with devices.applied(chosen), torch.inference_mode():
         for x, y in data.batches(_ordered(loader), desc="caching features", progress=progress):
             begin = time.perf_counter()
-            with devices.autocast(chosen.device, chosen.dtype):
+            with chosen.autocast():
                 out = prefix(devices.to_device(x, chosen))
             # fp32 storage: the head then trains on exactly what the uncached loop computes
             feats.append(out.float().contiguous())
             labels.append(torch.as_tensor(y).to(chosen.device))
             in_network += time.perf_counter() - begin
-    if chosen.device.type == "cuda":  # one wait for the queued kernels, not one a batch
-        begin = time.perf_counter()
-        torch.cuda.synchronize(chosen.device)
-        in_network += time.perf_counter() - begin
+        if chosen.device.type == "cuda":  # one wait for the queued kernels, not one a batch
+            begin = time.perf_counter()
+            torch.cuda.synchronize(chosen.device)
+            in_network += time.perf_counter() - begin
     if not feats:
         raise ValueError("The loader yielded no batches: nothing to cache.")
     if timings is not None:
@@ -168,27 +178,18 @@ def extract(prefix: nn.Module, loader: Iterable, *, device: torch.device | str |
     return torch.cat(feats), torch.cat(labels)
 
 
-def _int8_prefix(prefix: nn.Module, train_loader: Iterable,
-                 device: torch.device | str | None) -> nn.Module:
-    """One int8 copy of ``prefix`` for both loaders, calibrated on training images."""
-    where = devices.pick_device(None if device is None else str(device))
-    if where.type != "cpu":
-        raise ValueError(f"int8 feature extraction runs on a CPU, not {where.type}: use "
-                         "precision='auto' there (bf16 on a GPU).")
-    return quantize.int8_copy(prefix, quantize.calibration_batch(train_loader))
-
-
 def cache(model: nn.Module, train_loader: Iterable, val_loader: Iterable,
           checked: cacheable.CacheCheck | None = None, *, device: torch.device | str | None = None,
-          precision: str = "auto", progress: bool = False) -> Cached:
+          precision: str = "auto", plan: devices.Plan | None = None,
+          progress: bool = False) -> Cached:
     """Cache the frozen prefix's output for both loaders; return the head and its loaders.
 
     The head is ``model``'s own layers after the prefix (not copies): an optimizer built over
-    ``model`` trains it, and training it trains ``model``. ``precision`` is that of
-    ``vc.devices.plan`` (``"auto"``, ``"fp32"``, ``"bf16"``) or ``"int8"`` (CPU only): the
-    prefix then runs as an int8 copy calibrated on a few training images (``vc.features.quantize``),
-    several times faster than fp32, with features close to fp32's but not equal to them.
-    The head trains in full precision either way.
+    ``model`` trains it, and training it trains ``model``. ``device`` and ``precision`` are
+    those of ``vc.devices.plan`` (or pass a ready ``plan``): with ``"int8"`` (a CPU with an
+    int8 engine) the prefix runs as an int8 copy calibrated on a few training images
+    (``vc.features.quantize``), several times faster than fp32, with features close to fp32's
+    but not equal to them; frozen layers after it run at ``"auto"``'s dtype, as ``fit`` trains.
 
     Raises:
         ValueError: caching is not possible here; the message says why (``check``).
@@ -204,6 +205,7 @@ def cache(model: nn.Module, train_loader: Iterable, val_loader: Iterable,
         >>> history = vc.engine.fit(cached.head, cached.train, cached.val, optimizer, epochs=1,
         ...                         device="cpu", progress=False)
     """
+    chosen = devices.resolve(device, precision, plan)  # an impossible precision fails first
     checked = checked or cacheable.check(model, train_loader, val_loader)
     if not checked.ok:
         raise ValueError(f"Feature caching is not possible: {checked.reason}.")
@@ -211,28 +213,26 @@ def cache(model: nn.Module, train_loader: Iterable, val_loader: Iterable,
     prefix = nn.Sequential(*(m for _, m in named[:checked.boundary]))
     head_start = segment.span(named, checked.boundary, cacheable.DETERMINISTIC)
     head = nn.Sequential(*(m for _, m in named[head_start:]))
-    start = time.perf_counter()
-    label, timings = precision, {}
-    if precision == "int8":
-        prefix, precision = _int8_prefix(prefix, train_loader, device), "fp32"
+    start, timings = time.perf_counter(), {}
+    pass_plan = chosen
+    if chosen.int8_prefix:  # one int8 copy for both loaders, calibrated on training images
+        prefix = quantize.int8_copy(prefix, quantize.calibration_batch(train_loader))
         timings["calibrate"] = time.perf_counter() - start
-        segment_plan = devices.plan(device, "auto")  # the head's precision in fit()
-    else:
-        label = devices.plan(device, precision).precision
-        segment_plan = devices.plan(device, precision)
-    train_x, train_y = extract(prefix, train_loader, device=device, precision=precision,
-                               progress=progress, timings=timings)
-    val_x, val_y = extract(prefix, val_loader, device=device, precision=precision,
-                           progress=progress, timings=timings)
+        # the int8 copy takes and gives fp32 NCHW tensors
+        pass_plan = replace(chosen, dtype=None, channels_last=False, int8_prefix=False)
+    train_x, train_y = extract(prefix, train_loader, pass_plan, progress=progress, timings=timings)
+    val_x, val_y = extract(prefix, val_loader, pass_plan, progress=progress, timings=timings)
     frozen = None
     if head_start > checked.boundary:
-        frozen = segment.FrozenSegment([m for _, m in named[checked.boundary:head_start]],
-                                       segment_plan)
+        # at the dtype fit() trains the head with (an int8 plan's "auto" dtype)
+        frozen = segment.FrozenSegment([m for _, m in named[checked.boundary:head_start]], chosen)
         for layer in frozen.layers:
-            devices.prepare(layer, segment_plan)
-        val_x = frozen.eval_pass(val_x)  # validation runs in eval mode: no dropout, once
+            devices.prepare(layer, chosen)
+        with devices.applied(chosen):
+            val_x = frozen.eval_pass(val_x)  # validation runs in eval mode: no dropout, once
     seconds = time.perf_counter() - start
     return Cached(head=head, train=CachedLoader(train_loader, train_x, train_y, frozen),
                   val=CachedLoader(val_loader, val_x, val_y), check=checked, seconds=seconds,
-                  precision=label, feature_shape=tuple(train_x.shape[1:]), head_start=head_start,
+                  precision="int8" if chosen.int8_prefix else chosen.precision,
+                  feature_shape=tuple(train_x.shape[1:]), head_start=head_start,
                   timings=timings)

@@ -76,7 +76,7 @@ class FrozenSegment:
     def _dropout_inputs(self, row: torch.Tensor) -> list[tuple[torch.Size, torch.dtype]]:
         """Shape (without the batch) and dtype of each dropout's input, from one row."""
         found, h = [], row
-        with torch.inference_mode(), devices.autocast(self.chosen.device, self.chosen.dtype):
+        with torch.inference_mode(), self.chosen.autocast():
             for layer in self.layers:
                 if is_dropout(layer):
                     found.append((h.shape[1:], h.dtype))  # dropout keeps shape and dtype
@@ -104,7 +104,7 @@ class FrozenSegment:
     def train_pass(self, x: torch.Tensor, sizes: Sequence[int]) -> torch.Tensor:
         """The segment in train mode over ``x``, the rows of batches of ``sizes`` in order."""
         masks = iter(self.masks(sizes, x[:1]))
-        with torch.no_grad(), devices.autocast(self.chosen.device, self.chosen.dtype):
+        with torch.no_grad(), self.chosen.autocast():
             h = x
             for layer in self.layers:
                 h = h * next(masks) if is_dropout(layer) else layer(h)
@@ -113,7 +113,7 @@ class FrozenSegment:
     def eval_pass(self, x: torch.Tensor, batch: int = 256) -> torch.Tensor:
         """The segment in eval mode (dropout does nothing): deterministic, run once."""
         out = []
-        with torch.inference_mode(), devices.autocast(self.chosen.device, self.chosen.dtype):
+        with torch.inference_mode(), self.chosen.autocast():
             for part in x.split(batch):
                 h = part
                 for layer in self.layers:
