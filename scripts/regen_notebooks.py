@@ -5,7 +5,7 @@ Usage:
     python scripts/regen_notebooks.py notebooks/03_freezing.ipynb ...
 
 Each notebook runs top to bottom in a fresh kernel in the mode its outputs are stored and
-checked in (``vc.config.stored_mode``: quick mode, ``VGG_COURSE_QUICK=1``, for most; real
+checked in (``vgg_course.stored.stored_mode``: quick mode, ``VGG_COURSE_QUICK=1``, for most; real
 mode, ``VGG_COURSE_REAL=1`` with the ants/bees photos, for the notebooks whose point is a
 result), from the ``notebooks/`` folder, and is written back with its new outputs. The
 photos are found as the tests find them (``VGG_COURSE_DATA``, ``../shared/datasets``, the
@@ -85,12 +85,12 @@ def stable_widget_ids(nb: nbformat.NotebookNode, name: str) -> nbformat.Notebook
 
 def kernel_env(path: Path) -> dict[str, str]:
     """This process's environment with the variables of the notebook's stored mode."""
-    from vgg_course import config
+    from vgg_course import stored
 
-    mode = config.stored_mode(nbformat.read(path, as_version=4).metadata)
+    mode = stored.stored_mode(nbformat.read(path, as_version=4).metadata)
     env = {k: v for k, v in os.environ.items() if k not in ("VGG_COURSE_QUICK", "VGG_COURSE_REAL")}
-    photos = config.find_photos(SHARED_PHOTOS) if mode == "real" else None
-    env.update({k: v for k, v in config.kernel_env(mode, photos).items() if v})
+    photos = stored.find_photos(SHARED_PHOTOS) if mode == "real" else None
+    env.update({k: v for k, v in stored.kernel_env(mode, photos).items() if v})
     return env
 
 

@@ -166,4 +166,48 @@ def test_each_lesson_ends_with_the_section_its_exercise_module_defines(name):
     cells = nbformat.read(paths[0], as_version=4).cells
     expected = authoring.exercise_cells(paths[0].stem)
     assert [c.source for c in cells[-len(expected):]] == [c.source for c in expected], (
-        f"run vc.instructor.authoring.add_exercises('{paths[0]}') and regenerate the notebook")
+        "run `python -m vgg_course exercises sync`")
+
+
+# --- exercises sync ------------------------------------------------------------------------
+
+def test_stamp_keeps_the_section_in_place_its_ids_and_unchanged_outputs(tmp_path):
+    path = _lesson(tmp_path)
+    assert authoring.stamp_exercises(path) is True
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("## What next"))  # after the section
+    check = next(c for c in nb.cells if c.metadata.get("vgg_course", {}).get("role") == "check")
+    check.outputs = [nbformat.v4.new_output("stream", text="freezing.q1 passed")]
+    answer = next(c for c in nb.cells if c.metadata.get("vgg_course", {}).get("role") == "answer")
+    answer.source += "\n# an edit that the next stamp undoes"
+    nbformat.write(nb, path)
+    ids = [c.id for c in nb.cells]
+    assert authoring.stamp_exercises(path) is True  # the answer cell was edited
+    after = nbformat.read(path, as_version=4)
+    assert [c.id for c in after.cells] == ids and after.cells[-1].source == "## What next"
+    assert next(c for c in after.cells if c.id == check.id).outputs == check.outputs
+    assert next(c for c in after.cells if c.id == answer.id).source == (
+        exercises.load("freezing").q1.cell)
+    assert authoring.stamp_exercises(path) is False  # nothing changed: nothing written
+
+
+def test_sync_stamps_writes_the_students_copies_and_reruns_only_changed_lessons(tmp_path,
+                                                                                monkeypatch):
+    lessons = tmp_path / "notebooks"
+    lessons.mkdir()
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "regen_notebooks.py").write_text("")
+    changed = _lesson(lessons)
+    other = lessons / "01_loading_vgg16.ipynb"  # no exercises: never stamped, never re-run
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 01")]), other)
+    runs, written = [], []
+    monkeypatch.setattr(authoring.subprocess, "run", lambda cmd, check: runs.append(cmd))
+    monkeypatch.setattr(authoring, "write_keys", lambda found: written.append(found))
+    assert authoring.sync(lessons) == [changed]
+    assert written and set(written[0]) == {e.id for n in exercises.MODULES
+                                          for e in exercises.exercises(n) if e.verify}
+    assert runs == [[authoring.sys.executable, str(tmp_path / "scripts" / "regen_notebooks.py"),
+                     str(changed)]]
+    assert sorted(p.name for p in (lessons / "student").iterdir()) == [other.name, changed.name]
+    assert authoring.sync(lessons) == [] and len(runs) == 1  # in sync: nothing re-run
+    assert authoring.sync(lessons, execute=False) == []

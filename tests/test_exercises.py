@@ -21,6 +21,13 @@ KINDS = {"predict": [ex for ex in ALL if ex.verify],
          "bug": [ex for ex in ALL if ex.title.startswith("find the bug")]}
 
 
+def _reread_settings() -> None:
+    """``vc.config`` reads the environment once: a variable set inside a test needs a re-read."""
+    from vgg_course import config
+
+    config.reset()
+
+
 @pytest.mark.parametrize("ex", ALL, ids=lambda e: e.id)
 def test_reference_passes_in_strict_mode_public_and_hidden(ex, monkeypatch):
     monkeypatch.setenv("VGG_COURSE_STRICT", "1")
@@ -50,6 +57,7 @@ def test_student_stub_is_not_attempted_and_raises_only_in_strict_mode(ex, monkey
     assert verdict.status == "not attempted" and verdict.score == 0, repr(verdict)
     assert ex.check(...).status == "not attempted"
     monkeypatch.setenv("VGG_COURSE_STRICT", "1")
+    _reread_settings()
     with pytest.raises(core.ExerciseFailed, match="not attempted"):
         ex.check(namespace[ex.answer])
 
@@ -271,12 +279,65 @@ def test_zoo_builds_what_the_specs_say():
     assert net(torch.zeros(2, 3, 16, 16)).shape == (2, 3)
 
 
-@pytest.mark.parametrize("name", ["exercises", "exercises.zoo", "exercises.predictions", "release"])
+@pytest.mark.parametrize("name", ["exercises", "exercises.zoo", "exercises.predictions",
+                                  "exercises.solutions", "instructor.release"])
 def test_docstring_examples_of_the_exercise_modules(name):
     import doctest
     import importlib
     module = importlib.import_module(f"vgg_course.{name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
-    if name != "release":
+    if name != "instructor.release":
         assert result.attempted > 0
+
+
+# --- generated material: solution functions and prediction keys --------------------------------
+
+def test_the_prediction_keys_are_current():
+    """keys.py is what `python -m vgg_course exercises sync` computes from the solutions now."""
+    from vgg_course.exercises import keys
+
+    found = authoring.prediction_keys()
+    assert found == keys.KEYS, "run `python -m vgg_course exercises sync` and commit keys.py"
+    assert not authoring.write_keys(found, check=True)  # the file's text, not only its values
+    assert set(found) == {ex.id for ex in KINDS["predict"]}
+
+
+def test_a_stale_key_is_caught_and_costs_the_prediction(monkeypatch):
+    from vgg_course.exercises import keys
+
+    stale = {**keys.KEYS, "freezing.q3": {**keys.KEYS["freezing.q3"], "trainable": "0" * 64}}
+    assert authoring.write_keys(stale, check=True)
+    monkeypatch.setattr(keys, "KEYS", stale)
+    assert authoring.prediction_keys() != keys.KEYS
+    verdict = freezing.q3.verdict(freezing.q3.reference())
+    assert verdict.status == "partial" and not verdict.parts[0].passed
+    monkeypatch.setattr(keys, "KEYS", {})
+    assert "exercises sync" in repr(freezing.q3.verdict(freezing.q3.reference()))
+
+
+def test_no_digest_is_pasted_into_an_exercise_module():
+    import re
+    from pathlib import Path
+
+    folder = Path(exercises.__file__).parent
+    pasted = [p.name for p in folder.rglob("*.py")
+              if p.name != "keys.py" and re.search(r"[0-9a-fA-F]{64}", p.read_text())]
+    assert pasted == []
+
+
+@pytest.mark.parametrize("ex", ALL, ids=lambda e: e.id)
+def test_each_solution_is_a_function_of_the_instructor_module_and_its_cell_is_its_source(ex):
+    import inspect
+
+    module = core.instructor_module(ex.lesson)
+    solution = getattr(module, ex.answer)
+    assert inspect.isfunction(solution) and solution.__module__ == module.__name__
+    assert not hasattr(module, "SOLUTIONS")  # no code in strings any more
+    cell = ex.cell
+    assert "### BEGIN SOLUTION" in cell and "### END SOLUTION" in cell
+    if ex.kind == "function":
+        assert cell == inspect.getsource(solution).strip("\n")
+    else:  # the body: no def line, no docstring, no `return`
+        assert not cell.startswith("def ") and f"return {ex.answer}" not in cell
+        assert cell.splitlines()[-1].strip() in inspect.getsource(solution)

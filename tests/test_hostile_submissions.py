@@ -81,7 +81,7 @@ def _attacks(alice_path, port: int, lessons) -> dict[str, dict[str, str]]:
             "        os._exit(0)\n"),
         "thief": _hostile(
             "from vgg_course.exercises.instructor import freezing as answers\n"
-            "exec(answers.SOLUTIONS['q2'])\n"),
+            "count_trainable = answers.count_trainable\n"),
         "grader_killer": _hostile("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n"),
     }
 

@@ -49,7 +49,8 @@ def test_release_holds_the_student_notebooks_a_wheel_and_a_readme(built):
     with zipfile.ZipFile(built / "wheel" / "vgg_course-0.1.0-py3-none-any.whl") as wheel:
         names = wheel.namelist()
     assert "vgg_course/exercises/core.py" in names and "vgg_course/instructor/release.py" in names
-    assert not [n for n in names if "instructor" in n or n.endswith(".pyc")]
+    assert not [n for n in names if "exercises/instructor" in n or n.endswith(".pyc")]
+    assert "vgg_course/exercises/keys.py" in names  # the prediction keys are not solutions
     # its lessons are the student notebooks (for `python -m vgg_course lessons`), no solutions
     assert sorted(n for n in names if n.startswith("vgg_course/lessons/")) == sorted(
         ["vgg_course/lessons/__init__.py", "vgg_course/lessons/sanitize.cfg",

@@ -23,9 +23,9 @@ deterministic text for stored notebook outputs. For the grader (a whole lesson a
 ``vgg_course.exercises.lesson_cases / probe_namespace / judge_lesson``, and
 ``grade_namespace`` for all three in one process.
 
-Solutions and hidden cases live in ``vgg_course.exercises.instructor`` only; a student
-release leaves that package out, and there ``solution()`` says solutions come from the
-instructor.
+Solutions (plain functions named like each exercise's ``answer``) and hidden cases live in
+``vgg_course.exercises.instructor`` only; a student release leaves that package out, and there
+``solution()`` says solutions come from the instructor.
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ from typing import Any, Callable, Iterator
 import torch
 
 from vgg_course import config
+from vgg_course.exercises import zoo
 from vgg_course.exercises.parts import Hidden, Part  # noqa: F401  (re-exported)
+from vgg_course.exercises.solutions import solution_cell
 from vgg_course.exercises.verdicts import PartResult, Text, Verdict  # noqa: F401  (re-exported)
 
 # What every exercise section imports before its first exercise (and reference() too).
@@ -88,11 +90,14 @@ class Exercise:
         task: the markdown that tells the student what to do.
         answer: the name the student's cell must define (a value or a function).
         parts: the public graded parts.
-        make_cases: ``rng -> [case, ...]``; each case is plain JSON data with a ``"part"``
-            (the part it counts for) and an optional ``"label"`` (shown with a problem).
-        observe: ``(answer, case) -> JSON data``, run on the student's side.
-        assess: ``(case, observed) -> None`` when right, else what is wrong (trusted).
+        make_cases: ``rng -> [case, ...]`` (trusted); each case is plain JSON data with a
+            ``"part"`` (the part it counts for) and an optional ``"label"`` (shown with a problem).
+        assess: ``(case, observed) -> None`` when right, else what is wrong (trusted: it
+            never sees the answer, only what ``observe`` returned, as plain data).
         hint_text: a nudge that does not give the answer away.
+        observe: ``(answer, case) -> JSON data``, run on the student's side (untrusted). The
+            default, ``zoo.call_answer``, calls the answer on the case's ``"model"`` (a zoo
+            spec) and ``"args"`` and returns the result; write one only to observe more.
         kind: ``"function"`` (the answer must be callable) or ``"value"``.
         verify: for a predict-then-verify exercise, a cell that shows the real result.
 
@@ -110,9 +115,9 @@ class Exercise:
     answer: str
     parts: tuple[Part, ...]
     make_cases: Callable[[random.Random], list[dict]]
-    observe: Callable[[Any, dict], Any]
     assess: Callable[[dict, Any], str | None]
     hint_text: str
+    observe: Callable[[Any, dict], Any] = zoo.call_answer
     kind: str = "function"
     verify: str = ""
 
@@ -139,12 +144,17 @@ class Exercise:
 
     @property
     def cell(self) -> str:
-        """The solution cell, with ``### BEGIN/END SOLUTION`` markers (instructor only)."""
-        return self._instructor("solutions").SOLUTIONS[self.name]
+        """The solution cell, with ``### BEGIN/END SOLUTION`` markers (instructor only): made
+        from the instructor module's function named like ``answer`` (``exercises.solutions``)."""
+        module = self._instructor("solutions")
+        solution = getattr(module, self.answer, None)
+        if not callable(solution):
+            raise LookupError(f"{module.__name__} has no solution function `{self.answer}`")
+        return solution_cell(solution, kind=self.kind)
 
     def hidden(self) -> Hidden | None:
         """The instructor-only parts and cases (instructor only)."""
-        return self._instructor("hidden tests").HIDDEN.get(self.name)
+        return getattr(self._instructor("hidden tests"), "HIDDEN", {}).get(self.name)
 
     # --- the three steps ------------------------------------------------------------
 

@@ -236,18 +236,15 @@ q4 = prediction_exercise(
           "- `frozen`: a frozen parameter (any optimizer)."),
     answer="predictions",
     predictions=(
-        Prediction("sgd_momentum", "SGD with momentum", 
-            "187e6c0dddcc1fabbcca2ea2323165cbe10bdc2c776813fd9f4226930d83101e", mistakes={
+        Prediction("sgd_momentum", "SGD with momentum", mistakes={
             digest(_Q4, "sgd_momentum", 8): "momentum keeps one more number per parameter",
             digest(_Q4, "sgd_momentum", 4): "training also stores a gradient per parameter",
         }),
-        Prediction("adamw", "AdamW", 
-            "74a015fb3e1c2f3cbe306ac22e3fb01c6a076537ec209849c26008cc2ca3bf16", mistakes={
+        Prediction("adamw", "AdamW", mistakes={
             digest(_Q4, "adamw", 12): "AdamW keeps two running averages per parameter",
             digest(_Q4, "adamw", 8): "and the gradient, and the optimizer's state?",
         }),
-        Prediction("frozen", "a frozen parameter", 
-            "52d73b3d3bfc3c9b5f9b9f5b9ca0bd2318d6923717d4462a7e8903915730a19b", mistakes={
+        Prediction("frozen", "a frozen parameter", mistakes={
             digest(_Q4, "frozen", 0): "a frozen weight is still used in the forward pass",
             digest(_Q4, "frozen", 8): "a frozen parameter gets no gradient",
         }),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from vgg_course.exercises import zoo
-from vgg_course.exercises.answers import is_int, plain, type_name
+from vgg_course.exercises.answers import is_int, type_name
 from vgg_course.exercises.core import Exercise, Part
 from vgg_course.exercises.predictions import Prediction, digest, prediction_exercise
 
@@ -22,8 +22,7 @@ q1 = prediction_exercise(
           "then run the verify cell below it."),
     answer="predictions",
     predictions=(
-        Prediction("state_dict_entries", "state_dict entries",
-                   "426daf973f0cf7cb6241a6015489ba9136c74e0b935d43ffb52d17cc8616873e", mistakes={
+        Prediction("state_dict_entries", "state_dict entries", mistakes={
                        digest("state_dict.q1", "state_dict_entries", 38):
                            "that counts parameters only: what else does a BatchNorm layer save?",
                        digest("state_dict.q1", "state_dict_entries", 22):
@@ -31,8 +30,7 @@ q1 = prediction_exercise(
                        digest("state_dict.q1", "state_dict_entries", 54):
                            "close: BatchNorm saves one more (small) buffer per layer",
                    }),
-        Prediction("parameters", "parameter tensors",
-                   "3672237e708c4d1bbab4f997938f9ef7009c91e15018a4551f55d0f21f800b80", mistakes={
+        Prediction("parameters", "parameter tensors", mistakes={
                        digest("state_dict.q1", "parameters", 62):
                            "running statistics are buffers, not parameters",
                        digest("state_dict.q1", "parameters", 22):
@@ -113,10 +111,6 @@ def _q3_cases(rng) -> list[dict]:
     ]
 
 
-def _q3_observe(fn, case: dict):
-    return plain(fn(zoo.build(case["model"])))
-
-
 def _section_sizes(spec: dict) -> dict[str, int]:
     model = zoo.build(spec, meta=True)
     sizes = {name: 0 for name, _ in model.named_children()}
@@ -158,7 +152,7 @@ q3 = Exercise(
           "frozen ones and on networks with BatchNorm."),
     answer="section_sizes",
     parts=(Part("a VGG-shaped model"), Part("with frozen layers"), Part("networks with BatchNorm")),
-    make_cases=_q3_cases, observe=_q3_observe, assess=_q3_assess,
+    make_cases=_q3_cases, assess=_q3_assess,
     hint_text=("`model.named_children()` gives each direct child with its name; "
                "`p.numel()` counts the numbers in a tensor."),
 )

@@ -19,6 +19,7 @@ from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 from torchvision.models.vgg import make_layers
 
 from vgg_course import models
+from vgg_course.exercises.answers import plain
 
 # Real torchvision networks a spec may name (weights=None: random, no download).
 TORCHVISION = ("resnet18", "squeezenet1_1", "mobilenet_v3_small", "efficientnet_b0",
@@ -185,3 +186,21 @@ def key_cases(rng, specs: list[tuple[str, dict]], per_model: int = 2) -> list[di
             cases.append({"part": part, "label": f"{key!r} of {describe(spec)}",
                           "model": spec, "key": key})
     return cases
+
+
+def call_answer(answer, case: dict):
+    """An exercise's default ``observe`` (student side): call ``answer`` on the case's inputs.
+
+    The inputs are the model that ``case["model"]`` describes (built fresh), if any, then the
+    values of ``case["args"]``, if any; the result comes back as plain data (``plain``).
+    An exercise that needs more (the model after the call, a training step) writes its own.
+
+    Example:
+        >>> call_answer(lambda model, k: k * sum(p.numel() for p in model.parameters()),
+        ...             {"model": {"arch": "tiny_vgg", "width": 1, "hidden": 4}, "args": [0]})
+        0
+        >>> call_answer(lambda x, y: x + y, {"args": [2, 3]})
+        5
+    """
+    inputs = [build(case["model"])] if "model" in case else []
+    return plain(answer(*inputs, *case.get("args", [])))

@@ -1,4 +1,4 @@
-"""Student notebooks generated from the solution (lesson) notebooks: one source of truth.
+"""Authoring the lessons: student notebooks generated from them, and the ``exercises sync`` command.
 
 Lesson notebooks are the solution notebooks. Their answer cells mark the solution with
 nbgrader's delimiters, so an instructor can also use nbgrader unchanged::
@@ -17,6 +17,11 @@ exercise needs, so an untouched student notebook runs to the end and its checks 
 first stamps the Colab block (``vc.colab``) into every lesson's first code cell, then writes ``student/NN_name.ipynb`` beside every lesson of the kit's lessons folder
 (``notebooks/`` in the repository, see ``vc.workspace.lessons_folder``); ``--check`` only
 compares.
+
+``python -m vgg_course exercises sync`` is the one command after writing or changing an
+exercise: it computes the prediction keys from the instructor's solutions, stamps every
+lesson's Exercises section (``vc.instructor.sections``), regenerates the student notebooks,
+and re-runs only the lessons whose section or keys changed (``scripts/regen_notebooks.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import argparse
 import ast
 import copy
 import re
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -34,6 +40,9 @@ from nbformat import NotebookNode
 
 from vgg_course import colab, workspace
 from vgg_course import exercises as exercise_modules
+from vgg_course.exercises import keys, predictions
+from vgg_course.instructor.sections import add_exercises, exercise_cells  # noqa: F401  (public)
+from vgg_course.instructor.sections import stamp_exercises
 
 _BEGIN = re.compile(r"^(?P<indent>\s*)#+\s*BEGIN SOLUTION\s*$")
 _END = re.compile(r"^\s*#+\s*END SOLUTION\s*$")
@@ -135,76 +144,6 @@ def student_version(nb: NotebookNode) -> NotebookNode:
     return nb
 
 
-# --- the exercise section appended to a lesson ----------------------------------------
-
-def _meta(role: str, exercise: str | None = None, **nbgrader: object) -> dict:
-    meta: dict = {"vgg_course": {"role": role}}
-    if exercise:
-        meta["vgg_course"]["exercise"] = exercise
-    if nbgrader:
-        grade_id = f"{exercise or 'setup'}-{role}".replace(".", "-")
-        meta["nbgrader"] = {"grade": False, "grade_id": grade_id, "schema_version": 3,
-                            "task": False, **nbgrader}
-    return meta
-
-
-def exercise_cells(lesson: str) -> list[NotebookNode]:
-    """The "Exercises" section for a lesson, solution version (a banner, an answer cell and
-    a check cell per exercise); the cells come from the lesson's exercise module."""
-    module = exercise_modules.load(lesson)
-    name = module.__name__.rsplit(".", 1)[-1]
-    v4 = nbformat.v4
-    cells = [
-        v4.new_markdown_cell(
-            "## Exercises\n\n"
-            "Each exercise has a task, a cell for your answer and a check cell right after "
-            "it. Write your answer, run it, then run the check: it runs your code on fresh "
-            "models and tables (other widths, other networks, shuffled rows) and tells you "
-            "what is right and what is not, without giving the answer away. In a **Predict** "
-            "exercise, commit to your numbers first: the check grades the prediction, and the "
-            "verify cell after it shows what really happens. Some exercises are **Find the "
-            "bug**: the task shows code with a mistake people really make; write the fixed "
-            "version. Stuck? `ex.q1.hint()`; given up? `ex.q1.solution()` (in a classroom "
-            "release, solutions come from your instructor).",
-            metadata=_meta("section")),
-        v4.new_code_cell(
-            f"{exercise_modules.core.SETUP_IMPORTS}\n"
-            f"from vgg_course.exercises import {name} as ex",
-            metadata=_meta("setup", locked=True, solution=False)),
-    ]
-    for number, ex in enumerate(module.EXERCISES, start=1):
-        points = f"{ex.points} point{'s' if ex.points != 1 else ''}"
-        cells += [
-            v4.new_markdown_cell(f"### ✏️ Exercise {number} · {ex.title} ({points})\n\n{ex.task}",
-                                 metadata=_meta("task", ex.id, locked=True, solution=False)),
-            v4.new_code_cell(ex.cell, metadata={
-                **_meta("answer", ex.id, locked=False, solution=True),
-                "vgg_course": {"role": "answer", "exercise": ex.id, "answer": ex.answer}}),
-            v4.new_code_cell(ex.check_source(),
-                             metadata=_meta("check", ex.id, locked=True, solution=False,
-                                           grade=True, points=ex.points)),
-        ]
-        if ex.verify:  # predict-then-verify: the real result, after the prediction is checked
-            cells.append(v4.new_code_cell(
-                ex.verify, metadata=_meta("verify", ex.id, locked=True, solution=False)))
-    return cells
-
-
-_ROLES = {"section", "setup", "task", "answer", "check", "verify"}
-
-
-def add_exercises(path: str | Path) -> Path:
-    """Append (or replace) the Exercises section at the end of a lesson notebook."""
-    path = Path(path)
-    nb = nbformat.read(path, as_version=4)
-    nb.cells = [c for c in nb.cells  # drop an earlier version of the section, nothing else
-                if c.metadata.get("vgg_course", {}).get("role") not in _ROLES]
-    nb.cells += exercise_cells(path.stem)
-    nbformat.validate(nb)
-    nbformat.write(nb, path)
-    return path
-
-
 # --- the command ----------------------------------------------------------------------
 
 def lesson_notebooks(folder: Path | None = None) -> list[Path]:
@@ -236,6 +175,76 @@ def write_student_notebooks(lessons: list[Path] | None = None, *, out_dir: Path 
             out_dir.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
     return stale
+
+
+# --- exercises sync -------------------------------------------------------------------
+
+def prediction_keys() -> dict[str, dict[str, str]]:
+    """Every prediction exercise's digests, computed by running the instructor's solutions."""
+    return {ex.id: predictions.expected_keys(ex, ex.reference())
+            for name in exercise_modules.MODULES for ex in exercise_modules.exercises(name)
+            if isinstance(ex, predictions.PredictionExercise)}
+
+
+def write_keys(found: dict[str, dict[str, str]], *, check: bool = False) -> bool:
+    """Write ``vgg_course/exercises/keys.py`` for ``found``; ``True`` when it was stale."""
+    target = Path(keys.__file__)
+    text = predictions.render_keys(found)
+    if target.read_text(encoding="utf-8") == text:
+        return False
+    if not check:
+        target.write_text(text, encoding="utf-8")
+    return True
+
+
+def sync(lessons: Path | None = None, *, execute: bool = True) -> list[Path]:
+    """Keys, Exercises sections, student notebooks, then the changed lessons re-run.
+
+    Args:
+        lessons: the lessons folder (default: the kit's, ``notebooks/``).
+        execute: re-run each lesson whose section or prediction keys changed with
+            ``scripts/regen_notebooks.py`` (beside the lessons folder), so its stored
+            outputs follow; ``False`` (``--no-execute``) leaves the outputs as they are.
+
+    Returns:
+        The lesson notebooks whose section or keys changed (the ones re-run).
+
+    Raises:
+        FileNotFoundError: ``execute`` without ``scripts/regen_notebooks.py`` beside the lessons.
+        subprocess.CalledProcessError: a re-run lesson failed (it is not written).
+    """
+    folder = workspace.lessons_folder() if lessons is None else Path(lessons)
+    found = prediction_keys()
+    before = dict(keys.KEYS)
+    write_keys(found)
+    keyed = {ex_id.split(".")[0] for ex_id in set(found) | set(before)
+             if found.get(ex_id) != before.get(ex_id)}
+    notebooks = lesson_notebooks(folder)
+    changed = []
+    for path in notebooks:
+        name = path.stem.split("_", 1)[-1]
+        if name in exercise_modules.MODULES and (stamp_exercises(path) or name in keyed):
+            changed.append(path)
+    write_student_notebooks(notebooks, out_dir=student_folder(folder))
+    if execute and changed:
+        script = folder.resolve().parent / "scripts" / "regen_notebooks.py"
+        if not script.is_file():
+            raise FileNotFoundError(f"{script} not found: re-run the changed lessons yourself, "
+                                    "or sync with --no-execute")
+        subprocess.run([sys.executable, str(script), *map(str, changed)], check=True)
+    return changed
+
+
+def _sync_cli(args: argparse.Namespace) -> int:
+    try:
+        changed = sync(args.lessons, execute=not args.no_execute)
+    except (AuthoringError, OSError, subprocess.CalledProcessError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for path in changed:
+        print(f"{'stamped' if args.no_execute else 'stamped and re-run'}: {path}")
+    print("exercises are in sync" if not changed else f"{len(changed)} lesson(s) changed")
+    return 0
 
 
 def _cli(args: argparse.Namespace) -> int:
@@ -271,3 +280,13 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a student notebook is out of date")
     parser.set_defaults(func=_cli)
+    exercises_parser = subparsers.add_parser(
+        "exercises", help="exercise authoring: `exercises sync` after adding or changing one")
+    sync_parser = exercises_parser.add_subparsers(dest="exercises_command", required=True) \
+        .add_parser("sync", help="keys, lesson sections, student notebooks, changed lessons re-run",
+                    description=sync.__doc__.split("\n\n")[0])
+    sync_parser.add_argument("--lessons", type=Path, default=None,
+                             help="the lessons folder (default: the kit's, notebooks/)")
+    sync_parser.add_argument("--no-execute", action="store_true",
+                             help="do not re-run the changed lessons (their outputs stay as they are)")
+    sync_parser.set_defaults(func=_sync_cli)

@@ -7,7 +7,7 @@
     DIR/README.md                      how students install and start
 
 The wheel is built (``pip wheel --no-deps --no-build-isolation``, offline) from a copy of
-the package that leaves out ``vgg_course.exercises.instructor``: the solution cells and the
+the package that leaves out ``vgg_course.exercises.instructor``: the solution functions and the
 hidden cases. Its lessons (``vgg_course.lessons``) are the student notebooks only, so
 ``python -m vgg_course lessons DEST`` gives students ``DEST/student/NN_name.ipynb``. There, ``ex.q1.solution()`` says that solutions come from the instructor and
 checks still grade, from the public cases. Before anything is written to ``DIR`` the release

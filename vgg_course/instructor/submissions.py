@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 
 from vgg_course import exercises
-from vgg_course.instructor import authoring
+from vgg_course.instructor import sections
 
 
 class InvalidSubmission(ValueError):
@@ -94,7 +94,7 @@ def setup_cell(nb: nbformat.NotebookNode, lesson: str) -> str:
     for cell in nb.cells:
         if cell.cell_type == "code" and _role(cell)[0] == "setup":
             return cell.source
-    return next(c.source for c in authoring.exercise_cells(lesson) if _role(c)[0] == "setup")
+    return next(c.source for c in sections.exercise_cells(lesson) if _role(c)[0] == "setup")
 
 
 def answer_cells(nb: nbformat.NotebookNode, lesson: str) -> dict[str, list[tuple[int, str]]]:
@@ -103,7 +103,7 @@ def answer_cells(nb: nbformat.NotebookNode, lesson: str) -> dict[str, list[tuple
     answer cell lost its metadata gets the code cells that define its answer's name.
 
     Example:
-        >>> nb = nbformat.v4.new_notebook(cells=authoring.exercise_cells("03_freezing"))
+        >>> nb = nbformat.v4.new_notebook(cells=sections.exercise_cells("03_freezing"))
         >>> [index for index, source in answer_cells(nb, "03_freezing")["freezing.q2"]]
         [6]
     """

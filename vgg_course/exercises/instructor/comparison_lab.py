@@ -1,43 +1,57 @@
-"""Instructor-only: solutions and hidden cases of ``06_comparison_lab.ipynb``'s exercises."""
+"""Instructor-only: solution functions and hidden cases of ``06_comparison_lab.ipynb``'s exercises."""
 
 from __future__ import annotations
+
+import torch
+from torch import nn
 
 from vgg_course.exercises.lab_tables import pair_cases, random_table
 from vgg_course.exercises.parts import Hidden, Part
 
-SOLUTIONS = {
-    "q1": ("def clearly_better(results, a: str, b: str) -> bool:\n"
-           '    """Is recipe a ahead of recipe b by more than their two seed spreads?"""\n'
-           "    ### BEGIN SOLUTION\n"
-           '    row = {r["recipe"]: r for r in results}\n'
-           '    gap = row[a]["final_val_acc"] - row[b]["final_val_acc"]\n'
-           '    return gap > row[a]["val_acc_sd"] + row[b]["val_acc_sd"]\n'
-           "    ### END SOLUTION"),
-    "q2": ("def fastest_within(results, tolerance: float) -> str:\n"
-           '    """The fastest recipe whose mean accuracy is within `tolerance` of the best."""\n'
-           "    ### BEGIN SOLUTION\n"
-           '    top = max(r["final_val_acc"] for r in results)\n'
-           '    good_enough = [r for r in results if top - r["final_val_acc"] <= tolerance]\n'
-           '    return min(good_enough, key=lambda r: r["total_s"])["recipe"]\n'
-           "    ### END SOLUTION"),
-    "q3": ("def evaluate(model: nn.Module, loader) -> float:\n"
-           '    """Accuracy over the loader, with dropout/BatchNorm in eval mode and no autograd."""\n'
-           "    ### BEGIN SOLUTION\n"
-           "    model.eval()  # dropout off, BatchNorm uses (and keeps) its running statistics\n"
-           "    correct = 0\n"
-           "    with torch.no_grad():  # nothing to backpropagate: do not record the graph\n"
-           "        for images, labels in loader:\n"
-           "            correct += (model(images).argmax(1) == labels).sum().item()\n"
-           "    return correct / len(loader.dataset)\n"
-           "    ### END SOLUTION"),
-    "q4": ("# Predict, then run the check; run the verify cell only after that.\n"
-           "### BEGIN SOLUTION\n"
-           'fewest = "transfer_learning"       # only the new 4096 -> 2 layer\n'
-           'same_as_full = "from_scratch"      # everything trains, from random weights\n'
-           "conv5 = 3 * (512 * 512 * 3 * 3 + 512)\n"
-           "### END SOLUTION\n"
-           'predictions = {"fewest": fewest, "same_as_full": same_as_full, "conv5": conv5}'),
-}
+# comparison_lab.q1
+def clearly_better(results, a: str, b: str) -> bool:
+    """Is recipe a ahead of recipe b by more than their two seed spreads?"""
+    ### BEGIN SOLUTION
+    row = {r["recipe"]: r for r in results}
+    gap = row[a]["final_val_acc"] - row[b]["final_val_acc"]
+    return gap > row[a]["val_acc_sd"] + row[b]["val_acc_sd"]
+    ### END SOLUTION
+
+
+# comparison_lab.q2
+def fastest_within(results, tolerance: float) -> str:
+    """The fastest recipe whose mean accuracy is within `tolerance` of the best."""
+    ### BEGIN SOLUTION
+    top = max(r["final_val_acc"] for r in results)
+    good_enough = [r for r in results if top - r["final_val_acc"] <= tolerance]
+    return min(good_enough, key=lambda r: r["total_s"])["recipe"]
+    ### END SOLUTION
+
+
+# comparison_lab.q3
+def evaluate(model: nn.Module, loader) -> float:
+    """Accuracy over the loader, with dropout/BatchNorm in eval mode and no autograd."""
+    ### BEGIN SOLUTION
+    model.eval()  # dropout off, BatchNorm uses (and keeps) its running statistics
+    correct = 0
+    with torch.no_grad():  # nothing to backpropagate: do not record the graph
+        for images, labels in loader:
+            correct += (model(images).argmax(1) == labels).sum().item()
+    return correct / len(loader.dataset)
+    ### END SOLUTION
+
+
+# comparison_lab.q4
+def predictions() -> dict[str, object]:
+    """comparison_lab.q4: the prediction cell (its body); the check grades `predictions`."""
+    # Predict, then run the check; run the verify cell only after that.
+    ### BEGIN SOLUTION
+    fewest = "transfer_learning"       # only the new 4096 -> 2 layer
+    same_as_full = "from_scratch"      # everything trains, from random weights
+    conv5 = 3 * (512 * 512 * 3 * 3 + 512)
+    ### END SOLUTION
+    predictions = {"fewest": fewest, "same_as_full": same_as_full, "conv5": conv5}
+    return predictions
 
 
 def _q1_hidden(rng) -> list[dict]:

@@ -1,43 +1,57 @@
-"""Instructor-only: solutions and hidden cases of ``05_fine_tuning.ipynb``'s exercises."""
+"""Instructor-only: solution functions and hidden cases of ``05_fine_tuning.ipynb``'s exercises."""
 
 from __future__ import annotations
+
+import torch
+from torch import nn
 
 from vgg_course.exercises import zoo
 from vgg_course.exercises.parts import Hidden, Part
 
-SOLUTIONS = {
-    "q1": ("def unfreeze_last_block(model: nn.Module) -> None:\n"
-           '    """requires_grad=True for the layers after the last inner MaxPool2d of features."""\n'
-           "    ### BEGIN SOLUTION\n"
-           "    inner_pools = [i for i, layer in enumerate(model.features[:-1])\n"
-           "                   if isinstance(layer, nn.MaxPool2d)]\n"
-           "    model.features[inner_pools[-1] + 1:].requires_grad_(True)\n"
-           "    ### END SOLUTION"),
-    "q2": ("def param_groups(model: nn.Module, base_lr: float) -> list[dict]:\n"
-           '    """Pretrained features learn 10x slower than the classifier."""\n'
-           "    ### BEGIN SOLUTION\n"
-           "    def trainable_in(section):\n"
-           "        return [t for t in section.parameters() if t.requires_grad]\n"
-           "    return [\n"
-           '        {"params": trainable_in(model.features), "lr": base_lr / 10},\n'
-           '        {"params": trainable_in(model.classifier), "lr": base_lr},\n'
-           "    ]\n"
-           "    ### END SOLUTION"),
-    "q3": ("def setup_partial_finetune(model: nn.Module, lr: float) -> torch.optim.Optimizer:\n"
-           '    """Unfreeze the last conv block, THEN build the optimizer over what trains."""\n'
-           "    ### BEGIN SOLUTION\n"
-           "    model.features[24:].requires_grad_(True)  # first unfreeze ...\n"
-           "    to_train = [t for t in model.parameters() if t.requires_grad]\n"
-           "    return torch.optim.SGD(to_train, lr=lr, momentum=0.9)  # ... then build it\n"
-           "    ### END SOLUTION"),
-    "q4": ("# Predict, then run the check; run the verify cell only after that.\n"
-           "### BEGIN SOLUTION\n"
-           "sgd_momentum = 4 * 3   # weight, gradient, momentum buffer\n"
-           "adamw = 4 * 4          # weight, gradient, exp_avg, exp_avg_sq\n"
-           "frozen = 4 * 1         # the weight only: no gradient, no optimizer state\n"
-           "### END SOLUTION\n"
-           'predictions = {"sgd_momentum": sgd_momentum, "adamw": adamw, "frozen": frozen}'),
-}
+# fine_tuning.q1
+def unfreeze_last_block(model: nn.Module) -> None:
+    """requires_grad=True for the layers after the last inner MaxPool2d of features."""
+    ### BEGIN SOLUTION
+    inner_pools = [i for i, layer in enumerate(model.features[:-1])
+                   if isinstance(layer, nn.MaxPool2d)]
+    model.features[inner_pools[-1] + 1:].requires_grad_(True)
+    ### END SOLUTION
+
+
+# fine_tuning.q2
+def param_groups(model: nn.Module, base_lr: float) -> list[dict]:
+    """Pretrained features learn 10x slower than the classifier."""
+    ### BEGIN SOLUTION
+    def trainable_in(section):
+        return [t for t in section.parameters() if t.requires_grad]
+    return [
+        {"params": trainable_in(model.features), "lr": base_lr / 10},
+        {"params": trainable_in(model.classifier), "lr": base_lr},
+    ]
+    ### END SOLUTION
+
+
+# fine_tuning.q3
+def setup_partial_finetune(model: nn.Module, lr: float) -> torch.optim.Optimizer:
+    """Unfreeze the last conv block, THEN build the optimizer over what trains."""
+    ### BEGIN SOLUTION
+    model.features[24:].requires_grad_(True)  # first unfreeze ...
+    to_train = [t for t in model.parameters() if t.requires_grad]
+    return torch.optim.SGD(to_train, lr=lr, momentum=0.9)  # ... then build it
+    ### END SOLUTION
+
+
+# fine_tuning.q4
+def predictions() -> dict[str, object]:
+    """fine_tuning.q4: the prediction cell (its body); the check grades `predictions`."""
+    # Predict, then run the check; run the verify cell only after that.
+    ### BEGIN SOLUTION
+    sgd_momentum = 4 * 3   # weight, gradient, momentum buffer
+    adamw = 4 * 4          # weight, gradient, exp_avg, exp_avg_sq
+    frozen = 4 * 1         # the weight only: no gradient, no optimizer state
+    ### END SOLUTION
+    predictions = {"sgd_momentum": sgd_momentum, "adamw": adamw, "frozen": frozen}
+    return predictions
 
 
 def _q1_hidden(rng) -> list[dict]:

@@ -1,32 +1,42 @@
-"""Instructor-only: solutions and hidden cases of ``03_freezing.ipynb``'s exercises."""
+"""Instructor-only: solution functions and hidden cases of ``03_freezing.ipynb``'s exercises."""
 
 from __future__ import annotations
 
+from torch import nn
+
 from vgg_course.exercises.parts import Hidden, Part
 
-SOLUTIONS = {
-    "q1": ("def freeze_features(model: nn.Module) -> None:\n"
-           '    """Freeze every parameter of model.features; leave the rest alone."""\n'
-           "    ### BEGIN SOLUTION\n"
-           "    for conv_param in model.features.parameters():\n"
-           "        conv_param.requires_grad = False\n"
-           "    ### END SOLUTION"),
-    "q2": ("def count_trainable(model: nn.Module) -> int:\n"
-           '    """How many numbers the optimizer may change: parameters with requires_grad."""\n'
-           "    ### BEGIN SOLUTION\n"
-           "    return sum(param.numel() for param in model.parameters() if param.requires_grad)\n"
-           "    ### END SOLUTION"),
-    "q3": ("# Predict, then run the check; run the verify cell only after that.\n"
-           "### BEGIN SOLUTION\n"
-           "conv5 = 3 * (16 * 16 * 9 + 16)          # three 16 -> 16 convs stay trainable\n"
-           "fc = (16 * 7 * 7 * 16 + 16) + (16 * 16 + 16) + (16 * 5 + 5)\n"
-           "trainable = conv5 + fc\n"
-           "first_conv_grad = \"None\"             # frozen: autograd never computes it\n"
-           "tensors_with_grad = 3 * 2 + 3 * 2      # weight and bias of 3 convs and 3 Linears\n"
-           "### END SOLUTION\n"
-           'predictions = {"trainable": trainable, "first_conv_grad": first_conv_grad,\n'
-           '               "tensors_with_grad": tensors_with_grad}'),
-}
+# freezing.q1
+def freeze_features(model: nn.Module) -> None:
+    """Freeze every parameter of model.features; leave the rest alone."""
+    ### BEGIN SOLUTION
+    for conv_param in model.features.parameters():
+        conv_param.requires_grad = False
+    ### END SOLUTION
+
+
+# freezing.q2
+def count_trainable(model: nn.Module) -> int:
+    """How many numbers the optimizer may change: parameters with requires_grad."""
+    ### BEGIN SOLUTION
+    return sum(param.numel() for param in model.parameters() if param.requires_grad)
+    ### END SOLUTION
+
+
+# freezing.q3
+def predictions() -> dict[str, object]:
+    """freezing.q3: the prediction cell (its body); the check grades `predictions`."""
+    # Predict, then run the check; run the verify cell only after that.
+    ### BEGIN SOLUTION
+    conv5 = 3 * (16 * 16 * 9 + 16)          # three 16 -> 16 convs stay trainable
+    fc = (16 * 7 * 7 * 16 + 16) + (16 * 16 + 16) + (16 * 5 + 5)
+    trainable = conv5 + fc
+    first_conv_grad = "None"             # frozen: autograd never computes it
+    tensors_with_grad = 3 * 2 + 3 * 2      # weight and bias of 3 convs and 3 Linears
+    ### END SOLUTION
+    predictions = {"trainable": trainable, "first_conv_grad": first_conv_grad,
+                   "tensors_with_grad": tensors_with_grad}
+    return predictions
 
 
 def _q1_hidden(rng) -> list[dict]:

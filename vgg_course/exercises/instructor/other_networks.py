@@ -1,47 +1,60 @@
-"""Instructor-only: solutions and hidden cases of ``07_other_networks.ipynb``'s exercises."""
+"""Instructor-only: solution functions and hidden cases of ``07_other_networks.ipynb``'s exercises."""
 
 from __future__ import annotations
+
+from torch import nn
 
 from vgg_course.exercises import zoo
 from vgg_course.exercises.parts import Hidden, Part
 
-SOLUTIONS = {
-    "q1": ("def head_path(model: nn.Module) -> str:\n"
-           '    """The path of the last Linear or Conv2d: the layer that makes class scores."""\n'
-           "    ### BEGIN SOLUTION\n"
-           "    scoring = [path for path, layer in model.named_modules()\n"
-           "               if isinstance(layer, (nn.Linear, nn.Conv2d))]\n"
-           "    return scoring[-1]\n"
-           "    ### END SOLUTION"),
-    "q2": ("def resnet_partial(model: nn.Module, num_classes: int) -> nn.Module:\n"
-           '    """Freeze all, unfreeze layer4, a new trainable fc: partial fine-tuning."""\n'
-           "    ### BEGIN SOLUTION\n"
-           "    model.requires_grad_(False)\n"
-           "    model.layer4.requires_grad_(True)\n"
-           "    model.fc = nn.Linear(model.fc.in_features, num_classes)\n"
-           "    return model\n"
-           "    ### END SOLUTION"),
-    "q3": ("def train_step(model, images, labels, optimizer) -> float:\n"
-           '    """One step; frozen BatchNorm layers keep their running statistics."""\n'
-           "    ### BEGIN SOLUTION\n"
-           "    model.train()\n"
-           "    for layer in model.modules():\n"
-           "        if isinstance(layer, nn.BatchNorm2d) and not any(\n"
-           "                p.requires_grad for p in layer.parameters()):\n"
-           "            layer.eval()  # frozen: use the stored statistics, do not update them\n"
-           "    loss = nn.functional.cross_entropy(model(images), labels)\n"
-           "    optimizer.zero_grad()\n"
-           "    loss.backward()\n"
-           "    optimizer.step()\n"
-           "    return loss.item()\n"
-           "    ### END SOLUTION"),
-    "q4": ("# Predict, then run the check; run the verify cell only after that.\n"
-           "### BEGIN SOLUTION\n"
-           "squeezenet = 512 * 5 * 1 * 1 + 5   # a 1x1 conv counts like a Linear layer\n"
-           "mobilenet = 1024 * 5 + 5\n"
-           "### END SOLUTION\n"
-           'predictions = {"squeezenet": squeezenet, "mobilenet": mobilenet}'),
-}
+# other_networks.q1
+def head_path(model: nn.Module) -> str:
+    """The path of the last Linear or Conv2d: the layer that makes class scores."""
+    ### BEGIN SOLUTION
+    scoring = [path for path, layer in model.named_modules()
+               if isinstance(layer, (nn.Linear, nn.Conv2d))]
+    return scoring[-1]
+    ### END SOLUTION
+
+
+# other_networks.q2
+def resnet_partial(model: nn.Module, num_classes: int) -> nn.Module:
+    """Freeze all, unfreeze layer4, a new trainable fc: partial fine-tuning."""
+    ### BEGIN SOLUTION
+    model.requires_grad_(False)
+    model.layer4.requires_grad_(True)
+    model.fc = nn.Linear(model.fc.in_features, num_classes)
+    return model
+    ### END SOLUTION
+
+
+# other_networks.q3
+def train_step(model, images, labels, optimizer) -> float:
+    """One step; frozen BatchNorm layers keep their running statistics."""
+    ### BEGIN SOLUTION
+    model.train()
+    for layer in model.modules():
+        if isinstance(layer, nn.BatchNorm2d) and not any(
+                p.requires_grad for p in layer.parameters()):
+            layer.eval()  # frozen: use the stored statistics, do not update them
+    loss = nn.functional.cross_entropy(model(images), labels)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+    ### END SOLUTION
+
+
+# other_networks.q4
+def predictions() -> dict[str, object]:
+    """other_networks.q4: the prediction cell (its body); the check grades `predictions`."""
+    # Predict, then run the check; run the verify cell only after that.
+    ### BEGIN SOLUTION
+    squeezenet = 512 * 5 * 1 * 1 + 5   # a 1x1 conv counts like a Linear layer
+    mobilenet = 1024 * 5 + 5
+    ### END SOLUTION
+    predictions = {"squeezenet": squeezenet, "mobilenet": mobilenet}
+    return predictions
 
 
 def _q1_hidden(rng) -> list[dict]:

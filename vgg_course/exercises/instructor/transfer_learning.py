@@ -1,39 +1,49 @@
-"""Instructor-only: solutions and hidden cases of ``04_transfer_learning.ipynb``'s exercises."""
+"""Instructor-only: solution functions and hidden cases of ``04_transfer_learning.ipynb``'s exercises."""
 
 from __future__ import annotations
+
+from torch import nn
 
 from vgg_course.exercises import zoo
 from vgg_course.exercises.parts import Hidden, Part
 
-SOLUTIONS = {
-    "q1": ("# Predict, then run the check; run the verify cell only after that.\n"
-           "### BEGIN SOLUTION\n"
-           "resnet_trainable = 512 * 5 + 5                    # new fc: weights + biases\n"
-           "vgg_total = 138_357_544 - (4096 * 1000 + 1000) + (4096 * 10 + 10)\n"
-           "### END SOLUTION\n"
-           'predictions = {"resnet_trainable": resnet_trainable, "vgg_total": vgg_total}'),
-    "q2": ("def transfer_model(model: nn.Module, num_classes: int) -> nn.Module:\n"
-           '    """Freeze everything, then a new trainable classifier[6] for num_classes."""\n'
-           "    ### BEGIN SOLUTION\n"
-           "    for weight_or_bias in model.parameters():  # freeze first ...\n"
-           "        weight_or_bias.requires_grad = False\n"
-           "    width = model.classifier[6].in_features    # ... then the new head (trainable)\n"
-           "    model.classifier[6] = nn.Linear(width, num_classes)\n"
-           "    return model\n"
-           "    ### END SOLUTION"),
-    "q3": ("from torchvision import transforms\n\n\n"
-           "def eval_preprocess(weights, image_size: int):\n"
-           '    """Resize and crop to image_size; normalise with the weights\' own mean and std."""\n'
-           "    ### BEGIN SOLUTION\n"
-           "    trained_with = weights.transforms()  # the weights' own preprocessing\n"
-           "    return transforms.Compose([\n"
-           "        transforms.Resize(image_size),\n"
-           "        transforms.CenterCrop(image_size),\n"
-           "        transforms.ToTensor(),\n"
-           "        transforms.Normalize(mean=trained_with.mean, std=trained_with.std),\n"
-           "    ])\n"
-           "    ### END SOLUTION"),
-}
+# transfer_learning.q1
+def predictions() -> dict[str, object]:
+    """transfer_learning.q1: the prediction cell (its body); the check grades `predictions`."""
+    # Predict, then run the check; run the verify cell only after that.
+    ### BEGIN SOLUTION
+    resnet_trainable = 512 * 5 + 5                    # new fc: weights + biases
+    vgg_total = 138_357_544 - (4096 * 1000 + 1000) + (4096 * 10 + 10)
+    ### END SOLUTION
+    predictions = {"resnet_trainable": resnet_trainable, "vgg_total": vgg_total}
+    return predictions
+
+
+# transfer_learning.q2
+def transfer_model(model: nn.Module, num_classes: int) -> nn.Module:
+    """Freeze everything, then a new trainable classifier[6] for num_classes."""
+    ### BEGIN SOLUTION
+    for weight_or_bias in model.parameters():  # freeze first ...
+        weight_or_bias.requires_grad = False
+    width = model.classifier[6].in_features    # ... then the new head (trainable)
+    model.classifier[6] = nn.Linear(width, num_classes)
+    return model
+    ### END SOLUTION
+
+
+# transfer_learning.q3
+def eval_preprocess(weights, image_size: int):
+    """Resize and crop to image_size; normalise with the weights' own mean and std."""
+    from torchvision import transforms
+    ### BEGIN SOLUTION
+    trained_with = weights.transforms()  # the weights' own preprocessing
+    return transforms.Compose([
+        transforms.Resize(image_size),
+        transforms.CenterCrop(image_size),
+        transforms.ToTensor(),
+        transforms.Normalize(mean=trained_with.mean, std=trained_with.std),
+    ])
+    ### END SOLUTION
 
 
 def _q2_hidden(rng) -> list[dict]:
