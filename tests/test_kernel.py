@@ -8,12 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
 from vgg_course.instructor import kernel
 
 
+@pytest.mark.slow
 def test_the_command_writes_a_working_kernel_spec_named_vgg_course(tmp_path):
     prefix = tmp_path / "hub"
     done = subprocess.run([sys.executable, "-m", "vgg_course", "kernel", "--prefix", str(prefix)],

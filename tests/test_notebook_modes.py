@@ -44,10 +44,12 @@ def test_without_the_photos_exactly_the_real_mode_notebooks_are_skipped_with_the
     items = [_Item(p) for p in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
     items.append(_Item(REPO / "tests" / "test_config.py"))
     conftest.pytest_collection_modifyitems(None, items)
-    skipped = {Path(str(i.fspath)).name for i in items if i.markers}
-    assert skipped == REAL
-    reason = next(i for i in items if i.markers).markers[0].kwargs["reason"]
+    skips = {Path(str(i.fspath)).name: [m for m in i.markers if m.name == "skip"] for i in items}
+    assert {name for name, found in skips.items() if found} == REAL
+    reason = next(found for found in skips.values() if found)[0].kwargs["reason"]
     assert "VGG_COURSE_DATA" in reason and "real mode" in reason
+    slow = {Path(str(i.fspath)).name for i in items if any(m.name == "slow" for m in i.markers)}
+    assert slow == {p.name for p in REPO.glob("notebooks/[0-9][0-9]_*.ipynb")}  # not the quick tier
 
 
 def test_with_the_photos_real_mode_notebooks_get_the_real_mode_environment(monkeypatch, tmp_path):

@@ -51,6 +51,7 @@ def test_notebooks_follow_the_house_layout(path):
         assert "!pip" not in src and "sys.path" not in src
 
 
+@pytest.mark.slow
 def test_nbval_fails_when_a_checked_output_drifts(tmp_path):
     source = REPO / "notebooks" / "02_state_dict.ipynb"
     nb = json.loads(source.read_text())

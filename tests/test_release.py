@@ -128,6 +128,7 @@ print(json.dumps(report))
 '''
 
 
+@pytest.mark.slow
 def test_the_installed_release_grades_right_and_wrong_answers_without_solutions(built, tmp_path):
     site = tmp_path / "site"
     with zipfile.ZipFile(built / "wheel" / "vgg_course-0.1.0-py3-none-any.whl") as wheel:

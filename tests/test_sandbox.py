@@ -159,6 +159,7 @@ def test_a_fork_bomb_hits_the_process_limit_and_nothing_survives():
     assert host_processes(_sandbox_uid_on_host()) == [] or os.geteuid() != 0
 
 
+@pytest.mark.slow
 def test_a_fork_bomb_in_one_sandbox_leaves_another_its_processes():
     """The process limit counts per sandbox (each has its own user namespace), so a bomb
     next door does not stop a concurrent grade."""

@@ -112,6 +112,7 @@ def test_a_foreign_marker_file_is_refused_and_the_kits_own_folder_too(kit, tmp_p
         workspace.copy_lessons(kit / "student", source=kit)
 
 
+@pytest.mark.slow
 def test_the_command_copies_the_kits_lessons_and_says_what_it_did(tmp_path):
     dest = tmp_path / "my course"
     run = [sys.executable, "-m", "vgg_course", "lessons", str(dest)]
