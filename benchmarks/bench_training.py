@@ -268,7 +268,7 @@ def run_extraction(args, train_ds, device):
     data = DataLoader(Subset(train_ds, range(n)), batch_size=args.extract_batch)
     batches = [x for x, _ in data]
     copies = {"fp32": (prefix, "fp32"), "fast": (copy.deepcopy(prefix), "auto")}
-    if device.type == "cpu" and vc.features.quantize.engine():
+    if device.type == "cpu" and vc.devices.int8_engine():
         copies["int8"] = (prefix, "int8")
     # the int8 copy takes fp32 NCHW, as vc.features.cache(precision="int8") runs it
     plans = {"fp32": vc.devices.plan(device, "fp32"), "fast": vc.devices.plan(device, "auto"),
@@ -300,7 +300,7 @@ def run_extraction(args, train_ds, device):
               "speedup": best["fp32"] / best["fast"], "plan": repr(plans["fast"])}
     if "int8" in best:
         result.update(int8_images_per_s=n / best["int8"], int8_speedup=best["fp32"] / best["int8"],
-                      int8_calibration_s=min(calibration), int8_engine=vc.features.quantize.engine())
+                      int8_calibration_s=min(calibration), int8_engine=vc.devices.int8_engine())
     return result
 
 

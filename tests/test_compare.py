@@ -80,7 +80,9 @@ def test_every_recipe_runs_with_its_trainable_count(tiny_run):
 def test_recipes_with_a_frozen_prefix_cache_it_once_for_every_seed(tiny_run):
     result, _, _, caches = tiny_run
     cached = {r.recipe for r in result.results if r.cached_features}
-    assert cached == set(compare.FROZEN_BACKBONE) | {"partial_finetune"}
+    # every recipe with a frozen prefix caches it (the lab names none: cacheable.check decides)
+    assert cached == {"transfer_learning", "finetune_new_classifier",
+                      "finetune_pretrained_classifier", "partial_finetune"}
     # three prefixes: up to classifier.1 (TL), up to flatten (both finetune_* share it),
     # up to features.23 (partial): one caching pass each, whatever the number of seeds
     assert len(caches) == 3
@@ -361,7 +363,7 @@ def test_the_lab_resolves_one_plan_for_every_recipe_seed_cache_and_prediction(pr
 @pytest.mark.usefixtures("one_thread")
 def test_int8_budget_runs_end_to_end_or_is_refused_when_built(practice):
     """int8: the cached passes in int8, everything that trains (and predicts) at auto's dtype."""
-    if vc.features.quantize.engine() is None:
+    if vc.devices.int8_engine() is None:
         with pytest.raises(ValueError, match="precision='auto'"):
             compare.Budget(precision="int8")
         return

@@ -76,7 +76,7 @@ def test_every_precision_is_one_plan_and_an_unknown_one_is_refused():
     assert devices.plan("cpu", "bf16").dtype is torch.bfloat16
     # int8 trains as auto; only the cached pass is int8
     assert devices.autocast_dtype("cpu", "int8") == auto.dtype
-    if vc.features.quantize.engine() is not None:
+    if vc.devices.int8_engine() is not None:
         int8 = devices.plan("cpu", "int8")
         assert int8.int8_prefix and int8.dtype == auto.dtype and int8.channels_last == auto.channels_last
         assert "int8 cached pass" in repr(int8)
@@ -89,7 +89,7 @@ def test_every_precision_is_one_plan_and_an_unknown_one_is_refused():
 
 def test_int8_is_refused_at_every_edge_where_it_cannot_run(monkeypatch):
     """No int8 engine: plan, fit, cache, Budget and the CLI all refuse, naming the way out."""
-    monkeypatch.setattr(vc.features.quantize, "engine", lambda: None)
+    monkeypatch.setattr(vc.devices, "int8_engine", lambda: None)
     model = vc.models.tiny_vgg(2)
     model.features.requires_grad_(False)
     batches = [(torch.randn(2, 3, 32, 32), torch.tensor([0, 1]))]
@@ -107,7 +107,7 @@ def test_int8_is_refused_at_every_edge_where_it_cannot_run(monkeypatch):
 
 def test_int8_is_refused_on_a_gpu(monkeypatch):
     monkeypatch.setattr(devices, "pick_device", lambda prefer=None: torch.device("cuda"))
-    monkeypatch.setattr(vc.features.quantize, "engine", lambda: "x86")
+    monkeypatch.setattr(vc.devices, "int8_engine", lambda: "x86")
     with pytest.raises(ValueError, match="runs on a CPU, not cuda.*precision='auto'"):
         devices.plan(None, "int8")
 

@@ -243,7 +243,7 @@ def test_every_precision_trains_through_fit_or_is_refused_at_the_edge(precision)
     """int8 trains as auto (only a cached pass runs in int8); where it cannot run, fit refuses."""
     model, opt = _model_and_opt()
     train, val = _loaders()
-    if precision == "int8" and vc.features.quantize.engine() is None:
+    if precision == "int8" and vc.devices.int8_engine() is None:
         with pytest.raises(ValueError, match="precision='auto'"):
             engine.fit(model, train, val, opt, epochs=1, device="cpu", precision=precision)
         return
@@ -303,7 +303,7 @@ def test_training_benchmark_runs_in_quick_mode(tmp_path):
     assert bench.main(["--quick", "--out", str(tmp_path / "b.json")]) == 0
     result = json.loads((tmp_path / "b.json").read_text())
     names = [r["variant"] for r in result["variants"]]
-    int8 = ["TL cached int8 (kit)"] if vc.features.quantize.engine() else []
+    int8 = ["TL cached int8 (kit)"] if vc.devices.int8_engine() else []
     assert names == ["B0 tutorial loop", "TL graph (kit)", "TL cached (kit)", *int8,
                      "partial FT (kit)", "full FT (kit)"]
     b0, graph, cached = result["variants"][:3]

@@ -11,12 +11,12 @@ from torch.utils.data import DataLoader, TensorDataset
 from torchvision.datasets import ImageFolder
 
 import vgg_course as vc
-from vgg_course import companion, engine, features, imagenet
+from vgg_course import companion, devices, engine, features, imagenet
 from vgg_course.features import quantize
 
 pytestmark = [pytest.mark.usefixtures("one_thread"),
-              pytest.mark.skipif(quantize.engine() is None,
-                                 reason="no int8 backend here (vc.features.quantize.engine())")]
+              pytest.mark.skipif(devices.int8_engine() is None,
+                                 reason="no int8 backend here (vc.devices.int8_engine())")]
 
 
 def _loaders():
@@ -132,14 +132,14 @@ def test_int8_copy_warns_nothing():
 
 def test_int8_is_offered_only_with_the_releases_it_was_tested_with(monkeypatch):
     releases = {"torch": "2.14.1", "torchao": "0.18.0"}
-    monkeypatch.setattr(quantize, "version", releases.__getitem__)
-    assert quantize.engine() == "x86"
+    monkeypatch.setattr(devices, "version", releases.__getitem__)
+    assert devices.int8_engine() == "x86"
     for name, older in (("torch", "2.10.0+cu128"), ("torch", "2.13.0+cpu"), ("torchao", "0.10.0")):
         with monkeypatch.context() as m:
             m.setitem(releases, name, older)
-            assert quantize.engine() is None, releases
+            assert devices.int8_engine() is None, releases
     monkeypatch.setenv("CXX", "no-such-compiler")
-    assert quantize.engine() is None
+    assert devices.int8_engine() is None
     with pytest.raises(RuntimeError, match="no int8 backend"):
         quantize.int8_copy(nn.Conv2d(3, 4, 3).requires_grad_(False), torch.randn(2, 3, 8, 8))
 

@@ -15,8 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import platform
+import shutil
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import torch
@@ -79,10 +84,42 @@ def cpu_bf16_hardware() -> str | None:
     return "amx_bf16" if "AMX" in capability.upper() else None
 
 
+def int8_engine() -> str | None:
+    """The int8 backend a frozen prefix's int8 copy runs with here, or ``None`` when there is none.
+
+    The copy itself is ``vc.features.quantize``; whether this machine can run one is a question
+    about the device, asked at the public edge (``check_precision``) before anything is built.
+
+    ``"x86"`` needs an x86-64 CPU, the C++ compiler that ``torch.compile`` builds CPU kernels
+    with (``$CXX``, else g++, clang++ on macOS, cl on Windows) and the releases this was tested
+    with: PyTorch 2.14 (built with oneDNN) and torchao 0.18. Older ones are left out: with
+    PyTorch 2.10 the compiled copy silently runs fp32 convolutions, up to 2.13 it warns from
+    inside its own compiler.
+
+    Example:
+        >>> int8_engine() in {"x86", None}
+        True
+    """
+    if (platform.machine().lower() not in {"x86_64", "amd64"}
+            or not torch.backends.mkldnn.is_available()
+            or _release("torch") < (2, 14) or _release("torchao") < (0, 18)):
+        return None
+    compiler = os.environ.get("CXX", {"win32": "cl", "darwin": "clang++"}.get(sys.platform, "g++"))
+    return "x86" if shutil.which(compiler) else None
+
+
+def _release(package: str) -> tuple[int, ...]:
+    """``(major, minor)`` of an installed package, ``(0,)`` when it is not installed."""
+    try:
+        return tuple(int(part) for part in version(package).split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return (0,)
+
+
 def check_precision(precision: str) -> str:
     """``precision`` if this machine can run it anywhere, else a ``ValueError`` saying why.
 
-    One of ``PRECISIONS``; ``"int8"`` also needs an int8 engine (``vc.features.quantize.engine()``).
+    One of ``PRECISIONS``; ``"int8"`` also needs an int8 engine (``vc.devices.int8_engine()``).
 
     Example:
         >>> check_precision("fp32")
@@ -91,12 +128,10 @@ def check_precision(precision: str) -> str:
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}.")
     if precision == "int8":
-        from vgg_course.features import quantize  # torch only; the package loads lazily
-
-        if quantize.engine() is None:
+        if int8_engine() is None:
             raise ValueError("precision='int8' needs an int8 engine (an x86-64 CPU, PyTorch 2.14 "
                              "with oneDNN, torchao 0.18 and a C++ compiler: "
-                             "vc.features.quantize.engine()), which this machine lacks: use "
+                             "vc.devices.int8_engine()), which this machine lacks: use "
                              "precision='auto'.")
     return precision
 

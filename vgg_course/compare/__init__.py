@@ -11,8 +11,8 @@
 from __future__ import annotations
 
 from vgg_course.compare.budget import Budget, ScratchBudget
-from vgg_course.compare.lab import FROZEN_BACKBONE, add_cli, run
+from vgg_course.compare.lab import add_cli, run
 from vgg_course.compare.results import Comparison, Predictions, RecipeResult, Run
 
-__all__ = ["Budget", "Comparison", "FROZEN_BACKBONE", "Predictions", "RecipeResult", "Run",
-           "ScratchBudget", "add_cli", "run"]
+__all__ = ["Budget", "Comparison", "Predictions", "RecipeResult", "Run", "ScratchBudget",
+           "add_cli", "run"]

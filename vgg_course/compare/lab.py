@@ -27,9 +27,6 @@ from vgg_course.compare import runs
 from vgg_course.compare.budget import Budget
 from vgg_course.compare.results import Comparison, Predictions, RecipeResult
 
-# Recipes that freeze all of `features`: their backbone output can be computed once and cached.
-FROZEN_BACKBONE = (  # on VGG16 and SqueezeNet; any recipe with a frozen prefix caches it
-    "transfer_learning", "finetune_new_classifier", "finetune_pretrained_classifier")
 _PRELOAD_LIMIT = 1 << 30  # bytes of decoded images kept in memory
 
 

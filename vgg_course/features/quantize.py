@@ -20,48 +20,16 @@ trainable head still learns in full precision.
 from __future__ import annotations
 
 import copy
-import os
-import platform
-import shutil
-import sys
 from collections.abc import Iterable
-from importlib.metadata import PackageNotFoundError, version
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Subset
 
+from vgg_course import devices
+
 CALIBRATION_IMAGES = 8  # enough to set activation ranges (histogram observers); ~2 s on VGG16
 CHUNK = 16  # images per call of the compiled int8 graph
-
-
-def engine() -> str | None:
-    """The int8 backend this machine runs the copy with, or ``None`` when it has none.
-
-    ``"x86"`` needs an x86-64 CPU, the C++ compiler that ``torch.compile`` builds CPU kernels
-    with (``$CXX``, else g++, clang++ on macOS, cl on Windows) and the releases this was tested
-    with: PyTorch 2.14 (built with oneDNN) and torchao 0.18. Older ones are left out: with
-    PyTorch 2.10 the compiled copy silently runs fp32 convolutions, up to 2.13 it warns from
-    inside its own compiler.
-
-    Example:
-        >>> engine() in {"x86", None}
-        True
-    """
-    if (platform.machine().lower() not in {"x86_64", "amd64"}
-            or not torch.backends.mkldnn.is_available()
-            or _release("torch") < (2, 14) or _release("torchao") < (0, 18)):
-        return None
-    compiler = os.environ.get("CXX", {"win32": "cl", "darwin": "clang++"}.get(sys.platform, "g++"))
-    return "x86" if shutil.which(compiler) else None
-
-
-def _release(package: str) -> tuple[int, ...]:
-    """``(major, minor)`` of an installed package, ``(0,)`` when it is not installed."""
-    try:
-        return tuple(int(part) for part in version(package).split(".")[:2])
-    except (PackageNotFoundError, ValueError):
-        return (0,)
 
 
 def calibration_batch(loader: Iterable, n: int = CALIBRATION_IMAGES) -> torch.Tensor:
@@ -171,7 +139,7 @@ def int8_copy(prefix: nn.Module, calibration: torch.Tensor) -> nn.Module:
     off on a long pass (VGG16 over hundreds of photos), not on a few images.
 
     Raises:
-        RuntimeError: this machine has no int8 backend (``engine()`` is ``None``).
+        RuntimeError: this machine has no int8 backend (``vc.devices.int8_engine()`` is ``None``).
         ValueError: ``prefix`` has trainable parameters (only frozen layers are quantized).
 
     Example:
@@ -181,7 +149,7 @@ def int8_copy(prefix: nn.Module, calibration: torch.Tensor) -> nn.Module:
         >>> quantized(x).shape == prefix(x).shape, quantized(x).dtype
         (True, torch.float32)
     """
-    if engine() is None:
+    if devices.int8_engine() is None:
         raise RuntimeError("This machine has no int8 backend (an x86-64 CPU, PyTorch with oneDNN "
                            "and a C++ compiler for torch.compile): use precision='auto'.")
     trainable = [n for n, p in prefix.named_parameters() if p.requires_grad]
