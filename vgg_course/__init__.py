@@ -49,6 +49,7 @@ _MACHINERY = (
     "memory",       # peak memory of a stretch of work, on Linux, macOS and Windows
     "colab",        # the lessons' first cell: in Colab only, install the kit from one source
     "stored",       # the modes lessons are stored and checked in (nbval, the regen script)
+    "banner",       # the mode banner: the first output of every notebook
 )
 _SUBMODULES = _LESSON_MODULES + _MACHINERY
 

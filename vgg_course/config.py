@@ -45,12 +45,11 @@ into the installed package.
 from __future__ import annotations
 
 import dataclasses
-import html
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vgg_course import tables
+from vgg_course import banner, tables
 
 MODES = ("quick", "real", "practice", "full")
 LANGS = ("en", "ja")
@@ -151,17 +150,24 @@ class Settings:
             return "real"
         return "practice" if self.practice else "full"
 
-    def banner(self) -> Banner:
-        return Banner(self)
+    def banner(self) -> banner.Banner:
+        """What mode this notebook runs in, in words: the first output of every notebook."""
+        return banner.Banner(self.mode, self.practice)
 
     def table(self) -> tables.Table:
         """Every setting by the name ``use()`` takes, and what follows for VGG16's weights."""
         vgg16 = "random (practice)" if self.practice else "ImageNet (pretrained)"
+
+        def shown(path: Path) -> str:  # under the course folder: relative to it, as students see it
+            inside = path.is_relative_to(self.course_dir)
+            return f"<course folder>/{path.relative_to(self.course_dir).as_posix()}" if inside else str(path)
+
         rows = [("mode", self.mode), ("lang", self.lang),
-                ("data_dir", str(self.data_dir) if self.data_dir else "(not set)"),
-                ("data_home", str(self.data_home)), ("results_dir", str(self.results_dir)),
-                ("course_dir", str(self.course_dir)), ("strict", str(self.strict)),
-                ("VGG16 weights", vgg16)]
+                ("data_dir", shown(self.data_dir) if self.data_dir else "(not set)"),
+                ("data_home", shown(self.data_home)),
+                ("results_dir", shown(self.results_dir)),
+                ("course_dir", f".../{self.course_dir.name} (the course folder)"),
+                ("strict", str(self.strict)), ("VGG16 weights", vgg16)]
         return tables.Table(["setting", "value"], rows,
                             caption="change with vc.config.use(setting=value)")
 
@@ -287,53 +293,6 @@ def course_folder(start: Path | None = None) -> Path:
         if (folder / MARKER).is_file():
             return folder
     return start
-
-
-_MESSAGES = {
-    "quick": (
-        "QUICK MODE (VGG_COURSE_QUICK=1): random 'practice' weights, small data and tiny "
-        "budgets so every cell finishes in seconds. Numbers below are not the real results; "
-        "unset VGG_COURSE_QUICK to run the full lesson."
-    ),
-    "practice": (
-        "PRACTICE MODE (VGG_COURSE_PRACTICE=1): VGG16 has random weights, not the pretrained "
-        "ImageNet ones. Shapes and counts are real; predictions and accuracies are not."
-    ),
-    "full": "Full mode: pretrained weights and full budgets.",
-    "real": (
-        "REAL MODE (VGG_COURSE_REAL=1): the ants/bees photos and a real pretrained network, "
-        "with budgets sized for a 2-core CPU. Every accuracy below comes from a real run."
-    ),
-    "real-companion": (
-        "REAL MODE (VGG_COURSE_REAL=1): the ants/bees photos and a real pretrained network, "
-        "with budgets sized for a 2-core CPU. VGG16's ImageNet weights are not installed "
-        "here, so VGG16 cells use random practice weights (its structure and counts are "
-        "real) and every result comes from the labelled offline companion, SqueezeNet 1.1 "
-        "with ImageNet weights."
-    ),
-}
-
-
-@dataclass(frozen=True)
-class Banner:
-    """What mode this notebook runs in; the first output of every notebook."""
-
-    settings: Settings
-
-    @property
-    def text(self) -> str:
-        mode = self.settings.mode
-        if mode == "real" and self.settings.practice:
-            mode = "real-companion"
-        return _MESSAGES[mode]
-
-    def __repr__(self) -> str:
-        return self.text
-
-    def _repr_html_(self) -> str:
-        colour = "#2e7d32" if self.settings.mode in ("full", "real") else "#b26a00"
-        return (f'<div style="border-left:6px solid {colour};padding:6px 10px;'
-                f'background:#fff8e1"><b>{html.escape(self.text)}</b></div>')
 
 
 def progress_bars(wanted: bool = True) -> bool:

@@ -1,0 +1,59 @@
+"""The mode banner: which mode a notebook runs in, the first output of every notebook.
+
+``vc.config.settings().banner()`` makes one from the current settings; the words are here, apart
+from the settings themselves, so that they can be read (and one day translated) in one place.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+_MESSAGES = {
+    "quick": (
+        "QUICK MODE (VGG_COURSE_QUICK=1): random 'practice' weights, small data and tiny "
+        "budgets so every cell finishes in seconds. Numbers below are not the real results; "
+        "unset VGG_COURSE_QUICK to run the full lesson."
+    ),
+    "practice": (
+        "PRACTICE MODE (VGG_COURSE_PRACTICE=1): VGG16 has random weights, not the pretrained "
+        "ImageNet ones. Shapes and counts are real; predictions and accuracies are not."
+    ),
+    "full": "Full mode: pretrained weights and full budgets.",
+    "real": (
+        "REAL MODE (VGG_COURSE_REAL=1): the ants/bees photos and a real pretrained network, "
+        "with budgets sized for a 2-core CPU. Every accuracy below comes from a real run."
+    ),
+    "real-companion": (
+        "REAL MODE (VGG_COURSE_REAL=1): the ants/bees photos and a real pretrained network, "
+        "with budgets sized for a 2-core CPU. VGG16's ImageNet weights are not installed "
+        "here, so VGG16 cells use random practice weights (its structure and counts are "
+        "real) and every result comes from the labelled offline companion, SqueezeNet 1.1 "
+        "with ImageNet weights."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Banner:
+    """What mode this notebook runs in; the first output of every notebook.
+
+    Example:
+        >>> Banner("full", practice=False)
+        Full mode: pretrained weights and full budgets.
+    """
+
+    mode: str
+    practice: bool
+
+    @property
+    def text(self) -> str:
+        return _MESSAGES["real-companion" if self.mode == "real" and self.practice else self.mode]
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        colour = "#2e7d32" if self.mode in ("full", "real") else "#b26a00"
+        return (f'<div style="border-left:6px solid {colour};padding:6px 10px;'
+                f'background:#fff8e1"><b>{html.escape(self.text)}</b></div>')
