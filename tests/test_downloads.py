@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from vgg_course import downloads
+from test_weights import _serve
 from zips import make_zip
 
 
@@ -86,3 +87,35 @@ def test_a_zip_bomb_is_refused_before_anything_is_written(tmp_path: Path, monkey
     with pytest.raises(downloads.ArchiveError, match="more than 500 bytes"):
         downloads.safe_extract(zf, tmp_path / "out")
     assert _leftovers(tmp_path) == ["big.zip"]
+
+
+@pytest.mark.parametrize("size_known", [True, False])
+def test_a_download_first_says_how_big_it_is_and_where_it_goes(tmp_path, monkeypatch, capsys,
+                                                               size_known):
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "photos.zip").write_bytes(b"z" * 1_234_567)
+    sha = downloads.sha256_file(served / "photos.zip")
+    said_before_the_bytes = []
+    opened = downloads.urllib.request.urlopen
+
+    def urlopen(url, timeout):  # what had been said on stderr when the first byte was asked for
+        said_before_the_bytes.append(capsys.readouterr().err)
+        return opened(url, timeout=timeout)
+
+    monkeypatch.setattr(downloads.urllib.request, "urlopen", urlopen)
+    server = _serve(served)
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/photos.zip"
+        dest = tmp_path / "data" / "photos.zip"
+        downloads.download(url, dest, sha256=sha, size=1_234_567 if size_known else None,
+                           progress=False)
+        line = f"Downloading photos.zip: 1.2 MB from {url} into {dest.parent}\n"
+        # with the size known it is said before connecting; else from the server's Content-Length
+        said = said_before_the_bytes[0] if size_known else capsys.readouterr().err
+        assert said == line
+        assert dest.read_bytes() == b"z" * 1_234_567
+        downloads.download(url, dest, sha256=sha, size=1_234_567, progress=False)
+        assert capsys.readouterr().err == "" and len(said_before_the_bytes) == 1  # kept: no download
+    finally:
+        server.shutdown()

@@ -50,6 +50,52 @@ def test_pretrained_without_weights_is_a_clear_error_not_a_fallback(monkeypatch,
     assert "python -m vgg_course weights install" in message
     assert 'vc.config.use("practice")' in message and "VGG_COURSE_PRACTICE=1" in message
     assert "internet" in message
+    assert len(message.splitlines()) <= 15
+    vc.config.use("practice")  # the first way out, in the same process: no restart
+    assert sum(p.numel() for p in vc.models.load_vgg16().parameters()) == 138_357_544
+
+
+def _closed_port() -> int:
+    import socket
+    with socket.socket() as sock:  # bound, then closed: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+_OFFLINE_LESSON = """
+import sys
+from torchvision.models import VGG16_Weights
+VGG16_Weights.IMAGENET1K_V1.value.url = sys.argv[1]  # a closed port on 127.0.0.1: offline
+import vgg_course as vc
+model = vc.models.load_vgg16()  # a lesson's first cell that needs VGG16, in full mode
+"""
+
+
+def test_offline_a_lesson_stops_on_one_screen_that_says_what_to_do(tmp_path):
+    import os
+    import subprocess
+    import sys
+    url = f"http://127.0.0.1:{_closed_port()}/vgg16-397923af.pth"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VGG_COURSE_")}  # full mode
+    env["TORCH_HOME"] = str(tmp_path / "torch")  # empty: no weights file
+    done = subprocess.run([sys.executable, "-c", _OFFLINE_LESSON, url], capture_output=True,
+                          text=True, cwd=tmp_path, env=env, timeout=300)
+    assert done.returncode == 1 and done.stdout == ""
+    shown = done.stderr
+    lines = shown.splitlines()
+    assert len(lines) <= 25, shown
+    assert lines[0].startswith(f"Downloading vgg16-397923af.pth: 553.4 MB from {url} into "), shown
+    assert "During handling" not in shown and "direct cause" not in shown  # no chained pages
+    assert sum(line.startswith('  File "') for line in lines) <= 2, shown  # the cell, one kit frame
+    error = shown[shown.index("vgg_course.weights.WeightsUnavailableError: "):]
+    assert len(error.splitlines()) <= 15
+    practice, install = error.index('vc.config.use("practice")'), error.index("weights install")
+    assert practice < install  # the one-line switch comes first
+    for fact in ("no restart", "python -m vgg_course weights install /path/to/vgg16-397923af.pth",
+                 "553,433,881 bytes", "SHA-256 397923af8e79cdbb", "Connection refused"):
+        assert fact in error, fact
+    assert not (tmp_path / "torch" / "hub" / "checkpoints" / "vgg16-397923af.pth").exists()
+    assert not list((tmp_path / "torch").rglob("*.part"))
 
 
 def test_pretrained_loads_from_cache_through_state_dict_assign(monkeypatch, tmp_path, real_vgg16):

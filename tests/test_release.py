@@ -18,9 +18,11 @@ import pytest
 
 from vgg_course import exercises
 from vgg_course.instructor import authoring, release
+from fresh_env import fresh
 from test_wrong_answers import CATALOGUE
 
 ALL = [ex for name in exercises.MODULES for ex in exercises.exercises(name)]
+STUDENT_WHEEL = "vgg_course-0.1.0+student-py3-none-any.whl"  # not the self-study build's 0.1.0
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +47,8 @@ def test_release_holds_the_student_notebooks_a_wheel_and_a_readme(built):
     files = sorted(str(p.relative_to(built)) for p in built.rglob("*") if p.is_file())
     lessons = [p.name for p in authoring.lesson_notebooks()]
     assert files == sorted(["README.md", *(f"notebooks/{n}" for n in lessons),
-                            "wheel/vgg_course-0.1.0-py3-none-any.whl"])
-    with zipfile.ZipFile(built / "wheel" / "vgg_course-0.1.0-py3-none-any.whl") as wheel:
+                            f"wheel/{STUDENT_WHEEL}"])
+    with zipfile.ZipFile(built / "wheel" / STUDENT_WHEEL) as wheel:
         names = wheel.namelist()
     assert "vgg_course/exercises/core.py" in names and "vgg_course/instructor/release.py" in names
     assert not [n for n in names if "exercises/instructor" in n or n.endswith(".pyc")]
@@ -75,7 +77,7 @@ def test_no_solution_line_anywhere_in_the_release(built):
 
 
 def test_release_refuses_to_write_when_a_solution_would_leak(tmp_path, monkeypatch, built):
-    wheel = built / "wheel" / "vgg_course-0.1.0-py3-none-any.whl"
+    wheel = built / "wheel" / STUDENT_WHEEL
 
     def fake_build(out_dir: Path, student_notebooks=None) -> Path:  # the real build, done once
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -131,7 +133,7 @@ print(json.dumps(report))
 @pytest.mark.slow
 def test_the_installed_release_grades_right_and_wrong_answers_without_solutions(built, tmp_path):
     site = tmp_path / "site"
-    with zipfile.ZipFile(built / "wheel" / "vgg_course-0.1.0-py3-none-any.whl") as wheel:
+    with zipfile.ZipFile(built / "wheel" / STUDENT_WHEEL) as wheel:
         wheel.extractall(site)  # a pure-Python wheel: unpacking it is installing it
     answers = {ex_id: {"right": _plain(entry["right"][0]),
                        "wrong": _plain(next(iter(entry["wrong"].values())))}
@@ -151,3 +153,62 @@ def test_the_installed_release_grades_right_and_wrong_answers_without_solutions(
         assert "come from your instructor" in got["solution"]
         assert got["hidden"] == "unavailable"
         assert "✘" in got["wrong"][1]  # feedback says which part is wrong
+
+
+def test_the_student_build_has_its_own_version_and_says_so(built):
+    with zipfile.ZipFile(built / "wheel" / STUDENT_WHEEL) as wheel:
+        names = wheel.namelist()
+        metadata = wheel.read("vgg_course-0.1.0+student.dist-info/METADATA").decode()
+        init = wheel.read("vgg_course/__init__.py").decode()
+    assert "\nVersion: 0.1.0+student\n" in metadata
+    assert '\n__version__ = "0.1.0+student"\n' in init
+    import vgg_course
+    assert vgg_course.__version__ == "0.1.0"  # this checkout: the self-study build
+    readme = (built / "README.md").read_text(encoding="utf-8")
+    assert f"pip install wheel/{STUDENT_WHEEL}" in readme
+    readme = " ".join(readme.split())
+    assert "version 0.1.0+student" in readme and "version 0.1.0, is the one with the solutions" in readme
+    assert not [n for n in names if n.startswith("vgg_course-0.1.0.dist-info")]
+
+
+def test_a_version_that_cannot_be_stamped_stops_the_build():
+    with pytest.raises(RuntimeError, match="cannot be stamped"):
+        release._stamp('version = "0.2.0"\n', '\nversion = "0.1.0"\n', "x", Path("pyproject.toml"))
+
+
+# without torch (--no-deps): importing vgg_course imports none of its modules
+_WHICH_BUILD = ("import pathlib, vgg_course; print(vgg_course.__version__, "
+                "(pathlib.Path(vgg_course.__file__).parent / 'exercises/instructor').is_dir())")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="the fresh venv's layout is POSIX here")
+def test_installing_either_build_replaces_the_other(built, tmp_path):
+    self_study = fresh.build_wheel(tmp_path / "dist")  # `pip wheel .`, as the README says
+    assert self_study.name == "vgg_course-0.1.0-py3-none-any.whl"
+    student = built / "wheel" / STUDENT_WHEEL
+    python = fresh.fresh_venv(tmp_path / "venv", borrow=False)  # no system site-packages
+    kit = fresh.site_packages(python) / "vgg_course"
+    work = tmp_path / "elsewhere"  # not the repository: its vgg_course must not be imported
+    work.mkdir()
+
+    def install(wheel: Path) -> str:
+        done = subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-index",
+                               str(wheel)], capture_output=True, text=True, cwd=work, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    def which() -> str:
+        return subprocess.run([str(python), "-c", _WHICH_BUILD], capture_output=True, text=True,
+                              cwd=work, check=True, timeout=60).stdout.strip()
+
+    install(self_study)
+    assert fresh.kit_location(python, work) == str(kit / "__init__.py")  # not this checkout's
+    assert which() == "0.1.0 True" and (kit / "exercises" / "instructor").is_dir()
+    out = install(student)  # a plain install, no --force-reinstall
+    assert "Successfully uninstalled vgg-course-0.1.0\n" in out, out
+    assert "already installed" not in out
+    assert which() == "0.1.0+student False" and not (kit / "exercises" / "instructor").exists()
+    out = install(self_study)  # and back: the solutions return
+    assert "Successfully uninstalled vgg-course-0.1.0+student" in out, out
+    assert which() == "0.1.0 True" and (kit / "exercises" / "instructor" / "freezing.py").is_file()

@@ -139,8 +139,10 @@ def test_failed_download_names_the_ways_out(torch_home, monkeypatch):
                         "http://127.0.0.1:9/vgg16-397923af.pth")  # port 9: nothing listens
     with pytest.raises(vw.WeightsUnavailableError) as info:
         vw.load_state_dict(progress=False)
-    assert "downloading them failed" in str(info.value)
+    assert "downloading them failed: <urlopen error" in str(info.value)
     assert "weights install" in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__  # no chained pages
+    assert len(str(info.value).splitlines()) <= 15
     assert not list(vw.cache_dir().glob("*.part"))
 
 
@@ -159,14 +161,17 @@ def _serve(directory):
     import http.server
     import threading
 
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
-    handler.log_message = lambda *args: None
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # not on stderr, where the tests read what the kit says
+            pass
+
+    handler = functools.partial(Quiet, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
 
-def test_real_download_path_against_a_local_server(torch_home, tmp_path, monkeypatch):
+def test_real_download_path_against_a_local_server(torch_home, tmp_path, monkeypatch, capsys):
     # torchvision would fetch weights.url; here a server on 127.0.0.1 plays download.pytorch.org.
     from torchvision.models import VGG16_Weights
     served = tmp_path / "served"
@@ -180,6 +185,9 @@ def test_real_download_path_against_a_local_server(torch_home, tmp_path, monkeyp
         monkeypatch.setattr(VGG16_Weights.IMAGENET1K_V1.value, "url", url)
         with pytest.raises(vw.WeightsError, match="does not hold vgg16 weights"):
             vw.load_state_dict(progress=False)
+        size = (served / "vgg16-397923af.pth").stat().st_size
+        assert capsys.readouterr().err.startswith(  # said before it downloaded
+            f"Downloading vgg16-397923af.pth: {size / 1e6:,.1f} MB from {url} into {vw.cache_dir()}\n")
         # the verified download itself landed in the cache under its final name, no .part left
         assert vw.cache_path().is_file()
         assert not list(vw.cache_dir().glob("*.part"))

@@ -12,7 +12,6 @@ draws a small ants/bees look-alike set offline.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -184,7 +183,7 @@ def _download(name: str, *, progress: bool) -> Path:
     try:
         zf = downloads.download(s.url, zip_path(name), sha256=s.sha256, size=s.size, progress=progress)
     except (downloads.DownloadError, downloads.ChecksumError) as exc:
-        raise DatasetUnavailableError(f"Downloading {s.name} failed:\n  {exc}\n" + ways_out(name)) from exc
+        raise DatasetUnavailableError(f"Downloading {s.name} failed:\n  {exc}\n" + ways_out(name)) from None
     return _install_zip(zf, s, dest)
 
 
@@ -298,53 +297,3 @@ def status() -> DatasetStatus:
     dest = cache_path()
     ok = (dest / "train").is_dir() and (dest / "val").is_dir()
     return DatasetStatus("data folder" if ok else "missing", dest, ok, ways_out())
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("data", help="check, download or install the course datasets")
-    sub = parser.add_subparsers(dest="action", required=True)
-    sub.add_parser("status", help="say where the ants/bees photos are").set_defaults(func=_cli_status)
-    inst = sub.add_parser("install", help="install the ants/bees photos from a local zip or folder")
-    inst.add_argument("path", type=Path)
-    inst.set_defaults(func=_cli_install)
-    sub.add_parser("download", help="download the ants/bees photos (verified)").set_defaults(func=_cli_download)
-    prac = sub.add_parser("practice", help="generate the offline practice dataset")
-    prac.add_argument("--seed", type=int, default=0)
-    prac.add_argument("--root", type=Path, default=None)
-    prac.set_defaults(func=_cli_practice)
-
-
-def _cli_status(args: argparse.Namespace) -> int:
-    result = status()
-    print(repr(result))
-    return 0 if result.ready else 1
-
-
-def _cli_install(args: argparse.Namespace) -> int:
-    try:
-        dest = install(args.path, progress=True)
-    except (FileNotFoundError, DatasetError) as exc:
-        print(f"error: {exc}")
-        return 2
-    print(f"Installed and checked: {dest}")
-    return 0
-
-
-def _cli_download(args: argparse.Namespace) -> int:
-    try:
-        dest = download(progress=True)
-    except DatasetError as exc:
-        print(f"error: {exc}")
-        return 2
-    print(f"Downloaded, verified and extracted: {dest}")
-    return 0
-
-
-def _cli_practice(args: argparse.Namespace) -> int:
-    try:
-        dest = practice_dataset(args.root, seed=args.seed)
-    except DatasetError as exc:
-        print(f"error: {exc}")
-        return 2
-    print(f"Practice dataset: {dest}")
-    return 0

@@ -4,7 +4,9 @@ Every file the kit fetches, copies or unzips goes through here, so one set of ru
 everywhere: the full SHA-256 is checked before a file is used, a partial download never
 leaves a file that looks complete (it is written to ``*.part`` and renamed only once
 verified), a failed install writes nothing at the destination, and no zip entry may leave
-its target folder (``../``, absolute paths, backslashes and symlinks are refused).
+its target folder (``../``, absolute paths, backslashes and symlinks are refused). Nothing
+downloads unannounced: a download first prints one line (to stderr) with its size in MB and
+where it goes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import os
 import shutil
 import stat
+import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -98,7 +101,8 @@ def download(
     """Download ``url`` to ``dest``, verified; nothing appears at ``dest`` unless it is right.
 
     The bytes go to ``dest + '.part'``; only after the size and SHA-256 match is the part
-    file renamed into place. A file already at ``dest`` with the right hash is kept.
+    file renamed into place. A file already at ``dest`` with the right hash is kept. Before
+    any byte comes, one line on stderr says how big the file is and where it goes.
 
     Raises:
         DownloadError: the server could not be reached or answered with an error.
@@ -112,9 +116,13 @@ def download(
             dest.unlink()  # a stale or corrupt copy: fetch it again
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
+    if size is not None:
+        announce(url, dest, size)
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or size
+            if size is None:  # the server's word is all there is
+                announce(url, dest, total)
             with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name,
                       disable=not progress) as bar:
                 while chunk := response.read(_CHUNK):
@@ -130,6 +138,23 @@ def download(
         raise
     os.replace(part, dest)
     return dest
+
+
+def announce(url: str, dest: str | os.PathLike, size: int | None) -> str:
+    """Say on stderr, in one line, what is about to be downloaded: its size in MB and where to.
+
+    Example:
+        >>> import contextlib, io
+        >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+        ...     _ = announce("https://example.org/a.zip", "/data/a.zip", 47_286_322)
+        >>> print(err.getvalue(), end="")
+        Downloading a.zip: 47.3 MB from https://example.org/a.zip into /data
+    """
+    dest = Path(dest)
+    how_big = f"{size / 1e6:,.1f} MB" if size else "size unknown"
+    line = f"Downloading {dest.name}: {how_big} from {url} into {dest.parent}"
+    print(line, file=sys.stderr, flush=True)
+    return line
 
 
 def install_file(src: str | os.PathLike, dest: str | os.PathLike) -> Path:

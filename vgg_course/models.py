@@ -60,7 +60,11 @@ def load_vgg16(
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             return vgg16(weights=None)
-    state_dict = weights_files.load_state_dict(weights, download=download, progress=progress)
+    try:
+        state_dict = weights_files.load_state_dict(weights, download=download, progress=progress)
+    except weights_files.WeightsUnavailableError as missing:
+        # the message below says what to do: the traceback starts here, not deep in the kit
+        raise missing.with_traceback(None)
     with torch.device("meta"):
         model = vgg16(weights=None)
     model.load_state_dict(state_dict, assign=True)  # no 138M-parameter random init first

@@ -11,7 +11,6 @@ hash only while downloading.
 
 from __future__ import annotations
 
-import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,17 +64,20 @@ def expected(weights: WeightsEnum = DEFAULT_WEIGHTS) -> tuple[str, int]:
 
 
 def ways_out(weights: WeightsEnum = DEFAULT_WEIGHTS) -> str:
-    """The three ways to get going when the pretrained weights are missing."""
+    """The three ways to get going when the pretrained weights are missing, the quickest first.
+
+    Seven lines: with the one above them, a student's error fits on one screen.
+    """
     sha, size = expected(weights)
+    name = file_name(weights)
     return (
         "Ways out:\n"
-        f"  1. Connect to the internet and run again: torchvision downloads {weights.url}\n"
-        f"     ({size:,} bytes) into {cache_dir()}.\n"
-        "  2. Install it from a local copy (USB stick, shared drive), checked against its SHA-256:\n"
-        "       python -m vgg_course weights install /path/to/" + file_name(weights) + "\n"
-        "  3. Practise with random weights (shapes and counts are real, predictions are not):\n"
-        "       vc.config.use(\"practice\")   in a notebook cell, no restart needed\n"
-        "       (or vc.config.use(\"quick\") for quick mode; in a shell: export VGG_COURSE_PRACTICE=1)"
+        "  1. Practise now with random weights (shapes and counts are real, predictions are not):\n"
+        "       vc.config.use(\"practice\")   in a cell, no restart   (in a shell: VGG_COURSE_PRACTICE=1)\n"
+        f"  2. Install {name} ({size:,} bytes, SHA-256 {sha[:16]}...) from a USB stick or\n"
+        f"     a shared drive:   python -m vgg_course weights install /path/to/{name}\n"
+        f"  3. Connect to the internet and run it again: it downloads {size / 1e6:,.0f} MB from\n"
+        f"     {weights.url}"
     )
 
 
@@ -94,7 +96,7 @@ def verify_cached(path: Path, weights: WeightsEnum = DEFAULT_WEIGHTS, *, progres
             raise WeightsError(
                 f"The cached weights file is damaged: {exc}\nDelete it and install it again.\n"
                 + ways_out(weights)
-            ) from exc
+            ) from None  # the message holds the cause
         _verified[key] = True
     return path
 
@@ -177,14 +179,16 @@ def load_state_dict(
     if not path.is_file():
         if not download:
             raise WeightsUnavailableError(
-                f"The pretrained weights are not in torchvision's cache ({path}).\n" + ways_out(weights))
+                f"The pretrained VGG16 weights are not on this machine (no {path}).\n"
+                + ways_out(weights))
         sha, size = expected(weights)
         try:
             downloads.download(weights.url, path, sha256=sha, size=size, progress=progress)
         except (downloads.DownloadError, downloads.ChecksumError) as exc:
-            raise WeightsUnavailableError(
-                f"The pretrained weights are not cached at {path}, and downloading them failed:\n"
-                f"  {exc}\n" + ways_out(weights)) from exc
+            why = exc.__cause__ if isinstance(exc, downloads.DownloadError) and exc.__cause__ else exc
+            raise WeightsUnavailableError(  # from None: a student reads one short error, no chain
+                f"The pretrained VGG16 weights are not on this machine (no {path}),\n"
+                f"and downloading them failed: {why}\n" + ways_out(weights)) from None
     verify_cached(path, weights, progress=progress)
     return read_state_dict(path, arch=arch)
 
@@ -215,28 +219,3 @@ def status(weights: WeightsEnum = DEFAULT_WEIGHTS) -> WeightsStatus:
     present = path.is_file()
     size_ok = present and path.stat().st_size == expected(weights)[1]
     return WeightsStatus(path, present, size_ok, ways_out(weights))
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("weights", help="check or install the pretrained VGG16 weights")
-    sub = parser.add_subparsers(dest="action", required=True)
-    sub.add_parser("status", help="say whether the weights are cached").set_defaults(func=_cli_status)
-    inst = sub.add_parser("install", help="install a local copy of vgg16-397923af.pth, verified")
-    inst.add_argument("path", type=Path)
-    inst.set_defaults(func=_cli_install)
-
-
-def _cli_status(args: argparse.Namespace) -> int:
-    result = status()
-    print(repr(result))
-    return 0 if result.ready else 1
-
-
-def _cli_install(args: argparse.Namespace) -> int:
-    try:
-        dest = install(args.path, progress=True)
-    except (FileNotFoundError, WeightsError) as exc:
-        print(f"error: {exc}")
-        return 2
-    print(f"Installed and verified: {dest}")
-    return 0

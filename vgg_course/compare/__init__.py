@@ -3,7 +3,8 @@
 ``vc.compare.run(...)`` is the lab; the package keeps its parts, one job each:
 
 - ``budget``: what every recipe gets (``Budget``), and from scratch's own (``ScratchBudget``);
-- ``lab``: the lab itself, ``run()``, and ``python -m vgg_course compare``;
+- ``lab``: the lab itself, ``run()`` (its command, ``python -m vgg_course compare``, is in
+  ``vgg_course.commands``);
 - ``runs``: one recipe trained once per seed from the same start;
 - ``results``: the rows, the table, the figures and the files of a comparison.
 """
@@ -11,8 +12,7 @@
 from __future__ import annotations
 
 from vgg_course.compare.budget import Budget, ScratchBudget
-from vgg_course.compare.lab import add_cli, run
+from vgg_course.compare.lab import run
 from vgg_course.compare.results import Comparison, Predictions, RecipeResult, Run
 
-__all__ = ["Budget", "Comparison", "Predictions", "RecipeResult", "Run", "ScratchBudget",
-           "add_cli", "run"]
+__all__ = ["Budget", "Comparison", "Predictions", "RecipeResult", "Run", "ScratchBudget", "run"]

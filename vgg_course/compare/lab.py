@@ -11,10 +11,7 @@ Markdown summary and PNG figures; ``python -m vgg_course compare`` does all of i
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
-from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
@@ -22,7 +19,7 @@ from torch import nn
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from vgg_course import config, data, datasets, devices, engine, folders, models, recipes, weights
+from vgg_course import config, data, datasets, devices, engine, models, recipes
 from vgg_course.compare import runs
 from vgg_course.compare.budget import Budget
 from vgg_course.compare.results import Comparison, Predictions, RecipeResult
@@ -169,54 +166,3 @@ def run(
     if out is not None:
         comparison.save(out)
     return comparison
-
-
-# ---------------------------------------------------------------- command line
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "compare", help="run every transfer-learning / fine-tuning recipe under one budget",
-        description="Train each recipe from the same weights and seed; write JSON, CSV, "
-                    "a Markdown summary and PNG figures.")
-    parser.add_argument("--model", choices=models.NAMES, default="squeezenet",
-                        help="vgg16 (needs its pretrained weights) or squeezenet (the offline "
-                             "companion, weights installed with the kit)")
-    parser.add_argument("--data", type=Path, default=None,
-                        help="folder with train/<class>/ and val/<class>/ (default: the course data)")
-    parser.add_argument("--epochs", type=int, default=Budget.epochs)
-    parser.add_argument("--batch-size", type=int, default=Budget.batch_size)
-    parser.add_argument("--lr", type=float, default=Budget.lr, help="learning rate of the new head")
-    parser.add_argument("--backbone-lr", type=float, default=Budget.backbone_lr)
-    parser.add_argument("--augment", action="store_true", help="random crops/flips (turns caching off)")
-    parser.add_argument("--image-size", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0, help="the first seed")
-    parser.add_argument("--repeats", type=int, default=Budget.repeats,
-                        help="runs per recipe, with seeds seed, seed+1, ... (mean ± sd reported)")
-    parser.add_argument("--recipes", nargs="+", default=None, metavar="NAME",
-                        help=f"default: all ({', '.join(recipes.RECIPES)})")
-    parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best one)")
-    parser.add_argument("--precision", choices=devices.PRECISIONS, default=Budget.precision,
-                        help="auto: bf16 where the hardware has it, else fp32; int8: the cached "
-                             "passes in int8 on a CPU, training as auto")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="where to write the results (default: the course folder's "
-                             "results/comparison, see VGG_COURSE_RESULTS)")
-    parser.set_defaults(func=_cli_compare)
-
-
-def _cli_compare(args: argparse.Namespace) -> int:
-    args.out = args.out or config.settings().results_dir / "comparison"
-    try:
-        budget = Budget(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                        backbone_lr=args.backbone_lr, augment=args.augment,
-                        image_size=args.image_size, seed=args.seed, repeats=args.repeats,
-                        device=args.device, precision=args.precision)
-        result = run(args.model, args.data, recipe_names=args.recipes, budget=budget,
-                     out=args.out)
-    except (folders.DataError, weights.WeightsError, ValueError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(result.to_markdown())
-    print(f"\nWrote {args.out}/: comparison.json, comparison.csv, summary.md and PNG figures.")
-    return 0

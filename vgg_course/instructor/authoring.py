@@ -34,15 +34,15 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import nbformat
-from nbformat import NotebookNode
+from vgg_course import workspace
 
-from vgg_course import colab, workspace
-from vgg_course import exercises as exercise_modules
-from vgg_course.exercises import keys, predictions
-from vgg_course.instructor.sections import add_exercises, exercise_cells  # noqa: F401  (public)
-from vgg_course.instructor.sections import stamp_exercises
+if TYPE_CHECKING:  # nbformat, colab and the exercises (torch) load where they are used:
+    from nbformat import NotebookNode  # `student-notebooks --help` answers at once
+
+# Public here too, from vgg_course.instructor.sections (loaded on first use, see __getattr__).
+_FROM_SECTIONS = ("add_exercises", "exercise_cells", "stamp_exercises")
 
 _BEGIN = re.compile(r"^(?P<indent>\s*)#+\s*BEGIN SOLUTION\s*$")
 _END = re.compile(r"^\s*#+\s*END SOLUTION\s*$")
@@ -52,6 +52,14 @@ TEXT_STUB = "YOUR ANSWER HERE"
 
 class AuthoringError(ValueError):
     """A lesson notebook's solution markers are malformed."""
+
+
+def __getattr__(name: str) -> Any:
+    """``add_exercises``, ``exercise_cells``, ``stamp_exercises``: the sections', on first use."""
+    if name in _FROM_SECTIONS:
+        from vgg_course.instructor import sections
+        return getattr(sections, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _assigned_names(block: str) -> list[str]:
@@ -163,6 +171,8 @@ def write_student_notebooks(lessons: list[Path] | None = None, *, out_dir: Path 
 
     ``out_dir`` defaults to ``student/`` beside the kit's lessons.
     """
+    import nbformat
+
     out_dir = student_folder() if out_dir is None else Path(out_dir)
     stale = []
     for lesson in lessons or lesson_notebooks():
@@ -181,6 +191,9 @@ def write_student_notebooks(lessons: list[Path] | None = None, *, out_dir: Path 
 
 def prediction_keys() -> dict[str, dict[str, str]]:
     """Every prediction exercise's digests, computed by running the instructor's solutions."""
+    from vgg_course import exercises as exercise_modules
+    from vgg_course.exercises import predictions
+
     return {ex.id: predictions.expected_keys(ex, ex.reference())
             for name in exercise_modules.MODULES for ex in exercise_modules.exercises(name)
             if isinstance(ex, predictions.PredictionExercise)}
@@ -188,6 +201,8 @@ def prediction_keys() -> dict[str, dict[str, str]]:
 
 def write_keys(found: dict[str, dict[str, str]], *, check: bool = False) -> bool:
     """Write ``vgg_course/exercises/keys.py`` for ``found``; ``True`` when it was stale."""
+    from vgg_course.exercises import keys, predictions
+
     target = Path(keys.__file__)
     text = predictions.render_keys(found)
     if target.read_text(encoding="utf-8") == text:
@@ -213,6 +228,10 @@ def sync(lessons: Path | None = None, *, execute: bool = True) -> list[Path]:
         FileNotFoundError: ``execute`` without ``scripts/regen_notebooks.py`` beside the lessons.
         subprocess.CalledProcessError: a re-run lesson failed (it is not written).
     """
+    from vgg_course import exercises as exercise_modules
+    from vgg_course.exercises import keys
+    from vgg_course.instructor.sections import stamp_exercises
+
     folder = workspace.lessons_folder() if lessons is None else Path(lessons)
     found = prediction_keys()
     before = dict(keys.KEYS)
@@ -248,6 +267,10 @@ def _sync_cli(args: argparse.Namespace) -> int:
 
 
 def _cli(args: argparse.Namespace) -> int:
+    import nbformat
+
+    from vgg_course import colab
+
     try:
         lessons = args.notebooks or lesson_notebooks()
         changed = colab.stamp_lessons(lessons, check=args.check)  # the students' copies follow
@@ -276,13 +299,17 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
                         help="lesson notebooks (default: every NN_*.ipynb of the kit's "
                              "lessons, notebooks/ in the repository)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="default: student/ beside the lessons (notebooks/student)")
+                        help="where to write them (default: student/ beside the lessons, "
+                             "notebooks/student in the repository)")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a student notebook is out of date")
     parser.set_defaults(func=_cli)
     exercises_parser = subparsers.add_parser(
-        "exercises", help="exercise authoring: `exercises sync` after adding or changing one")
-    sync_parser = exercises_parser.add_subparsers(dest="exercises_command", required=True) \
+        "exercises", help="exercise authoring: run 'exercises sync' after adding or changing one",
+        description="Exercise authoring. After adding or changing an exercise, 'exercises sync' "
+                    "brings everything generated from it up to date.")
+    sync_parser = exercises_parser.add_subparsers(dest="exercises_command", required=True,
+                                                  help="what to do") \
         .add_parser("sync", help="keys, lesson sections, student notebooks, changed lessons re-run",
                     description=sync.__doc__.split("\n\n")[0])
     sync_parser.add_argument("--lessons", type=Path, default=None,

@@ -27,11 +27,15 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from vgg_course import config, exercises
-from vgg_course.instructor import fingerprint, gradebook, sandbox, submissions
+from vgg_course import config
+from vgg_course.instructor import fingerprint, gradebook, sandbox
 from vgg_course.instructor.gradebook import STATUSES, Submission  # noqa: F401  (part of this module's surface)
+
+if TYPE_CHECKING:  # imported where grading starts (torch, nbformat): `grade --help` answers at once
+    from vgg_course import exercises
+    from vgg_course.instructor import submissions
 
 _ENV = {"VGG_COURSE_QUICK": "1", "VGG_COURSE_STRICT": "0", "TQDM_DISABLE": "1",
         "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
@@ -112,6 +116,9 @@ def _judge(ex: exercises.Exercise, cases: list[dict], report: dict | None, sub: 
 def grade_notebook(found: submissions.Found, *, seed: int = 0, exercise_timeout: int = 60,
                    limits: sandbox.Limits = sandbox.Limits(), sandboxed: bool = True) -> Submission:
     """Grade one submitted notebook; never raises for a bad submission."""
+    from vgg_course import exercises
+    from vgg_course.instructor import submissions
+
     sub = Submission(found.student, found.path, found.lesson, seed=seed)
     start = time.monotonic()
     try:
@@ -170,6 +177,8 @@ def preflight(lesson: str, *, limits: sandbox.Limits = sandbox.Limits(),
 
 def _cases(ex: exercises.Exercise, seed: int) -> list[dict]:
     """Fresh cases, the hidden ones included (none in a student build of the kit)."""
+    from vgg_course import exercises
+
     try:
         return ex.cases(seed, hidden=True)
     except exercises.SolutionsUnavailable:
@@ -178,6 +187,8 @@ def _cases(ex: exercises.Exercise, seed: int) -> list[dict]:
 
 def _points(ex: exercises.Exercise) -> int:
     """An exercise's points with its hidden parts: its gradebook column's maximum."""
+    from vgg_course import exercises
+
     try:
         extra = ex.hidden()
     except exercises.SolutionsUnavailable:  # a student build has no hidden tests
@@ -201,6 +212,9 @@ def grade(submissions_dir: str | Path, out: str | Path, *, lesson: str | None = 
     (unless ``unsafe_no_sandbox``) and :class:`KitChanged` when an unsandboxed notebook
     changed the kit (its row, marked ``tampered``, is written first).
     """
+    from vgg_course import exercises
+    from vgg_course.instructor import submissions
+
     submissions_dir, out = Path(submissions_dir), Path(out)
     if not submissions_dir.is_dir():
         raise FileNotFoundError(f"{submissions_dir} is not a folder of submitted notebooks")
@@ -273,13 +287,18 @@ def _cli(args: argparse.Namespace) -> int:
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "grade", help="grade submitted notebooks into a gradebook, a summary and feedback",
-        description=__doc__.split("\n\n")[1])
+        description="Grade every submitted notebook exercise by exercise, with fresh random "
+                    "cases (the hidden ones included). Students' code runs in a bubblewrap "
+                    "sandbox, without network, one process per exercise; the grade is "
+                    "computed outside it, so code that cheats inside cannot raise it. "
+                    "gradebook.csv, summary.csv, summary.md and feedback/<student>.md are "
+                    "written into --out and updated after each notebook.")
     parser.add_argument("submissions", type=Path,
                         help="a folder of <student>/<NN_name>.ipynb or <student>.ipynb files")
     parser.add_argument("--out", type=Path, default=None,
-                        help="default: grades/ in the course folder (vc.config)")
-    parser.add_argument("--lesson", help="the lesson of files not named NN_name.ipynb, "
-                                         "e.g. 03_freezing")
+                        help="where the gradebook goes (default: grades/ in the course folder)")
+    parser.add_argument("--lesson", help="the lesson of files not named NN_name.ipynb, e.g. "
+                                         "03_freezing (default: read from each file's name)")
     parser.add_argument("--jobs", type=int, default=2, help="notebooks graded at a time")
     parser.add_argument("--seed", type=int, default=None,
                         help="make the random cases reproducible (default: fresh ones)")
@@ -287,7 +306,8 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
                         help="CPU seconds per exercise (its cells and the check of its "
                              f"answer); its wall-clock limit is {_WALL} times that")
     parser.add_argument("--memory-gb", type=float, default=6.0,
-                        help="address-space limit of each sandboxed process (torch maps 3.5)")
+                        help="address-space limit of each sandboxed process, in GiB; torch "
+                             "alone maps 3.5")
     parser.add_argument("--unsafe-no-sandbox", action="store_true",
                         help="grade without bubblewrap: students' code runs with your "
                              "permissions; stops at the first change to the kit's files")

@@ -52,7 +52,10 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
                     "this Python, so every Jupyter on the machine (a JupyterHub's users too) "
                     "can pick the environment the kit is installed in.")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--prefix", type=Path, help="install under PREFIX/share/jupyter/kernels")
+    where.add_argument("--prefix", type=Path,
+                       help="install under PREFIX/share/jupyter/kernels (default, without any of "
+                            "these three: the system-wide folder, /usr/local/share/jupyter/kernels "
+                            "on Linux)")
     where.add_argument("--sys-prefix", action="store_true",
                        help="install into this environment's own Jupyter (sys.prefix)")
     where.add_argument("--user", action="store_true", help="install for the current user only")

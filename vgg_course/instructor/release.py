@@ -12,11 +12,16 @@ hidden cases. Its lessons (``vgg_course.lessons``) are the student notebooks onl
 ``python -m vgg_course lessons DEST`` gives students ``DEST/student/NN_name.ipynb``. There, ``ex.q1.solution()`` says that solutions come from the instructor and
 checks still grade, from the public cases. Before anything is written to ``DIR`` the release
 is searched for every solution line (:func:`solution_lines`); one found stops the command.
+
+The student build has a version of its own, :data:`STUDENT_VERSION` (``0.1.0+student``: a
+PEP 440 local label, stamped into the staged ``pyproject.toml`` and ``vgg_course/__init__.py``).
+pip sees the self-study build (``pip wheel .``: ``0.1.0``, with the solutions) and the student
+build as two versions of one project, so a plain ``pip install WHEEL`` of either replaces the
+other, and ``vc.__version__`` says which one is installed.
 """
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 import sys
@@ -33,12 +38,18 @@ PACKAGE = Path(__file__).resolve().parents[1]  # vgg_course/
 LEFT_OUT = ("exercises/instructor",)  # relative to the package: instructor-only material
 _INSTRUCTOR_PACKAGE = '"vgg_course.exercises.instructor", '  # in pyproject's package list
 MIN_LINE = 16  # shorter solution lines ("return model", "])") are not evidence of anything
+STUDENT_VERSION = f"{__version__}+student"  # not the self-study build's: pip swaps one for the other
 
 _README = """# VGG16 course: student release
 
 Install the course kit (once, in the environment where you run Jupyter):
 
     pip install wheel/vgg_course-{version}-py3-none-any.whl
+
+This is the student build of the kit, version {version}: no solutions, no hidden tests.
+It replaces any other build of the kit in that environment (the self-study build, version
+{base}, is the one with the solutions); `python -c "import vgg_course; print(vgg_course.__version__)"`
+says which one is installed.
 
 Then open the notebooks in `notebooks/` in order, starting with `00_setup_check.ipynb`
 (the kit carries the same notebooks: `python -m vgg_course lessons my-course` copies them
@@ -91,6 +102,14 @@ def leaks(folder: Path, lines: dict[str, set[str]] | None = None) -> list[str]:
     return found
 
 
+def _stamp(text: str, old: str, new: str, where: Path) -> str:
+    """``text`` with its one ``old`` made ``new``; a RuntimeError unless ``old`` is there once."""
+    if text.count(old) != 1:
+        raise RuntimeError(f"{where} does not hold {old.strip()!r} once, as release.py expects: "
+                           "the student build's version cannot be stamped")
+    return text.replace(old, new)
+
+
 def _stage_package(staging: Path, student_notebooks: list[Path]) -> Path:
     """A copy of the package and a pyproject without the instructor-only parts; its lessons
     folder (``notebooks/``, installed as ``vgg_course.lessons``) holds only ``student/``."""
@@ -105,8 +124,13 @@ def _stage_package(staging: Path, student_notebooks: list[Path]) -> Path:
     if _INSTRUCTOR_PACKAGE not in pyproject:
         raise RuntimeError(f"pyproject.toml's package list does not name {_INSTRUCTOR_PACKAGE}"
                            "as release.py expects; update release._INSTRUCTOR_PACKAGE")
+    pyproject = _stamp(pyproject, f'\nversion = "{__version__}"\n',
+                       f'\nversion = "{STUDENT_VERSION}"\n', source)
     (staging / "pyproject.toml").write_text(pyproject.replace(_INSTRUCTOR_PACKAGE, ""),
                                             encoding="utf-8")
+    init = target / "__init__.py"
+    init.write_text(_stamp(init.read_text(encoding="utf-8"), f'__version__ = "{__version__}"',
+                           f'__version__ = "{STUDENT_VERSION}"', init), encoding="utf-8")
     (staging / "README.md").write_text(_PYPROJECT_README, encoding="utf-8")
     lessons = workspace.lessons_folder()
     (staging / "notebooks" / "student").mkdir(parents=True)
@@ -133,7 +157,7 @@ def build_wheel(out_dir: Path, student_notebooks: list[Path] | None = None) -> P
             capture_output=True, text=True, cwd=tmp, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"building the student wheel failed:\n{result.stderr[-2000:]}")
-    wheels = sorted(out_dir.glob(f"vgg_course-{__version__}-*.whl"))
+    wheels = sorted(out_dir.glob(f"vgg_course-{STUDENT_VERSION}-*.whl"))
     if not wheels:
         raise RuntimeError(f"pip wrote no vgg_course wheel to {out_dir}")
     with zipfile.ZipFile(wheels[-1]) as wheel:
@@ -158,7 +182,8 @@ def write_release(out: Path, lessons: list[Path] | None = None) -> list[Path]:
             student = authoring.student_version(nbformat.read(lesson, as_version=4))
             (notebooks / lesson.name).write_text(nbformat.writes(student) + "\n", encoding="utf-8")
         build_wheel(draft / "wheel", sorted(notebooks.glob("*.ipynb")))
-        (draft / "README.md").write_text(_README.format(version=__version__), encoding="utf-8")
+        (draft / "README.md").write_text(_README.format(version=STUDENT_VERSION, base=__version__),
+                                         encoding="utf-8")
         found = leaks(draft)
         if found:
             raise RuntimeError("solution lines in the release (nothing written):\n  "
@@ -171,28 +196,3 @@ def write_release(out: Path, lessons: list[Path] | None = None) -> list[Path]:
             shutil.copy2(path, target)
             written.append(target)
     return written
-
-
-def _cli(args: argparse.Namespace) -> int:
-    try:
-        written = write_release(args.out, args.notebooks or None)
-    except (RuntimeError, OSError, nbformat.ValidationError, authoring.AuthoringError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    for path in written:
-        print(f"wrote: {path}")
-    print(f"no solution line in {args.out} "
-          f"({sum(len(v) for v in solution_lines().values())} lines searched)")
-    return 0
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "release", help="write the student release: notebooks and a kit without solutions",
-        description="Write student notebooks and a student wheel of the kit (no solution "
-                    "code, no hidden tests) into --out; refuses if a solution line leaks.")
-    parser.add_argument("notebooks", nargs="*", type=Path,
-                        help="lesson notebooks (default: every notebooks/NN_*.ipynb)")
-    parser.add_argument("--out", type=Path, required=True, help="the folder to hand out")
-    parser.set_defaults(func=_cli)
-
