@@ -1,7 +1,7 @@
 """Set up, open and test the course on Linux, macOS and Windows: one runner, standard library only.
 
 Usage (``python3`` on Linux and macOS, ``py`` on Windows):
-    python3 scripts/course.py lab          # set up .venv (first time only), open JupyterLab
+    python3 scripts/course.py lab          # set up .venv (first time only), open JupyterLab on lesson 00
     python3 scripts/course.py test [ARGS]  # set up .venv with the test tools, run pytest ARGS
     python3 scripts/course.py test --fast  # the quick tier: everything not marked slow (~3 min)
     python3 scripts/course.py setup [--test]
@@ -34,6 +34,14 @@ CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 EXTRAS = {"lab": ["lab"], "test": ["lab", "test"]}  # what each kind of set-up installs
 STAMP = ".installed"
 FAST = ("-m", "not slow")  # the quick tier (`make test-fast`): pyproject.toml says what is slow
+LESSON_00 = "notebooks/00_setup_check.ipynb"
+# jupyter_server's ContentsManager.hide_globs defaults, plus what only the kit's packaging uses
+# (`notebooks/__init__.py` ships the folder as `vgg_course.lessons`; nothing for a student).
+HIDE_GLOBS = ("__pycache__", "*.pyc", "*.pyo", ".DS_Store", "*~", "__init__.py", "*.egg-info")
+# JupyterLab settings for the course's environment: no "get notified about official Jupyter
+# news?" pop-up on a student's first page, no update checks.
+LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification":
+                 {"fetchNews": "false", "checkForUpdates": False}}
 
 
 def python_in(env: Path) -> Path:
@@ -72,27 +80,51 @@ def install_commands(env: Path, extras: list[str], *, cpu: bool, editable: bool 
 
 
 def setup(env: Path, kind: str, *, cpu: bool = False) -> Path:
-    """Create ``env`` if needed and install the kit with the extras ``kind`` needs."""
+    """Create ``env`` if needed, install the kit with the extras ``kind`` needs, and write
+    the course's JupyterLab settings there (also into an environment installed before)."""
     extras = EXTRAS[kind]
     have = _installed(env)
-    if (python_in(env).exists() and have.get("pyproject") == _wanted(extras)["pyproject"]
+    if not (python_in(env).exists() and have.get("pyproject") == _wanted(extras)["pyproject"]
             and set(extras) <= set(have.get("extras", []))):
-        return python_in(env)
-    if not python_in(env).exists():
-        print(f"creating the virtual environment {env}", flush=True)
-        venv.EnvBuilder(with_pip=True).create(env)
-    for command in install_commands(env, extras, cpu=cpu):
-        _run(command, cwd=REPO)
-    (env / STAMP).write_text(json.dumps(_wanted(sorted(set(extras) | set(have.get("extras", []))))),
-                             encoding="utf-8")
+        if not python_in(env).exists():
+            print(f"creating the virtual environment {env}", flush=True)
+            venv.EnvBuilder(with_pip=True).create(env)
+        for command in install_commands(env, extras, cpu=cpu):
+            _run(command, cwd=REPO)
+        (env / STAMP).write_text(json.dumps(_wanted(sorted(set(extras) | set(have.get("extras", []))))),
+                                 encoding="utf-8")
+    write_lab_settings(env)
     return python_in(env)
 
 
+def lab_settings_file(env: Path) -> Path:
+    """Where ``env``'s JupyterLab reads the kit's default settings: a file of its own in
+    ``overrides.d`` of the environment's app settings (``sys.prefix/share/jupyter/lab/settings``),
+    beside any ``overrides.json`` an instructor wrote; never the user's home."""
+    return env / "share" / "jupyter" / "lab" / "settings" / "overrides.d" / "vgg-course.json"
+
+
+def write_lab_settings(env: Path) -> Path:
+    """Write :data:`LAB_OVERRIDES` into ``env``'s JupyterLab settings; returns the file."""
+    path = lab_settings_file(env)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(LAB_OVERRIDES, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def lab_server_args(root_dir: str | Path = ".") -> list[str]:
+    """The server options of ``make lab`` (the browser test starts its server with them too):
+    rooted at ``root_dir`` (the repository: data/ and results/ beside notebooks/), landing on
+    lesson 00 (the URL printed in the terminal is that page), the kit's own files hidden."""
+    return [f"--ServerApp.root_dir={root_dir}",
+            f"--LabApp.default_url=/lab/tree/{LESSON_00}",
+            *(f"--ContentsManager.hide_globs={glob}" for glob in HIDE_GLOBS)]
+
+
 def lab_command(python: Path) -> list[str]:
-    """JupyterLab rooted at the repository (data/ and results/ beside notebooks/)."""
+    """JupyterLab on lesson 00, rooted at the repository (run it from there)."""
     root = hasattr(os, "geteuid") and os.geteuid() == 0  # Jupyter refuses root without this
-    return [str(python), "-m", "jupyterlab", *(["--allow-root"] if root else []),
-            "--ServerApp.root_dir=.", "notebooks/00_setup_check.ipynb"]
+    return [str(python), "-m", "jupyterlab", *(["--allow-root"] if root else []), *lab_server_args()]
 
 
 def hub_install(env: Path, *, source: str, prefix: str, cpu: bool) -> None:

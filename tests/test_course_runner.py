@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,66 @@ def test_the_quick_tier_runs_pytest_without_the_slow_marks(monkeypatch, tmp_path
     assert called[-1][1:] == ["-m", "pytest", "tests/test_freezing.py"]  # the full suite's
     rule = re.search(r"^test-fast:\n\t(.+)$", (REPO / "Makefile").read_text(), re.M)
     assert rule and rule[1].startswith("$(RUN) test --fast ")
+
+
+def _fake_installs(monkeypatch) -> list[list[str]]:
+    ran: list[list[str]] = []
+    monkeypatch.setattr(course, "_run", lambda cmd, **kw: ran.append([str(c) for c in cmd]))
+    monkeypatch.setattr(course.venv, "EnvBuilder", lambda **kw: type(
+        "B", (), {"create": lambda self, path: (course.python_in(path).parent.mkdir(parents=True),
+                                                course.python_in(path).touch())})())
+    return ran
+
+
+def test_setup_turns_the_news_pop_up_off_in_the_environment_not_in_the_home(monkeypatch, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("USERPROFILE", str(home))
+    ran = _fake_installs(monkeypatch)
+    env = tmp_path / ".venv"
+    course.setup(env, "lab")
+    settings = course.lab_settings_file(env)
+    assert json.loads(settings.read_text()) == {
+        "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+    assert list(home.iterdir()) == []
+    settings.unlink()  # an environment set up before the kit wrote its settings
+    ran.clear()
+    course.setup(env, "lab")
+    assert ran == [] and json.loads(settings.read_text()) == course.LAB_OVERRIDES  # no reinstall
+
+
+def test_the_settings_file_is_where_this_environments_jupyterlab_reads_them_and_fits_its_schema(tmp_path):
+    commands = pytest.importorskip("jupyterlab.commands")
+    from jupyterlab_server.settings_utils import _get_overrides
+
+    app_settings = Path(commands.get_app_dir()) / "settings"
+    assert course.lab_settings_file(Path(sys.prefix)).parents[1] == app_settings
+    # JupyterLab's own reader finds the kit's file (here written into a stand-in environment).
+    written = course.write_lab_settings(tmp_path / "env")
+    overrides, error = _get_overrides(str(written.parents[1]))
+    assert not error and overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
+    for plugin, values in course.LAB_OVERRIDES.items():
+        package, name = plugin.split(":")
+        schema = json.loads((Path(commands.get_app_dir()) / "schemas" / package / f"{name}.json")
+                            .read_text())
+        assert set(values) <= set(schema["properties"]), plugin
+    never = schema["properties"]["fetchNews"]["oneOf"]
+    assert {"const": "false", "title": "Never"} in never
+
+
+def test_the_printed_url_is_lesson_00_and_the_kits_files_are_hidden(monkeypatch):
+    args = course.lab_server_args()
+    assert "--ServerApp.root_dir=." in args
+    assert "--LabApp.default_url=/lab/tree/notebooks/00_setup_check.ipynb" in args
+    assert (REPO / course.LESSON_00).is_file()
+    hidden = [arg.split("=", 1)[1] for arg in args if arg.startswith("--ContentsManager.hide_globs=")]
+    manager = pytest.importorskip("jupyter_server.services.contents.manager")
+    defaults = manager.ContentsManager.class_traits()["hide_globs"].default()
+    assert set(defaults) < set(hidden) and "__init__.py" in hidden  # its defaults, and more
+    assert course.lab_command(Path("py"))[-len(args):] == args
+    called = []
+    monkeypatch.setattr(course, "setup", lambda env, kind, cpu=False: Path("py"))
+    monkeypatch.setattr(course.subprocess, "call", lambda cmd, cwd: called.append((cmd, cwd)) or 0)
+    assert course.main(["lab"]) == 0
+    assert called == [(course.lab_command(Path("py")), course.REPO)]

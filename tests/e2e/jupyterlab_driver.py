@@ -106,9 +106,15 @@ def free_port() -> int:
 
 
 class LabServer:
-    """A JupyterLab server on 127.0.0.1 with its own token, home, config and workspace."""
+    """A JupyterLab server on 127.0.0.1 with its own token, home, config and workspace.
 
-    def __init__(self, base: Path, *, env: dict[str, str]):
+    ``args`` are further server options, such as the `lab` command's (a ``--ServerApp.root_dir``
+    there replaces the driver's own, the workspace); ``settings`` the user settings written into
+    its config (default :data:`LAB_SETTINGS`; ``{}`` for JupyterLab's defaults).
+    """
+
+    def __init__(self, base: Path, *, env: dict[str, str], args: list[str] | tuple[str, ...] = (),
+                 settings: dict[str, dict] | None = None):
         self.base = base
         self.home = base / "home"
         self.workspace = base / "workspace"
@@ -118,12 +124,14 @@ class LabServer:
         self.token = secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
         self._extra_env = env
+        self._args = list(args)
+        self._settings = LAB_SETTINGS if settings is None else settings
         self._proc: subprocess.Popen | None = None
 
     def start(self, *, timeout: float = 90) -> None:
         for folder in (self.home, self.workspace, self.config_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        for name, value in LAB_SETTINGS.items():
+        for name, value in self._settings.items():
             path = self.config_dir / "lab" / "user-settings" / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(value))
@@ -144,13 +152,15 @@ class LabServer:
             sys.executable, "-m", "jupyterlab", "--no-browser",
             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
             "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
-            f"--ServerApp.root_dir={self.workspace}",
             "--LabApp.expose_app_in_browser=True",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             "--LabApp.extension_manager=readonly",  # no PyPI look-ups from the page
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
             command.append("--allow-root")
+        if not any(arg.startswith("--ServerApp.root_dir=") for arg in self._args):
+            command.append(f"--ServerApp.root_dir={self.workspace}")
+        command += self._args  # a scalar option given twice is an error: root_dir once
         log = open(self.log_path, "wb")
         # Its own session, so teardown can end the server and every kernel it started.
         self._proc = subprocess.Popen(command, env=env, cwd=self.workspace, stdout=log,

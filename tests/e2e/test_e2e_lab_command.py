@@ -1,0 +1,92 @@
+"""`make lab` as a student meets it: the printed URL shows lesson 00, no pop-up, no kit files.
+
+One server, started with the `lab` command's own options (``course.lab_server_args``) and the
+JupyterLab settings ``course.py`` writes into the environment at setup (here into a stand-in
+environment whose settings folder the server reads); the user settings are left empty, so
+nothing but the kit's own settings keeps the news pop-up away.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from jupyterlab_driver import LabServer
+from lab_fixtures import ARTIFACTS
+
+ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("course", ROOT / "scripts" / "course.py")
+course = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(course)
+
+NEWS_WAIT = 5  # seconds after the page is ready: JupyterLab asks about news right at start-up
+
+# The documents open in the main area once the page has restored its layout and opened the
+# file the URL names (null until then); the current one first.
+_OPEN_DOCUMENTS_JS = """() => {
+  const shell = window.jupyterapp && window.jupyterapp.shell;
+  const current = shell && shell.currentWidget;
+  if (!current || !current.context) return null;
+  const others = [...shell.widgets('main')].filter(w => w.context && w !== current);
+  return [current, ...others].map(w => w.context.path);
+}"""
+
+_LISTING_JS = """() => [...document.querySelectorAll('.jp-DirListing-item .jp-DirListing-itemText')]
+  .map(item => item.innerText.trim())"""
+
+
+def printed_url(server: LabServer) -> str:
+    """The URL the server printed for its user, with the real token (it prints ``...``)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = re.findall(r"http://127\.0\.0\.1:\d+/\S*", server.log_tail(20000))
+        if found:
+            return found[0].replace("token=...", f"token={server.token}")
+        time.sleep(0.25)
+    raise AssertionError(f"no URL in the server's output:\n{server.log_tail()}")
+
+
+def test_the_printed_url_opens_lesson_00_with_nothing_in_the_way(browser, tmp_path):
+    env = tmp_path / "env"  # stands for .venv: setup writes the course's settings there
+    settings_dir = course.write_lab_settings(env).parents[1]  # .../share/jupyter/lab/settings
+    server = LabServer(tmp_path, env={}, settings={}, args=[
+        *course.lab_server_args(),  # root_dir=".": the server runs in its workspace, as make lab in the repo
+        f"--LabApp.app_settings_dir={settings_dir}"])
+    shutil.copytree(ROOT / "notebooks", server.workspace / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    (server.workspace / "notebooks" / "__pycache__").mkdir(exist_ok=True)  # hidden by default
+    assert (server.workspace / "notebooks" / "__init__.py").exists()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        server.start()
+        page = context.new_page()
+        page.set_default_timeout(90_000)
+        url = printed_url(server)
+        assert urlsplit(url).path == f"/lab/tree/{course.LESSON_00}", url
+        page.goto(url)
+        assert page.wait_for_function(_OPEN_DOCUMENTS_JS).json_value() == [course.LESSON_00]
+        tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
+        assert tab.inner_text() == "00_setup_check.ipynb"
+
+        page.wait_for_function(f"() => ({_LISTING_JS})().includes('00_setup_check.ipynb')")
+        listing = page.evaluate(_LISTING_JS)
+        assert "student" in listing and "03_freezing.ipynb" in listing  # the notebooks/ folder
+        assert "__init__.py" not in listing and "__pycache__" not in listing
+
+        page.wait_for_timeout(NEWS_WAIT * 1000)
+        body = page.inner_text("body")
+        assert "Jupyter news" not in body, "JupyterLab asked about news on the first page"
+    except Exception:
+        try:  # what the student would have seen; a screenshot must not hide the failure
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            context.pages[0].screenshot(path=str(ARTIFACTS / "failed-lab-command.png"))
+        except Exception:  # noqa: BLE001
+            pass
+        raise
+    finally:
+        context.close()
+        server.stop()
