@@ -416,3 +416,51 @@ def test_a_recipe_that_starts_from_random_weights_gets_its_own_budget_by_its_fla
     assert result.result("full_finetune").same_as == ["my_finetune"]
     assert result.result("from_scratch").same_as == []
     assert [r.recipe for r in result.results] == ["full_finetune", "from_scratch", "my_scratch"]
+
+
+# ---------------------------------------------------------------- where results go
+
+
+def test_quick_and_real_results_and_each_model_get_their_own_folder(tmp_path):
+    folders_ = set()
+    for mode in ("quick", "real", "practice", "full"):
+        with vc.config.use(mode, results_dir=tmp_path):
+            folders_ |= {compare.lab.results_folder(m) for m in ("squeezenet", "vgg16")}
+    assert len(folders_) == 8 and all(f.parent == tmp_path / "06_comparison" for f in folders_)
+    with vc.config.use("quick", results_dir=tmp_path):
+        assert compare.lab.results_folder("vgg16", lab="comparison") == tmp_path / "comparison" / "quick-vgg16"
+
+
+def test_a_quick_run_does_not_overwrite_a_real_one(tmp_path, monkeypatch, capsys):
+    """The CLI's default folder follows the mode and the model: the real run's files stay."""
+    monkeypatch.setenv("VGG_COURSE_DIR", str(tmp_path))
+    monkeypatch.delenv("VGG_COURSE_RESULTS", raising=False)
+    monkeypatch.setattr(vc.compare.lab, "run", lambda *a, out, **k: (out.mkdir(parents=True),
+                        (out / "comparison.json").write_text(vc.config.settings().mode),
+                        (_ for _ in ()).throw(ValueError("stop here"))))
+    for mode, flag in (("real", "VGG_COURSE_REAL"), ("quick", "VGG_COURSE_QUICK")):
+        for other in ("VGG_COURSE_REAL", "VGG_COURSE_QUICK", "VGG_COURSE_PRACTICE"):
+            monkeypatch.delenv(other, raising=False)
+        monkeypatch.setenv(flag, "1")
+        vc.config.reset()
+        assert main(["compare"]) == 2
+        assert f"Writing into {tmp_path / 'results' / 'comparison' / f'{mode}-squeezenet'}" in (
+            capsys.readouterr().out)
+    saved = {p.parent.name: p.read_text() for p in (tmp_path / "results").rglob("comparison.json")}
+    assert saved == {"real-squeezenet": "real", "quick-squeezenet": "quick"}
+
+
+def test_outside_a_course_folder_compare_refuses_unless_out_or_here(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for name in ("VGG_COURSE_DIR", "VGG_COURSE_RESULTS"):
+        monkeypatch.delenv(name, raising=False)
+    outs = []
+    monkeypatch.setattr(vc.compare.lab, "run", lambda *a, out, **k: outs.append(out) or
+                        (_ for _ in ()).throw(ValueError("stop here")))
+    assert main(["compare"]) == 2
+    err = capsys.readouterr().err
+    assert "--here" in err and "python -m vgg_course lessons DEST" in err and "Nothing was written" in err
+    assert outs == [] and list(tmp_path.iterdir()) == []
+    assert main(["compare", "--here"]) == 2 and main(["compare", "--out", str(tmp_path / "o")]) == 2
+    mode = vc.config.settings().mode
+    assert outs == [tmp_path.resolve() / "results" / "comparison" / f"{mode}-squeezenet", tmp_path / "o"]

@@ -359,3 +359,73 @@ def test_cli_status_install_practice(tiny_zip: Path, data_home: Path, tmp_path: 
     assert "No file or folder" in capsys.readouterr().out
     assert main(["data", "practice", "--root", str(tmp_path / "p"), "--seed", "2"]) == 0
     assert (tmp_path / "p" / "val" / "bees").is_dir()
+
+
+def _read_only(root: Path) -> Path:
+    """Make a tree read-only as a CD or ``../shared/datasets`` is: files 0o444, folders 0o555."""
+    for path in sorted(root.rglob("*"), reverse=True):
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    root.chmod(0o555)
+    return root
+
+
+def _modes(root: Path) -> dict[str, int]:
+    return {p.relative_to(root).as_posix(): p.stat().st_mode & 0o777 for p in [root, *root.rglob("*")]}
+
+
+def test_a_copy_of_a_read_only_folder_is_its_owners_and_the_source_stays_read_only(tmp_path: Path):
+    src = _read_only(vc.downloads.safe_extract(make_zip(tmp_path / "z.zip", _tiny_hymenoptera()),
+                                               tmp_path / "ro"))
+    before = _modes(src)
+    dest = datasets.install(src)
+    # mode bits, not a write attempt: the tests run as root, who may write anyway
+    needs = {name: 0o700 if (dest / name).is_dir() else 0o600 for name in _modes(dest)}
+    bad = {name: oct(mode) for name, mode in _modes(dest).items() if mode & needs[name] != needs[name]}
+    assert not bad and len(list(dest.rglob("*.jpg"))) == 10, bad
+    assert _modes(src) == before  # the source is not touched
+
+
+# ---------------------------------------------------------------- where the CLI writes
+
+
+@pytest.fixture()
+def nowhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory outside any course folder, with no folder chosen by the environment."""
+    cwd = tmp_path / "nowhere"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    for name in ("VGG_COURSE_DIR", "VGG_COURSE_DATA_HOME", "VGG_COURSE_RESULTS"):
+        monkeypatch.delenv(name, raising=False)
+    return cwd
+
+
+@pytest.mark.parametrize("command", [["install", "ZIP"], ["download"], ["practice"]])
+def test_outside_a_course_folder_writing_data_commands_refuse_and_write_nothing(
+        command, nowhere: Path, tiny_zip: Path, capsys, monkeypatch):
+    monkeypatch.setattr(vc.downloads, "download", lambda *a, **k: pytest.fail("downloaded"))
+    words = [str(tiny_zip) if w == "ZIP" else w for w in command]
+    assert main(["data", *words]) == 2
+    err = capsys.readouterr().err
+    assert "--here" in err and "python -m vgg_course lessons DEST" in err and "Nothing was written" in err
+    assert str(nowhere / "data") in err  # where it would have written
+    assert list(nowhere.iterdir()) == []
+
+
+def test_here_makes_the_working_directory_the_course_folder(nowhere: Path, tiny_zip: Path, capsys):
+    assert main(["data", "install", str(tiny_zip), "--here"]) == 0
+    assert (nowhere / "data" / "hymenoptera_data" / "train" / "ants").is_dir()
+    assert f"Writing into {nowhere.resolve() / 'data' / 'hymenoptera_data'}" in capsys.readouterr().out
+    assert main(["data", "practice", "--here", "--seed", "1"]) == 0
+    assert (nowhere / "data" / "practice" / "seed-1" / "val" / "bees").is_dir()
+
+
+def test_inside_a_course_folder_data_commands_say_where_they_write(nowhere: Path, tiny_zip: Path,
+                                                                   capsys, monkeypatch):
+    (nowhere / "vgg-course.json").write_text("{}")
+    (nowhere / "lesson").mkdir()
+    monkeypatch.chdir(nowhere / "lesson")
+    assert main(["data", "install", str(tiny_zip)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (f"Writing into {nowhere.resolve() / 'data' / 'hymenoptera_data'} "
+                      f"(course folder: {nowhere.resolve()}).")
+    assert (nowhere / "data" / "hymenoptera_data").is_dir()

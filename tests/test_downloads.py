@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -119,3 +122,60 @@ def test_a_download_first_says_how_big_it_is_and_where_it_goes(tmp_path, monkeyp
         assert capsys.readouterr().err == "" and len(said_before_the_bytes) == 1  # kept: no download
     finally:
         server.shutdown()
+
+
+# ---------------------------------------------------------------- copies are the owner's
+
+
+def _modes(root: Path) -> dict[str, int]:
+    return {p.relative_to(root).as_posix(): p.stat().st_mode & 0o777 for p in [root, *root.rglob("*")]}
+
+
+def _owner_can_change_every_entry(root: Path) -> bool:
+    """Mode bits, not a write attempt: the tests run as root, who may write anyway."""
+    return all(p.stat().st_mode & (0o700 if p.is_dir() else 0o600) == (0o700 if p.is_dir() else 0o600)
+               for p in [root, *root.rglob("*")])
+
+
+def test_files_unzipped_from_read_only_members_or_under_a_read_only_umask_are_writable(tmp_path):
+    zf = tmp_path / "ro.zip"
+    with zipfile.ZipFile(zf, "w") as z:  # members that say "read-only", as a CD's zip does
+        for name in ("top/", "top/sub/"):
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFDIR | 0o555) << 16
+            z.writestr(info, b"")
+        info = zipfile.ZipInfo("top/sub/a.jpg")
+        info.external_attr = (stat.S_IFREG | 0o444) << 16
+        z.writestr(info, b"x" * 10)
+    old = os.umask(0o222)  # a shared machine whose umask makes every new file read-only
+    try:
+        dest = downloads.safe_extract(zf, tmp_path / "out")
+    finally:
+        os.umask(old)
+    assert (dest / "top" / "sub" / "a.jpg").read_bytes() == b"x" * 10
+    assert _owner_can_change_every_entry(dest), _modes(dest)
+
+
+def test_an_installed_copy_of_a_read_only_file_is_writable_and_the_source_unchanged(tmp_path):
+    src = tmp_path / "usb" / "w.pth"
+    src.parent.mkdir()
+    src.write_bytes(b"weights")
+    src.chmod(0o444)
+    src.parent.chmod(0o555)
+    dest = downloads.install_file(src, tmp_path / "cache" / "w.pth")
+    assert dest.stat().st_mode & 0o600 == 0o600 and dest.read_bytes() == b"weights"
+    assert (src.stat().st_mode & 0o777, src.parent.stat().st_mode & 0o777) == (0o444, 0o555)
+
+
+def test_make_writable_adds_the_owners_bits_only_and_leaves_links_alone(tmp_path):
+    (tmp_path / "d" / "e").mkdir(parents=True)
+    (tmp_path / "d" / "e" / "f").write_text("x")
+    (tmp_path / "target").write_text("t")
+    (tmp_path / "target").chmod(0o404)
+    (tmp_path / "d" / "link").symlink_to(tmp_path / "target")
+    for path, mode in ((tmp_path / "d" / "e" / "f", 0o404), (tmp_path / "d" / "e", 0o505),
+                       (tmp_path / "d", 0o505)):
+        path.chmod(mode)
+    downloads.make_writable(tmp_path / "d")
+    assert _modes(tmp_path / "d") == {".": 0o705, "e": 0o705, "e/f": 0o604, "link": 0o404}
+    assert (tmp_path / "target").stat().st_mode & 0o777 == 0o404  # outside, through a link: untouched

@@ -219,6 +219,27 @@ def test_unsafe_mode_stops_at_the_first_notebook_that_changes_the_kit(tmp_path):
     assert "every answer is right" not in (fingerprint.PACKAGE / "exercises" / "freezing.py").read_text()
 
 
+def test_outside_a_course_folder_grade_refuses_unless_out_or_here(tmp_path, monkeypatch, capsys):
+    cwd = tmp_path / "anywhere"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.delenv("VGG_COURSE_DIR", raising=False)
+    seen = []
+    monkeypatch.setattr(grading, "grade", lambda subs, out, **kw: seen.append(out) or [])
+    parser = argparse.ArgumentParser()
+    grading.add_cli(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["grade", str(tmp_path / "subs")])
+    assert args.func(args) == 2
+    err = capsys.readouterr().err
+    assert "--here" in err and "python -m vgg_course lessons DEST" in err and "Nothing was written" in err
+    assert str(cwd.resolve() / "grades") in err and seen == [] and list(cwd.iterdir()) == []
+    for words in (["--here"], ["--out", str(tmp_path / "g")]):
+        args = parser.parse_args(["grade", str(tmp_path / "subs"), *words])
+        assert args.func(args) == 0
+    assert seen == [cwd.resolve() / "grades", tmp_path / "g"]
+    assert capsys.readouterr().out.startswith(f"Writing into {cwd.resolve() / 'grades'} (course folder: ")
+
+
 def test_without_out_the_grades_go_to_the_course_folder(tmp_path, monkeypatch):
     course = tmp_path / "course"
     (course / "class").mkdir(parents=True)

@@ -14,22 +14,34 @@ import sys
 import zipfile
 from pathlib import Path
 
+import nbformat
 import pytest
 
-from vgg_course import exercises
+from vgg_course import colab, exercises
+from vgg_course.__main__ import main
 from vgg_course.instructor import authoring, release
 from fresh_env import fresh
 from test_wrong_answers import CATALOGUE
 
 ALL = [ex for name in exercises.MODULES for ex in exercises.exercises(name)]
 STUDENT_WHEEL = "vgg_course-0.1.0+student-py3-none-any.whl"  # not the self-study build's 0.1.0
+SOURCE = f"https://example.org/vgg/{STUDENT_WHEEL.replace('+', '%2B')}"  # as a browser quotes it
+REPOSITORY = "https://github.com/acme/vgg-class"
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("release")
-    release.write_release(out)
+    release.write_release(out, colab_source=SOURCE, colab_repository=REPOSITORY)
     return out
+
+
+def _copy_of(built: Path):
+    """A stand-in for build_wheel that copies the wheel built once (the real build takes ~10 s)."""
+    def fake_build(out_dir: Path, student_notebooks=None) -> Path:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return Path(__import__("shutil").copy(built / "wheel" / STUDENT_WHEEL, out_dir))
+    return fake_build
 
 
 def _texts(folder: Path):
@@ -77,17 +89,68 @@ def test_no_solution_line_anywhere_in_the_release(built):
 
 
 def test_release_refuses_to_write_when_a_solution_would_leak(tmp_path, monkeypatch, built):
-    wheel = built / "wheel" / STUDENT_WHEEL
-
-    def fake_build(out_dir: Path, student_notebooks=None) -> Path:  # the real build, done once
-        out_dir.mkdir(parents=True, exist_ok=True)
-        return Path(__import__("shutil").copy(wheel, out_dir))
-
-    monkeypatch.setattr(release, "build_wheel", fake_build)
+    monkeypatch.setattr(release, "build_wheel", _copy_of(built))
     monkeypatch.setattr(release, "solution_lines", lambda: {"x.q1": {"def solution_lines() -> dict"}})
     with pytest.raises(RuntimeError, match="solution lines in the release"):
-        release.write_release(tmp_path / "out")
+        release.write_release(tmp_path / "out", colab_source=SOURCE)
     assert not (tmp_path / "out").exists()
+
+
+def test_every_released_notebook_installs_the_student_wheel_in_colab(built):
+    expected = colab.stamped("import vgg_course as vc\n\nvc.config.settings().banner()", SOURCE)
+    released = sorted((built / "notebooks").glob("*.ipynb"))
+    with zipfile.ZipFile(built / "wheel" / STUDENT_WHEEL) as wheel:  # the kit's own copies too
+        shipped = [nbformat.reads(wheel.read(f"vgg_course/lessons/student/{p.name}").decode(), 4)
+                   for p in released]
+    for nb in [nbformat.read(p, as_version=4) for p in released] + shipped:
+        assert colab.first_code_cell(nb).source == expected
+    readme = (built / "README.md").read_text(encoding="utf-8")
+    assert f"\n    {SOURCE}\n" in readme
+    assert f"`wheel/{STUDENT_WHEEL}` must be reachable at the address above" in " ".join(readme.split())
+
+
+def test_the_readme_links_every_released_notebook_in_colab(built):
+    names = [f"notebooks/{p.name}" for p in authoring.lesson_notebooks()]
+    links = colab.colab_links(REPOSITORY, names)
+    assert links[0] == ("notebooks/00_setup_check.ipynb", "https://colab.research.google.com/github/"
+                        "acme/vgg-class/blob/main/notebooks/00_setup_check.ipynb")
+    readme = (built / "README.md").read_text(encoding="utf-8")
+    assert colab.links_markdown(links) in readme
+    assert readme.count("colab-badge.svg") == len(names) == len(list(built.glob("notebooks/*")))
+
+
+@pytest.mark.parametrize("argv, words", [
+    ([], ["no Colab source", "--colab-source https://", STUDENT_WHEEL, "--no-colab"]),
+    (["--colab-source", "git+https://github.com/your-org/vgg-course.git"], ["no Colab source"]),
+    (["--colab-source", "https://x.org/vgg_course-0.1.0-py3-none-any.whl"],
+     ["names vgg_course-0.1.0-py3-none-any.whl", f"release's wheel is {STUDENT_WHEEL}"]),
+    (["--no-colab", "--colab-links", REPOSITORY], ["Colab links without the Colab cell"]),
+    (["--colab-source", SOURCE, "--colab-links", "https://gitlab.com/a/b"], ["github.com/ORG/REPO"]),
+])
+def test_release_refuses_a_colab_cell_that_cannot_install_and_says_how_to_fix_it(
+        tmp_path, monkeypatch, capsys, argv, words):
+    monkeypatch.setattr(release, "build_wheel", lambda *a: pytest.fail("built before refusing"))
+    assert colab.SOURCE is None  # the kit's default: no source, so the option is needed
+    assert main(["release", "--out", str(tmp_path / "out"), *argv]) == 2
+    message = " ".join(capsys.readouterr().err.split())
+    assert all(word in message for word in words), message
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_colab_leaves_the_cell_out_and_the_notebooks_run_as_before(tmp_path, monkeypatch, built):
+    monkeypatch.setattr(release, "build_wheel", _copy_of(built))
+    assert main(["release", "--out", str(tmp_path / "out"), "--no-colab"]) == 0
+    for path in sorted((tmp_path / "out" / "notebooks").glob("*.ipynb")):
+        lesson = nbformat.read(authoring.lesson_notebooks()[0].parent / path.name, as_version=4)
+        assert colab.first_code_cell(nbformat.read(path, as_version=4)).source == \
+            colab.first_code_cell(lesson).source == "import vgg_course as vc\n\nvc.config.settings().banner()"
+    assert "Colab" not in (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+
+
+def test_a_git_source_is_allowed_with_a_note_that_it_is_not_the_student_build():
+    note = release.check_colab_source("git+https://github.com/acme/vgg-course.git")
+    assert "self-study build, solutions included" in note and STUDENT_WHEEL in note
+    assert release.check_colab_source(SOURCE) is None
 
 
 def _plain(value):

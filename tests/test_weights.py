@@ -200,3 +200,16 @@ def test_real_download_path_against_a_local_server(torch_home, tmp_path, monkeyp
         assert not list(vw.cache_dir().glob("*.part"))
     finally:
         server.shutdown()
+
+
+def test_weights_installed_from_a_read_only_copy_are_the_owners(torch_home, tmp_path, monkeypatch):
+    src = tmp_path / "cdrom" / "vgg16-397923af.pth"
+    src.parent.mkdir()
+    torch.save(_meta_shaped_state_dict(), src)
+    _expect(monkeypatch, src)
+    src.chmod(0o444)
+    src.parent.chmod(0o555)
+    dest = vw.install(src)
+    # mode bits, not a write attempt: the tests run as root, who may write anyway
+    assert dest.stat().st_mode & 0o600 == 0o600
+    assert (src.stat().st_mode & 0o777, src.parent.stat().st_mode & 0o777) == (0o444, 0o555)

@@ -128,3 +128,36 @@ def test_the_command_copies_the_kits_lessons_and_says_what_it_did(tmp_path):
     assert again.returncode == 0, again.stderr
     assert "kept:    03_freezing.ipynb (you changed it" in again.stdout
     assert (dest / "03_freezing.ipynb").read_text() == "{}"
+
+
+def test_lessons_copied_from_a_read_only_install_are_the_learners_to_edit(kit, tmp_path):
+    """A kit installed read-only (a system site-packages, a shared drive) gives writable copies."""
+    for path in sorted(kit.rglob("*"), reverse=True):
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    kit.chmod(0o555)
+    dest = tmp_path / "course"
+    workspace.copy_lessons(dest, source=kit)
+    # mode bits, not a write attempt: the tests run as root, who may write anyway
+    for path in [dest, *dest.rglob("*")]:
+        needs = 0o700 if path.is_dir() else 0o600
+        assert path.stat().st_mode & needs == needs, (path, oct(path.stat().st_mode))
+    assert (kit / "00_a.ipynb").stat().st_mode & 0o777 == 0o444  # the source is not touched
+
+
+def test_where_to_write_refuses_outside_a_course_folder_unless_here_or_chosen(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("VGG_COURSE_DIR", raising=False)
+    with pytest.raises(workspace.NoCourseFolder, match="--here") as caught:
+        workspace.where_to_write("grade", tmp_path / "grades")
+    assert "python -m vgg_course lessons DEST" in str(caught.value)
+    assert str(tmp_path / "grades") in str(caught.value)
+    assert workspace.where_to_write("grade", tmp_path / "grades", here=True).startswith(
+        f"Writing into {tmp_path / 'grades'} (course folder: ")
+    assert workspace.where_to_write("grade", Path("/elsewhere/g"), chosen=True) == "Writing into /elsewhere/g."
+    monkeypatch.setenv("VGG_COURSE_DIR", str(tmp_path))  # chosen by the environment: inside
+    config.reset()
+    assert workspace.in_course_folder()
+    monkeypatch.delenv("VGG_COURSE_DIR")
+    config.reset()
+    (tmp_path / config.MARKER).write_text("{}")  # found
+    assert workspace.in_course_folder()

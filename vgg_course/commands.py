@@ -18,7 +18,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Callable
 
+HERE_HELP = ("use the working directory as the course folder for this command (without it, "
+             "a command run outside a course folder stops and says where it would write)")
 LAB_MODELS = ("vgg16", "squeezenet")
 LAB_RECIPES = ("transfer_learning", "finetune_new_classifier", "finetune_pretrained_classifier",
                "partial_finetune", "full_finetune", "from_scratch")
@@ -96,11 +99,13 @@ def _add_data(subparsers: argparse._SubParsersAction) -> None:
                                       "by its structure). A refused copy installs nothing.")
     inst.add_argument("path", type=Path,
                       help="hymenoptera_data.zip, or the unpacked hymenoptera_data folder")
+    inst.add_argument("--here", action="store_true", help=HERE_HELP)
     inst.set_defaults(func=_cli_data_install)
-    sub.add_parser("download", help="download the ants/bees photos (verified)",
-                   description="Download the ants/bees photos once, check them against their "
-                               "SHA-256 and unpack them safely into the data folder.") \
-        .set_defaults(func=_cli_data_download)
+    down = sub.add_parser("download", help="download the ants/bees photos (verified)",
+                          description="Download the ants/bees photos once, check them against "
+                                      "their SHA-256 and unpack them safely into the data folder.")
+    down.add_argument("--here", action="store_true", help=HERE_HELP)
+    down.set_defaults(func=_cli_data_download)
     prac = sub.add_parser("practice", help="generate the offline practice dataset",
                           description="Draw a small offline ants/bees look-alike dataset "
                                       "(cartoon insects on textured backgrounds), once; the same "
@@ -108,7 +113,31 @@ def _add_data(subparsers: argparse._SubParsersAction) -> None:
     prac.add_argument("--seed", type=int, default=0, help="what to draw")
     prac.add_argument("--root", type=Path, default=None,
                       help="where to put it (default: practice/seed-SEED in the data folder)")
+    prac.add_argument("--here", action="store_true", help=HERE_HELP)
     prac.set_defaults(func=_cli_data_practice)
+
+
+def _destination(command: str, here: bool, where: Callable[[], Path], *, chosen: bool = False
+                ) -> Path | None:
+    """Where ``command`` writes, said in one line; ``None`` (and why, on stderr) when there is
+    no course folder and neither ``--here`` (``here``) nor a place the user named (``chosen``)."""
+    from vgg_course import config, workspace
+
+    if here:
+        config.use(course_dir=Path.cwd().resolve())
+    path = where()
+    try:
+        print(workspace.where_to_write(command, path, here=here, chosen=chosen))
+    except workspace.NoCourseFolder as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    return path
+
+
+def _data_home_chosen() -> bool:
+    from vgg_course import config
+
+    return config.settings().choices.data_home is not None  # VGG_COURSE_DATA_HOME
 
 
 def _cli_data_status(args: argparse.Namespace) -> int:
@@ -122,6 +151,8 @@ def _cli_data_status(args: argparse.Namespace) -> int:
 def _cli_data_install(args: argparse.Namespace) -> int:
     from vgg_course import datasets
 
+    if _destination("data install", args.here, datasets.cache_path, chosen=_data_home_chosen()) is None:
+        return 2
     try:
         dest = datasets.install(args.path, progress=True)
     except (FileNotFoundError, datasets.DatasetError) as exc:
@@ -134,6 +165,8 @@ def _cli_data_install(args: argparse.Namespace) -> int:
 def _cli_data_download(args: argparse.Namespace) -> int:
     from vgg_course import datasets
 
+    if _destination("data download", args.here, datasets.cache_path, chosen=_data_home_chosen()) is None:
+        return 2
     try:
         dest = datasets.download(progress=True)
     except datasets.DatasetError as exc:
@@ -144,10 +177,16 @@ def _cli_data_download(args: argparse.Namespace) -> int:
 
 
 def _cli_data_practice(args: argparse.Namespace) -> int:
-    from vgg_course import datasets
+    from vgg_course import config, datasets
 
+    def where() -> Path:
+        return args.root or config.settings().data_home / "practice" / f"seed-{args.seed}"
+
+    if _destination("data practice", args.here, where,
+                   chosen=args.root is not None or _data_home_chosen()) is None:
+        return 2
     try:
-        dest = datasets.practice_dataset(args.root, seed=args.seed)
+        dest = datasets.practice_dataset(where(), seed=args.seed)
     except datasets.DatasetError as exc:
         print(f"error: {exc}")
         return 2
@@ -193,7 +232,8 @@ def _add_compare(subparsers: argparse._SubParsersAction) -> None:
                              "passes in int8 on a CPU, training as auto")
     parser.add_argument("--out", type=Path, default=None,
                         help="where to write the results (default: the course folder's "
-                             "results/comparison, see VGG_COURSE_RESULTS)")
+                             "results/comparison/MODE-MODEL, see VGG_COURSE_RESULTS)")
+    parser.add_argument("--here", action="store_true", help=HERE_HELP)
     parser.set_defaults(func=_cli_compare)
 
 
@@ -202,7 +242,13 @@ def _cli_compare(args: argparse.Namespace) -> int:
     from vgg_course.compare import lab
     from vgg_course.compare.budget import Budget
 
-    args.out = args.out or config.settings().results_dir / "comparison"
+    def where() -> Path:  # one folder per mode and model: runs never overwrite each other
+        return args.out or lab.results_folder(args.model, lab="comparison")
+
+    chosen = args.out is not None or config.settings().choices.results_dir is not None
+    args.out = _destination("compare", args.here, where, chosen=chosen)
+    if args.out is None:
+        return 2
     try:
         budget = Budget(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                         backbone_lr=args.backbone_lr, augment=args.augment,
@@ -225,25 +271,54 @@ def _add_release(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "release", help="write the student release: notebooks and a kit without solutions",
         description="Write student notebooks and a student wheel of the kit (no solution "
-                    "code, no hidden tests) into --out; refuses if a solution line leaks.")
+                    "code, no hidden tests) into --out; refuses if a solution line leaks. In "
+                    "Google Colab the notebooks' first cell installs the kit from --colab-source: "
+                    "publish the wheel there first, then share the links --colab-links writes "
+                    "into the release's README.md.")
     parser.add_argument("notebooks", nargs="*", type=Path,
                         help="lesson notebooks (default: every notebooks/NN_*.ipynb)")
     parser.add_argument("--out", type=Path, required=True, help="the folder to hand out")
+    colab = parser.add_mutually_exclusive_group()
+    colab.add_argument("--colab-source", default=None, metavar="URL",
+                       help="where students' Colab installs the kit from: the URL at which you "
+                            "will publish the release's wheel/ file (under its own name), or a "
+                            "pip index or git+ URL (default: SOURCE in vgg_course/colab.py; "
+                            "the release refuses to run without one)")
+    colab.add_argument("--no-colab", action="store_true",
+                       help="leave the Colab install cell out of the notebooks (they then run "
+                            "outside Colab only)")
+    parser.add_argument("--colab-links", default=None, metavar="GITHUB_URL",
+                        help="the GitHub repository you push the release folder to "
+                             "(https://github.com/ORG/REPO, or .../tree/BRANCH/FOLDER): the "
+                             "README gets an Open-in-Colab link for every notebook")
     parser.set_defaults(func=_cli_release)
 
 
 def _cli_release(args: argparse.Namespace) -> int:
     import nbformat
 
+    from vgg_course import colab
     from vgg_course.instructor import authoring, release
 
     try:
-        written = release.write_release(args.out, args.notebooks or None)
-    except (RuntimeError, OSError, nbformat.ValidationError, authoring.AuthoringError) as exc:
+        note = None if args.no_colab else release.check_colab_source(
+            args.colab_source or colab.SOURCE)
+        written = release.write_release(args.out, args.notebooks or None,
+                                        colab_source=args.colab_source,
+                                        with_colab=not args.no_colab,
+                                        colab_repository=args.colab_links)
+    except (ValueError, RuntimeError, OSError, nbformat.ValidationError,
+            authoring.AuthoringError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for path in written:
         print(f"wrote: {path}")
     print(f"no solution line in {args.out} "
           f"({sum(len(v) for v in release.solution_lines().values())} lines searched)")
+    if not args.no_colab:
+        print(f"Colab: publish {args.out / 'wheel' / release.STUDENT_WHEEL} at "
+              f"{args.colab_source or colab.SOURCE} before students open a notebook"
+              + (f"; the links are in {args.out / 'README.md'}" if args.colab_links else ""))
+    if note:
+        print(note, file=sys.stderr)
     return 0

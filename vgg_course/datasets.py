@@ -107,7 +107,8 @@ def _move_into_place(new: Path, dest: Path) -> Path:
         old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
         os.replace(dest, old)
     os.replace(new, dest)
-    if old is not None:
+    if old is not None:  # an earlier copy may be read-only: make it deletable first
+        downloads.make_writable(old)
         shutil.rmtree(old, ignore_errors=True)
     return dest
 
@@ -139,7 +140,8 @@ def install(path: str | os.PathLike, name: str = "hymenoptera", *, progress: boo
 
     A folder is checked by structure (``train/`` and ``val/`` with the dataset's class
     folders, every image decoded) and copied. Nothing at the destination changes unless
-    the new copy is complete.
+    the new copy is complete. The copy is its owner's to change or delete, even from a
+    read-only source (``vc.downloads.make_writable``).
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
@@ -158,7 +160,8 @@ def install(path: str | os.PathLike, name: str = "hymenoptera", *, progress: boo
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent))
         try:
-            shutil.copytree(root, tmp, dirs_exist_ok=True)
+            shutil.copytree(root, tmp, dirs_exist_ok=True)  # copies modes, read-only ones too
+            downloads.make_writable(tmp)
             return _move_into_place(tmp, dest)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -4,7 +4,9 @@ Every file the kit fetches, copies or unzips goes through here, so one set of ru
 everywhere: the full SHA-256 is checked before a file is used, a partial download never
 leaves a file that looks complete (it is written to ``*.part`` and renamed only once
 verified), a failed install writes nothing at the destination, and no zip entry may leave
-its target folder (``../``, absolute paths, backslashes and symlinks are refused). Nothing
+its target folder (``../``, absolute paths, backslashes and symlinks are refused). Every copy
+is its owner's to change or delete (``make_writable``), even when the source was read-only
+(a CD, a mounted share, a zip of read-only files, a restrictive umask). Nothing
 downloads unannounced: a download first prints one line (to stderr) with its size in MB and
 where it goes.
 """
@@ -169,11 +171,45 @@ def install_file(src: str | os.PathLike, dest: str | os.PathLike) -> Path:
     os.close(fd)
     try:
         shutil.copyfile(src, tmp)
+        make_writable(tmp)
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return dest
+
+
+def make_writable(path: str | os.PathLike) -> Path:
+    """Give the owner of a copy the right to change and delete it: files u+rw, folders u+rwx.
+
+    Walks a folder (not following symbolic links, which are left alone); only bits are
+    added, so what the group and others may do stays as it was. Used on every copy the kit
+    makes, never on its source.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "ro.txt"
+        >>> _ = p.write_text("x"); p.chmod(0o444)
+        >>> oct(make_writable(p).stat().st_mode & 0o777)
+        '0o644'
+    """
+    path = Path(path)
+
+    def add(entry: Path, bits: int) -> None:
+        mode = entry.lstat().st_mode
+        if not stat.S_ISLNK(mode) and mode & bits != bits:
+            os.chmod(entry, stat.S_IMODE(mode) | bits)
+
+    if path.is_symlink() or not path.is_dir():
+        add(path, stat.S_IRUSR | stat.S_IWUSR)
+        return path
+    add(path, stat.S_IRWXU)
+    for folder, dirs, files in os.walk(path):  # top-down: a folder is opened before it is walked
+        for name in dirs:
+            add(Path(folder, name), stat.S_IRWXU)
+        for name in files:
+            add(Path(folder, name), stat.S_IRUSR | stat.S_IWUSR)
+    return path
 
 
 def _unsafe_reason(info: zipfile.ZipInfo) -> str | None:
@@ -217,6 +253,7 @@ def safe_extract(zip_file: str | os.PathLike, dest: str | os.PathLike) -> Path:
             tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent))
             try:
                 _extract_all(zf, infos, tmp)
+                make_writable(tmp)
                 os.replace(tmp, dest)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)

@@ -143,7 +143,7 @@ def install(
 
     The size, the full SHA-256 and the contents (a safe state_dict with the right keys and
     shapes) are checked before anything is written; a refused file leaves the cache as it
-    was.
+    was. The installed copy is its owner's to replace or delete, even from a read-only source.
 
     Raises:
         FileNotFoundError: ``src`` does not exist.

@@ -7,6 +7,10 @@ and writes ``DEST/vgg-course.json``, which marks DEST as the course folder (data
 and grades go under it, see ``vc.config``) and records the SHA-256 of every file it wrote.
 Running it again never overwrites a file. With ``--update``, a file that is still as it was
 copied is refreshed from the package; a file the learner changed is kept, and named.
+
+Commands that write into the course folder (``data install``, ``compare``, ``grade``, ...)
+ask ``where_to_write`` first: outside a course folder they stop and say where they would
+have written, instead of filling whatever folder the shell happens to be in.
 """
 
 from __future__ import annotations
@@ -166,6 +170,56 @@ def copy_lessons(dest: Path, *, update: bool = False, source: Path | None = None
     marker.update({"vgg_course": "course folder", "kit": __version__, "files": recorded})
     _write_atomic(dest / config.MARKER, (json.dumps(marker, indent=1, sort_keys=True) + "\n").encode())
     return report
+
+
+class NoCourseFolder(RuntimeError):
+    """A command would write into a folder nobody chose: there is no course folder here."""
+
+
+def in_course_folder(settings: config.Settings | None = None) -> bool:
+    """Whether the settings' course folder was found (a ``vgg-course.json`` at or above the
+    working directory) or chosen (``VGG_COURSE_DIR``, ``vc.config.use(course_dir=...)``).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp, config.use(course_dir=tmp) as s:
+        ...     _ = (Path(tmp) / config.MARKER).write_text("{}")
+        ...     in_course_folder(s)
+        True
+    """
+    s = config.settings() if settings is None else settings
+    if (s.course_dir / config.MARKER).is_file() or os.environ.get("VGG_COURSE_DIR", "").strip():
+        return True
+    return s.course_dir.resolve() != config.course_folder()  # use(course_dir=...) elsewhere
+
+
+def where_to_write(command: str, path: Path, *, here: bool = False, chosen: bool = False) -> str:
+    """One line saying where ``command`` writes, or ``NoCourseFolder`` saying why it won't.
+
+    Args:
+        command: the command's words, e.g. ``"data install"``.
+        path: where it would write.
+        here: ``--here`` was given: the working directory is the course folder.
+        chosen: the user named the place (``--out``, ``--root``, ``VGG_COURSE_DATA_HOME``...).
+
+    Raises:
+        NoCourseFolder: outside a course folder, with neither ``here`` nor ``chosen``; the
+            message names ``--here`` and ``python -m vgg_course lessons DEST``.
+
+    Example:
+        >>> print(where_to_write("data practice", Path("/data/p"), chosen=True))
+        Writing into /data/p.
+    """
+    s = config.settings()
+    if chosen and not Path(path).resolve().is_relative_to(s.course_dir):
+        return f"Writing into {path}."
+    if here or chosen or in_course_folder(s):
+        return f"Writing into {path} (course folder: {s.course_dir})."
+    raise NoCourseFolder(
+        f"Not in a course folder: neither {s.course_dir} nor any folder above it has "
+        f"{config.MARKER}, so `{command}` would write into {path}. Nothing was written.\n"
+        "  Make a course folder and run the command there:  python -m vgg_course lessons DEST\n"
+        f"  or add --here to write into this folder ({s.course_dir}) anyway.")
 
 
 def _cli(args: argparse.Namespace) -> int:

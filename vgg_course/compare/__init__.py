@@ -12,7 +12,8 @@
 from __future__ import annotations
 
 from vgg_course.compare.budget import Budget, ScratchBudget
-from vgg_course.compare.lab import run
+from vgg_course.compare.lab import results_folder, run
 from vgg_course.compare.results import Comparison, Predictions, RecipeResult, Run
 
-__all__ = ["Budget", "Comparison", "Predictions", "RecipeResult", "Run", "ScratchBudget", "run"]
+__all__ = ["Budget", "Comparison", "Predictions", "RecipeResult", "Run", "ScratchBudget",
+           "results_folder", "run"]

@@ -7,11 +7,13 @@ Recipes that freeze the whole backbone train on cached features, so their epochs
 almost nothing. One recipe's seeds are trained by ``vc.compare.runs``; the result is a
 ``vc.compare.results.Comparison``: a table in a cell, and ``save(out)`` writes JSON, CSV, a
 Markdown summary and PNG figures; ``python -m vgg_course compare`` does all of it from a shell.
+``results_folder()`` gives each mode and model its own folder, so runs never overwrite each other.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
@@ -25,6 +27,32 @@ from vgg_course.compare.budget import Budget
 from vgg_course.compare.results import Comparison, Predictions, RecipeResult
 
 _PRELOAD_LIMIT = 1 << 30  # bytes of decoded images kept in memory
+
+
+# ---------------------------------------------------------------- where results go
+
+
+def results_folder(model: str, settings: config.Settings | None = None, *,
+                   lab: str = "06_comparison") -> Path:
+    """The folder for one mode's and one model's results: ``results_dir/<lab>/<mode>-<model>``.
+
+    A quick run and a real one, or SqueezeNet and VGG16, never overwrite each other. VGG16
+    on random weights because its file is missing (real mode) gets ``-random`` added, so
+    the run after installing the weights keeps both.
+
+    Args:
+        model: the model's name, as ``run()`` takes it (``"vgg16"``, ``"squeezenet"``).
+        settings: default ``vc.config.settings()``.
+        lab: the folder under ``results_dir`` (the CLI uses ``"comparison"``).
+
+    Example:
+        >>> with config.use("quick", results_dir="/r"):
+        ...     results_folder("vgg16").as_posix()
+        '/r/06_comparison/quick-vgg16'
+    """
+    s = config.settings() if settings is None else settings
+    random = "-random" if model == "vgg16" and s.practice and s.mode not in ("quick", "practice") else ""
+    return s.results_dir / lab / f"{s.mode}-{model}{random}"
 
 
 # ---------------------------------------------------------------- running

@@ -14,7 +14,10 @@ nbgrader's delimiters, so an instructor can also use nbgrader unchanged::
 at the top level of a cell ``name = ...`` for the names the rest of the cell or the
 exercise needs, so an untouched student notebook runs to the end and its checks say
 "not attempted"), and clears every output. ``python -m vgg_course student-notebooks``
-first stamps the Colab block (``vc.colab``) into every lesson's first code cell, then writes ``student/NN_name.ipynb`` beside every lesson of the kit's lessons folder
+first stamps the Colab block for ``vc.colab.SOURCE`` into every lesson's first code cell
+(removes it while ``SOURCE`` is unset, so no lesson runs a placeholder; a classroom release
+stamps its own, ``release --colab-source``), then writes ``student/NN_name.ipynb`` beside
+every lesson of the kit's lessons folder
 (``notebooks/`` in the repository, see ``vc.workspace.lessons_folder``); ``--check`` only
 compares.
 
@@ -292,9 +295,11 @@ def _cli(args: argparse.Namespace) -> int:
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "student-notebooks", help="generate notebooks/student/ from the lesson notebooks",
-        description="Stamp the Colab install block (vgg_course/colab.py) into each lesson's "
-                    "first code cell, then write a student copy of each lesson notebook: "
-                    "solutions replaced by stubs, outputs cleared.")
+        description="Stamp the Colab install block for SOURCE in vgg_course/colab.py into "
+                    "each lesson's first code cell (or remove it while SOURCE is unset; the "
+                    "classroom release stamps its own, see 'release --colab-source'), then "
+                    "write a student copy of each lesson notebook: solutions replaced by "
+                    "stubs, outputs cleared.")
     parser.add_argument("notebooks", nargs="*", type=Path,
                         help="lesson notebooks (default: every NN_*.ipynb of the kit's "
                              "lessons, notebooks/ in the repository)")

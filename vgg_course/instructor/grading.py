@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from vgg_course import config
+from vgg_course import config, workspace
 from vgg_course.instructor import fingerprint, gradebook, sandbox
 from vgg_course.instructor.gradebook import STATUSES, Submission  # noqa: F401  (part of this module's surface)
 
@@ -267,8 +267,14 @@ def grade(submissions_dir: str | Path, out: str | Path, *, lesson: str | None = 
 
 def _cli(args: argparse.Namespace) -> int:
     limits = sandbox.Limits(memory=int(args.memory_gb * sandbox.GiB))
-    if args.out is None:
-        args.out = config.settings().grades_dir
+    if args.here:
+        config.use(course_dir=Path.cwd().resolve())
+    chosen, args.out = args.out is not None, args.out or config.settings().grades_dir
+    try:  # outside a course folder, without --out or --here: say where, write nothing
+        print(workspace.where_to_write("grade", args.out, here=args.here, chosen=chosen))
+    except workspace.NoCourseFolder as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         results = grade(args.submissions, args.out, lesson=args.lesson, jobs=args.jobs,
                         seed=args.seed, exercise_timeout=args.exercise_timeout, limits=limits,
@@ -297,6 +303,10 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
                         help="a folder of <student>/<NN_name>.ipynb or <student>.ipynb files")
     parser.add_argument("--out", type=Path, default=None,
                         help="where the gradebook goes (default: grades/ in the course folder)")
+    parser.add_argument("--here", action="store_true",
+                        help="use the working directory as the course folder (without it or "
+                             "--out, grading outside a course folder stops and says where it "
+                             "would write)")
     parser.add_argument("--lesson", help="the lesson of files not named NN_name.ipynb, e.g. "
                                          "03_freezing (default: read from each file's name)")
     parser.add_argument("--jobs", type=int, default=2, help="notebooks graded at a time")

@@ -4,7 +4,12 @@
 
     DIR/notebooks/NN_name.ipynb        student notebooks: solutions stubbed, no outputs
     DIR/wheel/vgg_course-*.whl         the kit without vgg_course.exercises.instructor
-    DIR/README.md                      how students install and start
+    DIR/README.md                      how students install and start (Colab links too)
+
+In Google Colab the notebooks' first cell installs the kit from where the instructor
+publishes ``wheel/``'s file: ``--colab-source URL`` stamps that URL in (``vc.colab``), the
+placeholder is refused, ``--no-colab`` leaves the block out, and ``--colab-links
+https://github.com/ORG/REPO`` writes an "Open in Colab" link per notebook into the README.
 
 The wheel is built (``pip wheel --no-deps --no-build-isolation``, offline) from a copy of
 the package that leaves out ``vgg_course.exercises.instructor``: the solution functions and the
@@ -27,11 +32,12 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
 
 import nbformat
 
-from vgg_course import __version__, exercises, workspace
+from vgg_course import __version__, colab, exercises, workspace
 from vgg_course.instructor import authoring
 
 PACKAGE = Path(__file__).resolve().parents[1]  # vgg_course/
@@ -39,6 +45,7 @@ LEFT_OUT = ("exercises/instructor",)  # relative to the package: instructor-only
 _INSTRUCTOR_PACKAGE = '"vgg_course.exercises.instructor", '  # in pyproject's package list
 MIN_LINE = 16  # shorter solution lines ("return model", "])") are not evidence of anything
 STUDENT_VERSION = f"{__version__}+student"  # not the self-study build's: pip swaps one for the other
+STUDENT_WHEEL = f"vgg_course-{STUDENT_VERSION}-py3-none-any.whl"
 
 _README = """# VGG16 course: student release
 
@@ -56,6 +63,24 @@ Then open the notebooks in `notebooks/` in order, starting with `00_setup_check.
 into `my-course/student/`, and never overwrites one you have changed).
 Each exercise has a check cell: run it as often as you like, it tells you what is right
 and what is not. `ex.q1.hint()` gives a nudge; solutions come from your instructor.
+{colab}"""
+
+_COLAB_README = """
+## Google Colab
+
+Open a notebook in Colab{where}. Its first cell installs the kit there (and does nothing
+anywhere else), from
+
+    {source}
+
+Run the notebooks in order, each from its first cell; File > Save a copy in Drive keeps
+your work. Colab's own torch, numpy and ipywidgets are used as they are.
+{links}
+For the instructor: before students open a notebook, `wheel/{wheel}` must be
+reachable at the address above under this exact file name (pip reads the version from it; a
+GitHub release asset may have its `+` turned into `.`: check the asset's name). Pushing this
+folder to a public GitHub repository publishes it too, at
+`https://raw.githubusercontent.com/ORG/REPO/main/wheel/{wheel}`.{push}
 """
 
 _PYPROJECT_README = "The VGG16 transfer-learning course kit (student build, no solutions).\n"
@@ -100,6 +125,50 @@ def leaks(folder: Path, lines: dict[str, set[str]] | None = None) -> list[str]:
             for ex_id, ex_lines in lines.items():
                 found += [f"{where}: {ex_id}: {line}" for line in sorted(ex_lines) if line in text]
     return found
+
+
+def check_colab_source(source: str | None) -> str | None:
+    """Refuse a Colab source that cannot install this release's wheel; return a note or None.
+
+    Raises:
+        ValueError: no source (or the placeholder), or a wheel URL whose file name is not
+            :data:`STUDENT_WHEEL`; the message says how to fix it.
+    """
+    if colab.is_placeholder(source):
+        what = ("no --colab-source, and SOURCE in vgg_course/colab.py is unset" if source is None
+                else f"{source!r} is a placeholder")
+        raise ValueError(
+            f"no Colab source ({what}): in Colab the notebooks' first cell could not install the "
+            f"kit. Publish wheel/{STUDENT_WHEEL} where students can reach it and pass its "
+            f"URL: --colab-source https://.../{STUDENT_WHEEL} (e.g. https://raw.githubusercontent"
+            f".com/ORG/REPO/main/wheel/{STUDENT_WHEEL} once this folder is pushed to GitHub; or a "
+            "pip index / git+ URL); or "
+            "pass --no-colab to leave the Colab cell out (the notebooks then run outside Colab only)")
+    name = PurePosixPath(unquote(urlsplit(source.split()[0]).path)).name
+    if name.endswith(".whl") and name != STUDENT_WHEEL:
+        raise ValueError(f"--colab-source names {name}, but this release's wheel is {STUDENT_WHEEL}: "
+                         "publish it under its own name (pip reads the version from it)")
+    if source.startswith("git+"):
+        return (f"note: {source} installs what that repository builds; from the course's own "
+                "repository that is the self-study build, solutions included. The student build "
+                f"is wheel/{STUDENT_WHEEL}: publish it and pass its URL instead.")
+    return None
+
+
+def _readme(source: str | None, repository: str | None, notebooks: list[str]) -> str:
+    """The release's README.md: install, notebooks, and Colab (source, links) when it has it."""
+    part = ""
+    if source is not None:
+        links = colab.colab_links(repository, notebooks) if repository else []
+        part = _COLAB_README.format(
+            where=(" from its link below" if links else
+                   " (File > Upload notebook, or File > Open notebook > GitHub)"),
+            source=source, wheel=STUDENT_WHEEL,
+            links=f"\n{colab.links_markdown(links)}\n" if links else "",
+            push=(f" The links open `notebooks/` at {repository}: push this folder there." if links
+                  else " For one-click links, push this folder to GitHub and release again with "
+                       "`--colab-links https://github.com/ORG/REPO`."))
+    return _README.format(version=STUDENT_VERSION, base=__version__, colab=part)
 
 
 def _stamp(text: str, old: str, new: str, where: Path) -> str:
@@ -157,9 +226,9 @@ def build_wheel(out_dir: Path, student_notebooks: list[Path] | None = None) -> P
             capture_output=True, text=True, cwd=tmp, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"building the student wheel failed:\n{result.stderr[-2000:]}")
-    wheels = sorted(out_dir.glob(f"vgg_course-{STUDENT_VERSION}-*.whl"))
+    wheels = sorted(out_dir.glob(STUDENT_WHEEL))
     if not wheels:
-        raise RuntimeError(f"pip wrote no vgg_course wheel to {out_dir}")
+        raise RuntimeError(f"pip wrote no {STUDENT_WHEEL} to {out_dir}")
     with zipfile.ZipFile(wheels[-1]) as wheel:
         instructor = [n for n in wheel.namelist() if "exercises/instructor" in n]
     if instructor:
@@ -167,23 +236,46 @@ def build_wheel(out_dir: Path, student_notebooks: list[Path] | None = None) -> P
     return wheels[-1]
 
 
-def write_release(out: Path, lessons: list[Path] | None = None) -> list[Path]:
+def write_release(out: Path, lessons: list[Path] | None = None, *,
+                  colab_source: str | None = None, with_colab: bool = True,
+                  colab_repository: str | None = None) -> list[Path]:
     """Write the release into ``out`` (built aside first: nothing is written if it leaks).
 
+    Args:
+        out: the folder to hand out.
+        lessons: the lesson notebooks (default: the kit's).
+        colab_source: where Colab installs the kit from (default ``vc.colab.SOURCE``):
+            the URL at which ``wheel/`` + :data:`STUDENT_WHEEL` will be published.
+        with_colab: ``False`` leaves the Colab block out of the notebooks.
+        colab_repository: the GitHub URL the release is pushed to; the README then links
+            each notebook in Colab (:func:`vgg_course.colab.colab_links`).
+
     Raises:
+        ValueError: no usable Colab source (see :func:`check_colab_source`), or links asked
+            for without the Colab block.
         RuntimeError: the build failed, or a solution line is in what would be released.
     """
     out = Path(out)
+    source = (colab_source or colab.SOURCE) if with_colab else None
+    if with_colab:
+        check_colab_source(source)
+    elif colab_repository:
+        raise ValueError("Colab links without the Colab cell would open notebooks that cannot "
+                         "install the kit: drop --no-colab (and give --colab-source) or --colab-links")
+    if colab_repository:
+        colab.colab_links(colab_repository, [])  # a wrong URL stops the release before the build
     with tempfile.TemporaryDirectory(prefix="vgg-release-") as tmp:
         draft = Path(tmp) / "release"
         notebooks = draft / "notebooks"
         notebooks.mkdir(parents=True)
         for lesson in lessons or authoring.lesson_notebooks():
             student = authoring.student_version(nbformat.read(lesson, as_version=4))
+            first = colab.first_code_cell(student)
+            first.source = colab.stamped(first.source, source)
             (notebooks / lesson.name).write_text(nbformat.writes(student) + "\n", encoding="utf-8")
         build_wheel(draft / "wheel", sorted(notebooks.glob("*.ipynb")))
-        (draft / "README.md").write_text(_README.format(version=STUDENT_VERSION, base=__version__),
-                                         encoding="utf-8")
+        names = [f"notebooks/{p.name}" for p in sorted(notebooks.glob("*.ipynb"))]
+        (draft / "README.md").write_text(_readme(source, colab_repository, names), encoding="utf-8")
         found = leaks(draft)
         if found:
             raise RuntimeError("solution lines in the release (nothing written):\n  "
