@@ -38,7 +38,18 @@ class WeightsError(RuntimeError):
 
 
 class WeightsUnavailableError(WeightsError):
-    """The pretrained weights are not cached and could not be downloaded."""
+    """The pretrained weights are not cached and could not be downloaded.
+
+    In a notebook, IPython shows ``_render_traceback_()`` instead of a traceback: the message
+    (what happened, then the ways out) is all a student needs, and it fits on one screen.
+
+    Example:
+        >>> WeightsUnavailableError("no file; ways out: ...")._render_traceback_()
+        ['WeightsUnavailableError: no file; ways out: ...']
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return f"{type(self).__name__}: {self}".splitlines()
 
 
 def cache_dir() -> Path:

@@ -99,6 +99,36 @@ def still_running(processes: dict[int, str]) -> dict[int, str]:
     return alive
 
 
+def end_session(proc: subprocess.Popen, *, timeout: float = 20) -> dict[int, str]:
+    """End a command started with ``start_new_session=True`` (``make lab``: make, course.py,
+    JupyterLab) and every process below it, kernels included; returns any that survived.
+
+    SIGTERM to its process group first (JupyterLab then shuts its kernels down), SIGKILL to
+    what is left after ``timeout``: the group, and the processes noted before, which kernels
+    are (jupyter_client starts them in sessions of their own, outside the group).
+    """
+    started = descendants(proc.pid)
+
+    def signal_all(signum: int, pids: dict[int, str]) -> None:
+        for kill, target in ((os.killpg, proc.pid), *((os.kill, pid) for pid in pids)):
+            try:
+                kill(target, signum)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    signal_all(signal.SIGTERM, {})
+    deadline = time.monotonic() + timeout
+    while (proc.poll() is None or still_running(started)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    signal_all(signal.SIGKILL, still_running(started))
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    time.sleep(0.2)  # a SIGKILLed process leaves /proc a moment later
+    return still_running(started)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -258,11 +288,12 @@ _OPEN_JS = """async ({path, timeoutMs}) => {
   return await Promise.race([opening, timer]);
 }"""
 
-_RUN_ALL_JS = """async ({timeoutMs}) => {
+# A Run menu command (run-all-cells, run-all-below: from the active cell down) on the notebook.
+_RUN_JS = """async ({command, timeoutMs}) => {
   const app = window.jupyterapp, panel = window.__vggPanel;
   app.shell.activateById(panel.id);
   const timer = new Promise(resolve => setTimeout(() => resolve('timeout'), timeoutMs));
-  const result = await Promise.race([app.commands.execute('notebook:run-all-cells'), timer]);
+  const result = await Promise.race([app.commands.execute(command), timer]);
   return result === 'timeout' ? 'timeout' : String(result);
 }"""
 
@@ -364,6 +395,11 @@ class NotebookPage:
         self.page.set_default_timeout(timeout * 1000)
         self.page.goto(f"{self.server.url}/lab/workspaces/{workspace}?reset"
                        f"&token={self.server.token}")
+        self.attach(timeout=timeout)
+
+    def attach(self, *, timeout: float = 90) -> None:
+        """Take this notebook in the page as it is (opening it there if it is not open yet),
+        once its kernel runs: for a page that got to JupyterLab by its own way."""
         self.page.wait_for_function("() => window.jupyterapp !== undefined")
         kernel = self.page.evaluate(_OPEN_JS, {"path": self.path, "timeoutMs": int(timeout * 1000)})
         if kernel is None:
@@ -375,11 +411,20 @@ class NotebookPage:
 
     def run_all(self, *, timeout: float | None = None, settle: float = 10) -> RunReport:
         """Run every cell, wait for the kernel, and collect what went wrong."""
+        return self._run("notebook:run-all-cells", "Run All Cells", timeout=timeout, settle=settle)
+
+    def run_all_below(self, *, timeout: float | None = None, settle: float = 10) -> RunReport:
+        """Run the active cell and every cell below it (Run > Run Selected Cell and All Below),
+        wait for the kernel, and collect what went wrong in the whole notebook."""
+        return self._run("notebook:run-all-below", "Run Selected Cell and All Below",
+                         timeout=timeout, settle=settle)
+
+    def _run(self, command: str, label: str, *, timeout: float | None, settle: float) -> RunReport:
         timeout = run_timeout() if timeout is None else timeout
         start = time.monotonic()
-        outcome = self.page.evaluate(_RUN_ALL_JS, {"timeoutMs": int(timeout * 1000)})
+        outcome = self.page.evaluate(_RUN_JS, {"command": command, "timeoutMs": int(timeout * 1000)})
         seconds = time.monotonic() - start
-        problems = [f"Run All Cells did not finish within {timeout:.0f} s"] if outcome == "timeout" else []
+        problems = [f"{label} did not finish within {timeout:.0f} s"] if outcome == "timeout" else []
         problems += self.problems(settle=settle)
         return RunReport(self.path, seconds, problems, list(self.page_errors))
 
