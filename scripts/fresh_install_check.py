@@ -15,7 +15,9 @@ Steps, each timed:
      reports the time and size of each;
   3. ``pip install`` the wheel (not editable) and check that the kit imports from the new
      environment's site-packages;
-  4. ``python -m vgg_course lessons DEST`` from a working folder outside the repository;
+  4. ``python -m vgg_course lessons DEST`` from a working folder outside the repository, and
+     check that every lesson has its student copy under a name of its own
+     (``DEST/student/NN_name_student.ipynb``: two tabs never share a title);
   5. run every lesson from DEST in quick mode (nbclient, a kernel of the new environment)
      and check that data and results were written under DEST and nothing into the package;
   6. nbval over DEST, each lesson in its stored mode (real-mode lessons need the ants/bees
@@ -54,11 +56,18 @@ def export_commit(rev: str, dest: Path) -> Path:
 
 
 def build_wheel(out_dir: Path, source: Path = REPO) -> Path:
-    """The kit's wheel, built offline from ``source`` (this checkout) into ``out_dir``."""
+    """The kit's wheel, built offline from ``source`` (this checkout) into ``out_dir``.
+
+    setuptools builds in a fresh folder, not the checkout's ``build/``: it never removes a file
+    from ``build/lib``, so a renamed or deleted lesson would ship under its old name too.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--quiet", "--wheel-dir", str(out_dir), str(source)],
-                   check=True, cwd=out_dir)
+    with tempfile.TemporaryDirectory(prefix="vgg-build-") as tmp:
+        extra = Path(tmp) / "setup.cfg"  # distutils reads it as one more setup.cfg
+        extra.write_text(f"[build]\nbuild_base = {Path(tmp) / 'build'}\n", encoding="utf-8")
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                        "--no-index", "--quiet", "--wheel-dir", str(out_dir), str(source)],
+                       check=True, cwd=out_dir, env={**os.environ, "DIST_EXTRA_CONFIG": str(extra)})
     return max(out_dir.glob("vgg_course-*.whl"), key=lambda p: p.stat().st_mtime)
 
 
@@ -229,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
         done = subprocess.run([str(python), "-m", "vgg_course", "lessons", str(dest)],
                               cwd=work, capture_output=True, text=True, check=True)
         step(f"python -m vgg_course lessons '{dest}': {done.stdout.count('copied:')} files copied")
+        lessons = sorted(p.name for p in dest.glob("[0-9][0-9]_*.ipynb"))
+        students = sorted(p.name for p in dest.glob("student/[0-9][0-9]_*.ipynb"))
+        assert students == [f"{Path(n).stem}_student.ipynb" for n in lessons], (lessons, students)
         names = args.lessons or sorted(p.stem for p in dest.glob("[0-9][0-9]_*.ipynb"))
         before = {p: p.stat().st_mtime for p in Path(where).parent.rglob("*") if "__pycache__" not in p.parts}
         t = time.monotonic()

@@ -12,7 +12,8 @@ photos are found as the tests find them (``VGG_COURSE_DATA``, ``../shared/datase
 kit's data folder); without them real-mode notebooks are not run, and the script says so. Volatile metadata (execution timings) is dropped and the stored widgets' random
 model ids are renamed in a fixed order, so diffs show only real changes.
 A notebook that raises is not written, and the script exits non-zero. Afterwards the
-student copies in ``notebooks/student/`` are regenerated from the lessons (solutions removed).
+student copies ``notebooks/student/NN_name_student.ipynb`` are regenerated from the lessons
+(solutions removed; ``python -m vgg_course student-notebooks`` does the same).
 Each lesson's first cell gets the Colab block that ``vgg_course/colab.py`` sets (``vc.colab.stamped``).
 """
 

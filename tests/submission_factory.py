@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from vgg_course import exercises
+from vgg_course import exercises, workspace
 from vgg_course.instructor import authoring
 from vgg_course.exercises.core import SETUP_IMPORTS, strip_solution_markers
 
@@ -43,9 +43,11 @@ def student_notebook(answers: dict[str, str], lesson: str = LESSON) -> nbformat.
 
 
 def write(root: Path, student: str, nb: nbformat.NotebookNode | str,
-          lesson: str = LESSON) -> Path:
+          lesson: str = LESSON, *, name: str | None = None) -> Path:
+    """``root/<student>/<name>``; by default the student copy's name, ``03_freezing_student.ipynb``
+    (what ``lessons DEST`` gives a student; ``name="03_freezing.ipynb"`` is its old name)."""
     (root / student).mkdir(parents=True, exist_ok=True)
-    path = root / student / f"{lesson}.ipynb"
+    path = root / student / (name or workspace.student_name(f"{lesson}.ipynb"))
     if isinstance(nb, str):
         path.write_text(nb)
     else:

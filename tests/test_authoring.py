@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from vgg_course import exercises
+from vgg_course import exercises, workspace
 from vgg_course.instructor import authoring
 
 REPO = Path(__file__).resolve().parents[1]
@@ -106,7 +106,8 @@ def test_cli_writes_then_check_passes_then_detects_a_stale_copy(tmp_path, capsys
         args = parser.parse_args(["student-notebooks", str(lesson), "--out", str(out), *extra])
         return args.func(args)
 
-    assert run() == 0 and (out / lesson.name).is_file()
+    assert run() == 0 and (out / f"{lesson.stem}_student.ipynb").is_file()
+    assert [p.name for p in out.iterdir()] == [f"{lesson.stem}_student.ipynb"]  # not the lesson's name
     assert run("--check") == 0
     nb = nbformat.read(lesson, as_version=4)
     nb.cells[0].source += " (edited)"
@@ -147,7 +148,7 @@ def test_every_lesson_section_passes_in_strict_and_every_student_section_is_not_
     if not lessons:
         pytest.skip("no lesson notebook has its exercises yet")
     _run_sections(lessons, strict=True)  # raises CellExecutionError on any failed check
-    students = [authoring.student_folder() / p.name for p in lessons]
+    students = [authoring.student_folder() / workspace.student_name(p.name) for p in lessons]
     nb = _run_sections(students, strict=False)
     checks = [c for c in nb.cells if c.metadata["vgg_course"]["role"] == "check"]
     assert len(checks) == sum(len(exercises.load(p.stem).EXERCISES) for p in lessons)
@@ -208,6 +209,7 @@ def test_sync_stamps_writes_the_students_copies_and_reruns_only_changed_lessons(
                                           for e in exercises.exercises(n) if e.verify}
     assert runs == [[authoring.sys.executable, str(tmp_path / "scripts" / "regen_notebooks.py"),
                      str(changed)]]
-    assert sorted(p.name for p in (lessons / "student").iterdir()) == [other.name, changed.name]
+    assert sorted(p.name for p in (lessons / "student").iterdir()) == [
+        "01_loading_vgg16_student.ipynb", f"{changed.stem}_student.ipynb"]
     assert authoring.sync(lessons) == [] and len(runs) == 1  # in sync: nothing re-run
     assert authoring.sync(lessons, execute=False) == []

@@ -177,7 +177,7 @@ def test_a_released_lesson_runs_in_a_simulated_colab_from_the_published_student_
                "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
         for name in ("VIRTUAL_ENV", "VGG_COURSE_REAL", colab.ENV):
             env.pop(name, None)
-        notebook = out / "notebooks" / f"{LESSON}.ipynb"
+        notebook = out / "notebooks" / f"{LESSON}_student.ipynb"
         done = subprocess.run([str(python), "-c", _RUN, str(notebook)], cwd=content, env=env,
                               capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-8000:]

@@ -26,7 +26,7 @@ def test_the_wheel_installed_elsewhere_copies_the_lessons_and_runs_one_from_ther
     fresh.pip_install(python, str(wheel), cwd=work)
     kit = Path(fresh.kit_location(python, work)).parent
     assert kit == fresh.site_packages(python) / "vgg_course"
-    assert (kit / "lessons" / "student" / "03_freezing.ipynb").is_file()
+    assert (kit / "lessons" / "student" / "03_freezing_student.ipynb").is_file()
     assert (kit / "lessons" / "sanitize.cfg").is_file()
 
     dest = work / "my course"
@@ -35,7 +35,11 @@ def test_the_wheel_installed_elsewhere_copies_the_lessons_and_runs_one_from_ther
     assert done.returncode == 0, done.stderr
     assert (dest / "06_comparison_lab.ipynb").read_bytes() == (
         kit / "lessons" / "06_comparison_lab.ipynb").read_bytes()
-    assert (dest / "student" / "06_comparison_lab.ipynb").is_file() and (dest / "vgg-course.json").is_file()
+    assert (dest / "student" / "06_comparison_lab_student.ipynb").is_file() and (dest / "vgg-course.json").is_file()
+    # every lesson's student copy is there, under a name (a JupyterLab tab title) of its own
+    lessons = sorted(p.name for p in dest.glob("[0-9][0-9]_*.ipynb"))
+    students = sorted(p.name for p in (dest / "student").glob("*.ipynb"))
+    assert len(lessons) == len(students) == 8 and not set(lessons) & set(students)
 
     before = sorted(p for p in kit.rglob("*") if "__pycache__" not in p.parts)
     times = fresh.run_lessons(python, dest, ["06_comparison_lab"], tmp_path / "jupyter")

@@ -33,9 +33,10 @@ def graded(tmp_path_factory):
         pytest.skip(f"no bubblewrap sandbox here ({sandbox.problem()})")
     root = tmp_path_factory.mktemp("submissions")
     write(root, "alice", solution_notebook())  # everything right
-    write(root, "bob", student_notebook({**ANSWERS, "freezing.q2": COUNTS_ALL}))
+    write(root, "bob", student_notebook({**ANSWERS, "freezing.q2": COUNTS_ALL}),
+          name=f"{LESSON}.ipynb")  # the student copy's name before the rename
     write(root, "bella", student_notebook({"freezing.q2": COUNTS_ALL}))  # the same mistake
-    write(root, "carol", student_notebook({}))  # untouched
+    write(root, "carol", student_notebook({}), name=f"{LESSON}.ipynb")  # untouched
     write(root, "erin", "this is not a notebook {")
     frank = student_notebook({"freezing.q1": ANSWERS["freezing.q1"],
                               "freezing.q2": "def count_trainable(model):\n    return 0"})
@@ -97,6 +98,19 @@ def test_right_wrong_and_untouched_answers(graded):
 
 @pytest.mark.slow  # the class is graded in bubblewrap sandboxes once a module (~25 s)
 @needs_sandbox
+def test_a_student_copy_under_its_name_or_its_old_one_is_graded_as_its_lesson(graded):
+    results = graded["results"]
+    names = {s: results[s].path.name for s in ("alice", "bob", "carol")}
+    assert names == {"alice": f"{LESSON}_student.ipynb", "bob": f"{LESSON}.ipynb",
+                     "carol": f"{LESSON}.ipynb"}
+    assert {results[s].lesson for s in names} == {LESSON}
+    assert [graded["rows"][s]["out_of"] for s in names] == [str(sum(POINTS.values()))] * 3
+    assert _scores(graded["rows"]["alice"]) == POINTS  # both names graded, not just read
+    assert _scores(graded["rows"]["bob"])["freezing.q1"] == POINTS["freezing.q1"]
+
+
+@pytest.mark.slow  # the class is graded in bubblewrap sandboxes once a module (~25 s)
+@needs_sandbox
 def test_invalid_and_edited_notebooks(graded):
     erin, frank = graded["rows"]["erin"], graded["rows"]["frank"]
     assert (erin["status"], erin["total"]) == ("invalid", "0")
@@ -150,14 +164,20 @@ def test_feedback_says_what_is_wrong_without_the_answer(graded):
 def test_discover_layouts_and_lessons(tmp_path):
     from vgg_course.instructor import submissions
 
-    (tmp_path / "ann").mkdir()
-    (tmp_path / "ann" / "03_freezing.ipynb").write_text("{}")
+    for name in ("ann/03_freezing.ipynb", "cy/ps1/05_fine_tuning_student.ipynb"):
+        (tmp_path / name).parent.mkdir(parents=True)
+        (tmp_path / name).write_text("{}")
     (tmp_path / "ben.ipynb").write_text("{}")
     (tmp_path / "ann" / ".ipynb_checkpoints").mkdir()
     (tmp_path / "ann" / ".ipynb_checkpoints" / "03_freezing-checkpoint.ipynb").write_text("{}")
+    # a student copy is its lesson's under its name (03_freezing_student) and its old one too
     assert submissions.discover(tmp_path, lesson="02_state_dict") == [
         submissions.Found("ann", tmp_path / "ann" / "03_freezing.ipynb", "03_freezing"),
-        submissions.Found("ben", tmp_path / "ben.ipynb", "02_state_dict")]
+        submissions.Found("ben", tmp_path / "ben.ipynb", "02_state_dict"),
+        submissions.Found("cy", tmp_path / "cy" / "ps1" / "05_fine_tuning_student.ipynb",
+                          "05_fine_tuning")]
+    (tmp_path / "ann" / "99_nope_student.ipynb").write_text("{}")  # no such lesson: --lesson's
+    assert submissions.discover(tmp_path / "ann", lesson="02_state_dict")[-1].lesson == "02_state_dict"
     sub = grading.grade_notebook(submissions.Found("ben", tmp_path / "ben.ipynb", None))
     assert sub.status == "invalid" and "--lesson" in sub.reasons[0]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from vgg_course import colab, exercises
+from vgg_course import colab, exercises, workspace
 from vgg_course.__main__ import main
 from vgg_course.instructor import authoring, release
 from fresh_env import fresh
@@ -57,7 +57,7 @@ def _texts(folder: Path):
 
 def test_release_holds_the_student_notebooks_a_wheel_and_a_readme(built):
     files = sorted(str(p.relative_to(built)) for p in built.rglob("*") if p.is_file())
-    lessons = [p.name for p in authoring.lesson_notebooks()]
+    lessons = [f"{p.stem}_student.ipynb" for p in authoring.lesson_notebooks()]  # not the lesson's
     assert files == sorted(["README.md", *(f"notebooks/{n}" for n in lessons),
                             f"wheel/{STUDENT_WHEEL}"])
     with zipfile.ZipFile(built / "wheel" / STUDENT_WHEEL) as wheel:
@@ -110,10 +110,10 @@ def test_every_released_notebook_installs_the_student_wheel_in_colab(built):
 
 
 def test_the_readme_links_every_released_notebook_in_colab(built):
-    names = [f"notebooks/{p.name}" for p in authoring.lesson_notebooks()]
+    names = [f"notebooks/{workspace.student_name(p.name)}" for p in authoring.lesson_notebooks()]
     links = colab.colab_links(REPOSITORY, names)
-    assert links[0] == ("notebooks/00_setup_check.ipynb", "https://colab.research.google.com/github/"
-                        "acme/vgg-class/blob/main/notebooks/00_setup_check.ipynb")
+    assert links[0] == ("notebooks/00_setup_check_student.ipynb", "https://colab.research.google"
+                        ".com/github/acme/vgg-class/blob/main/notebooks/00_setup_check_student.ipynb")
     readme = (built / "README.md").read_text(encoding="utf-8")
     assert colab.links_markdown(links) in readme
     assert readme.count("colab-badge.svg") == len(names) == len(list(built.glob("notebooks/*")))
@@ -141,7 +141,8 @@ def test_no_colab_leaves_the_cell_out_and_the_notebooks_run_as_before(tmp_path, 
     monkeypatch.setattr(release, "build_wheel", _copy_of(built))
     assert main(["release", "--out", str(tmp_path / "out"), "--no-colab"]) == 0
     for path in sorted((tmp_path / "out" / "notebooks").glob("*.ipynb")):
-        lesson = nbformat.read(authoring.lesson_notebooks()[0].parent / path.name, as_version=4)
+        lesson = nbformat.read(authoring.lesson_notebooks()[0].parent
+                               / f"{workspace.lesson_stem(path.stem)}.ipynb", as_version=4)
         assert colab.first_code_cell(nbformat.read(path, as_version=4)).source == \
             colab.first_code_cell(lesson).source == "import vgg_course as vc\n\nvc.config.settings().banner()"
     assert "Colab" not in (tmp_path / "out" / "README.md").read_text(encoding="utf-8")

@@ -14,15 +14,20 @@ from vgg_course import config, workspace
 from vgg_course.instructor import authoring
 
 
+def _lessons_folder(root: Path, student_names: dict[str, str]) -> Path:
+    (root / "student").mkdir(parents=True)
+    for name, student in student_names.items():
+        (root / name).write_text(f"lesson {name}\n")
+        (root / "student" / student).write_text(f"student {name}\n")
+    (root / "sanitize.cfg").write_text("[regex1]\n")
+    return root
+
+
 @pytest.fixture()
 def kit(tmp_path: Path) -> Path:
     """A small lessons folder standing in for the kit's (two lessons, students, sanitize.cfg)."""
-    root = tmp_path / "kit"
-    (root / "student").mkdir(parents=True)
-    for name in ("00_a.ipynb", "01_b.ipynb"):
-        (root / name).write_text(f"lesson {name}\n")
-        (root / "student" / name).write_text(f"student {name}\n")
-    (root / "sanitize.cfg").write_text("[regex1]\n")
+    root = _lessons_folder(tmp_path / "kit", {n: workspace.student_name(n)
+                                              for n in ("00_a.ipynb", "01_b.ipynb")})
     (root / "__init__.py").write_text("")  # not a lesson: never copied
     return root
 
@@ -36,21 +41,34 @@ def test_the_lessons_ship_in_the_package_and_are_the_repositorys_notebooks():
     names = workspace.lesson_files()
     lessons = [p.name for p in authoring.lesson_notebooks()]
     assert len(lessons) >= 8 and "sanitize.cfg" in names
-    assert names == sorted([*lessons, *(f"student/{n}" for n in lessons), "sanitize.cfg"])
+    assert names == sorted([*lessons, *(f"student/{Path(n).stem}_student.ipynb" for n in lessons),
+                            "sanitize.cfg"])
     assert (folder / "06_comparison_lab.ipynb").is_file()
+
+
+def test_a_student_copy_never_has_its_lessons_file_name():
+    """JupyterLab titles a tab with the file name: a lesson and its student copy open as two
+    tabs of two titles, in the repository's notebooks/ as in every course folder."""
+    lessons = [p.name for p in authoring.lesson_notebooks()]
+    students = sorted(p.name for p in authoring.student_folder().iterdir() if p.suffix == ".ipynb")
+    assert students == [workspace.student_name(n) for n in lessons]
+    assert not set(students) & set(lessons)
+    assert sorted(students) == students and students[3] == "03_freezing_student.ipynb"
+    assert [workspace.lesson_stem(Path(n).stem) for n in students] == [Path(n).stem for n in lessons]
 
 
 def test_a_fresh_copy_copies_everything_and_marks_the_course_folder(kit, tmp_path):
     dest = tmp_path / "course"
     report = workspace.copy_lessons(dest, source=kit)
-    expected = ["00_a.ipynb", "01_b.ipynb", "sanitize.cfg", "student/00_a.ipynb", "student/01_b.ipynb"]
+    expected = ["00_a.ipynb", "01_b.ipynb", "sanitize.cfg", "student/00_a_student.ipynb",
+                "student/01_b_student.ipynb"]
     assert report.copied == expected and not (report.updated or report.edited or report.current)
-    assert (dest / "student" / "01_b.ipynb").read_text() == "student 01_b.ipynb\n"
+    assert (dest / "student" / "01_b_student.ipynb").read_text() == "student 01_b.ipynb\n"
     assert not (dest / "__init__.py").exists()
     assert sorted(_manifest(dest)) == expected
     assert _manifest(dest)["00_a.ipynb"] == workspace.sha256(b"lesson 00_a.ipynb\n")
     assert config.course_folder(dest / "student") == dest.resolve()
-    assert "copied:  student/01_b.ipynb" in repr(report)
+    assert "copied:  student/01_b_student.ipynb" in repr(report) and not report.old_names
 
 
 def test_running_again_without_update_overwrites_nothing(kit, tmp_path):
@@ -71,24 +89,46 @@ def test_update_refreshes_unchanged_files_keeps_edited_ones_and_adds_new_lessons
     dest = tmp_path / "course"
     workspace.copy_lessons(dest, source=kit)
     (dest / "00_a.ipynb").write_text("my answers\n")
-    (dest / "student" / "01_b.ipynb").write_text("my student answers\n")
-    for name in ("00_a.ipynb", "01_b.ipynb", "student/01_b.ipynb", "student/00_a.ipynb"):
+    (dest / "student" / "01_b_student.ipynb").write_text("my student answers\n")
+    for name in ("00_a.ipynb", "01_b.ipynb", "student/01_b_student.ipynb", "student/00_a_student.ipynb"):
         (kit / name).write_text(f"v2 of {name}\n")
     (kit / "02_c.ipynb").write_text("a new lesson\n")
     report = workspace.copy_lessons(dest, update=True, source=kit)
-    assert report.updated == ["01_b.ipynb", "student/00_a.ipynb"]
-    assert report.edited == ["00_a.ipynb", "student/01_b.ipynb"]
+    assert report.updated == ["01_b.ipynb", "student/00_a_student.ipynb"]
+    assert report.edited == ["00_a.ipynb", "student/01_b_student.ipynb"]
     assert report.copied == ["02_c.ipynb"] and report.current == ["sanitize.cfg"]
     assert (dest / "01_b.ipynb").read_text() == "v2 of 01_b.ipynb\n"
     assert (dest / "00_a.ipynb").read_text() == "my answers\n"
-    assert (dest / "student" / "01_b.ipynb").read_text() == "my student answers\n"
+    assert (dest / "student" / "01_b_student.ipynb").read_text() == "my student answers\n"
     assert (dest / "02_c.ipynb").read_text() == "a new lesson\n"
     manifest = _manifest(dest)
     assert manifest["01_b.ipynb"] == workspace.sha256(b"v2 of 01_b.ipynb\n")
     assert manifest["00_a.ipynb"] == workspace.sha256(b"lesson 00_a.ipynb\n")  # as copied
     # an edited file stays the learner's on every later update
     again = workspace.copy_lessons(dest, update=True, source=kit)
-    assert again.edited == ["00_a.ipynb", "student/01_b.ipynb"] and again.updated == []
+    assert again.edited == ["00_a.ipynb", "student/01_b_student.ipynb"] and again.updated == []
+
+
+@pytest.mark.parametrize("update", [True, False])
+def test_a_course_folder_from_before_the_rename_keeps_its_old_student_copies(kit, tmp_path, update):
+    """A class that started with student/00_a.ipynb: the student worked in 01_b's, not in 00_a's.
+    Neither is ever deleted or overwritten; the new names are copied beside them, and said."""
+    old_kit = _lessons_folder(tmp_path / "old-kit", {n: n for n in ("00_a.ipynb", "01_b.ipynb")})
+    dest = tmp_path / "course"
+    workspace.copy_lessons(dest, source=old_kit)
+    (dest / "student" / "01_b.ipynb").write_text("my student answers\n")
+    report = workspace.copy_lessons(dest, update=update, source=kit)
+    assert report.copied == ["student/00_a_student.ipynb", "student/01_b_student.ipynb"]
+    assert report.old_names == {"student/00_a.ipynb": "student/00_a_student.ipynb",
+                                "student/01_b.ipynb": "student/01_b_student.ipynb"}
+    assert (dest / "student" / "01_b.ipynb").read_text() == "my student answers\n"
+    assert (dest / "student" / "00_a.ipynb").read_text() == "student 00_a.ipynb\n"
+    assert (dest / "student" / "01_b_student.ipynb").read_text() == "student 01_b.ipynb\n"
+    assert ("kept:    student/01_b.ipynb (the student copy's old name: never changed or deleted; "
+            "the kit's copy is now student/01_b_student.ipynb, beside it)") in repr(report)
+    again = workspace.copy_lessons(dest, update=True, source=kit)  # and on every later run
+    assert again.copied == [] and list(again.old_names) == ["student/00_a.ipynb", "student/01_b.ipynb"]
+    assert (dest / "student" / "01_b.ipynb").read_text() == "my student answers\n"
 
 
 def test_a_file_that_was_there_before_the_copy_is_the_learners(kit, tmp_path):
@@ -119,15 +159,20 @@ def test_the_command_copies_the_kits_lessons_and_says_what_it_did(tmp_path):
     first = subprocess.run(run, capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert first.returncode == 0, first.stderr
     assert "copied:  00_setup_check.ipynb" in first.stdout
-    assert "copied:  student/06_comparison_lab.ipynb" in first.stdout
+    assert "copied:  student/06_comparison_lab_student.ipynb" in first.stdout
     assert "data, results and grades go there" in first.stdout
     assert sorted(_manifest(dest)) == workspace.lesson_files()
+    lessons = {p.name for p in dest.glob("*.ipynb")}
+    assert len(lessons) >= 8 and not lessons & {p.name for p in dest.glob("student/*.ipynb")}
     (dest / "03_freezing.ipynb").write_text("{}")
+    (dest / "student" / "05_fine_tuning.ipynb").write_text('{"mine": 1}')  # from before the rename
     again = subprocess.run([*run, "--update"], capture_output=True, text=True, cwd=tmp_path,
                            timeout=120)
     assert again.returncode == 0, again.stderr
     assert "kept:    03_freezing.ipynb (you changed it" in again.stdout
+    assert "kept:    student/05_fine_tuning.ipynb (the student copy's old name" in again.stdout
     assert (dest / "03_freezing.ipynb").read_text() == "{}"
+    assert (dest / "student" / "05_fine_tuning.ipynb").read_text() == '{"mine": 1}'
 
 
 def test_lessons_copied_from_a_read_only_install_are_the_learners_to_edit(kit, tmp_path):

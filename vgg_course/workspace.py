@@ -2,11 +2,16 @@
 
 The lessons ship inside the package, as ``vgg_course.lessons`` (in the repository that is
 ``notebooks/``): the lesson notebooks, the student notebooks in ``student/`` and
-``sanitize.cfg`` for nbval. ``python -m vgg_course lessons DEST`` copies them into DEST
-and writes ``DEST/vgg-course.json``, which marks DEST as the course folder (data, results
-and grades go under it, see ``vc.config``) and records the SHA-256 of every file it wrote.
+``sanitize.cfg`` for nbval. A student copy is named apart from its lesson
+(``student/03_freezing_student.ipynb`` beside ``03_freezing.ipynb``, :func:`student_name`), so
+JupyterLab never shows two tabs of one title. ``python -m vgg_course lessons DEST`` copies
+them into DEST and writes ``DEST/vgg-course.json``, which marks DEST as the course folder
+(data, results and grades go under it, see ``vc.config``) and records the SHA-256 of every
+file it wrote.
 Running it again never overwrites a file. With ``--update``, a file that is still as it was
-copied is refreshed from the package; a file the learner changed is kept, and named.
+copied is refreshed from the package; a file the learner changed is kept, and named. A
+student copy under its old name (``student/03_freezing.ipynb``, from a kit before the rename)
+is never touched: the new name is copied beside it, and the report says so.
 
 Commands that write into the course folder (``data install``, ``compare``, ``grade``, ...)
 ask ``where_to_write`` first: outside a course folder they stop and say where they would
@@ -28,6 +33,31 @@ from pathlib import Path
 from vgg_course import __version__, config
 
 PATTERNS = ("[0-9][0-9]_*.ipynb", "student/[0-9][0-9]_*.ipynb", "sanitize.cfg")
+STUDENT_SUFFIX = "_student"  # 03_freezing.ipynb's student copy: 03_freezing_student.ipynb
+
+
+def student_name(lesson: str) -> str:
+    """The file name of a lesson's student copy: the lesson's stem, ``_student``, its suffix.
+
+    It sorts by lesson number like the lesson, and a tab titled with it is the student's.
+
+    Example:
+        >>> student_name("03_freezing.ipynb"), student_name("03_freezing_student.ipynb")
+        ('03_freezing_student.ipynb', '03_freezing_student.ipynb')
+    """
+    path = Path(lesson)
+    return f"{lesson_stem(path.stem)}{STUDENT_SUFFIX}{path.suffix}"
+
+
+def lesson_stem(stem: str) -> str:
+    """The lesson a notebook's stem names: ``03_freezing`` for a student copy's
+    ``03_freezing_student`` and for the lesson (or an old student copy) ``03_freezing``.
+
+    Example:
+        >>> lesson_stem("03_freezing_student"), lesson_stem("03_freezing")
+        ('03_freezing', '03_freezing')
+    """
+    return stem.removesuffix(STUDENT_SUFFIX)
 
 
 def lessons_folder() -> Path:
@@ -101,6 +131,8 @@ class CopyReport:
     current: list[str] = field(default_factory=list)    # already the kit's version
     edited: list[str] = field(default_factory=list)     # changed by the learner: kept
     outdated: list[str] = field(default_factory=list)   # unchanged, newer in the kit; no --update
+    # student copies under their old name (student/03_freezing.ipynb): kept, never touched
+    old_names: dict[str, str] = field(default_factory=dict)  # old name -> the kit's name now
 
     def lines(self) -> list[str]:
         out = [f"copied:  {name}" for name in self.copied]
@@ -108,6 +140,8 @@ class CopyReport:
         out += [f"kept:    {name} (you changed it; it is never overwritten)" for name in self.edited]
         out += [f"kept:    {name} (the kit has a newer version: run with --update to get it)"
                 for name in self.outdated]
+        out += [f"kept:    {old} (the student copy's old name: never changed or deleted; the kit's "
+                f"copy is now {new}, beside it)" for old, new in self.old_names.items()]
         if self.current:
             out.append(f"up to date: {len(self.current)} file{'s' * (len(self.current) != 1)}")
         return out
@@ -121,7 +155,9 @@ def copy_lessons(dest: Path, *, update: bool = False, source: Path | None = None
 
     A file that is not in ``dest`` is copied. A file that is: kept as it is, unless
     ``update`` is set and its SHA-256 is still the one recorded when it was copied, in which
-    case the kit's version replaces it. A file the learner changed is always kept.
+    case the kit's version replaces it. A file the learner changed is always kept, and so
+    is a student copy under its old name (``student/03_freezing.ipynb``, before
+    :func:`student_name`): the report's ``old_names`` lists it with the name copied beside it.
 
     Args:
         dest: the course folder (created if needed).
@@ -167,6 +203,11 @@ def copy_lessons(dest: Path, *, update: bool = False, source: Path | None = None
             report.updated.append(name)
         else:
             report.outdated.append(name)
+    kit = set(lesson_files(source))
+    for path in sorted(dest.glob("student/[0-9][0-9]_*.ipynb")):  # copied before the rename
+        name, renamed = path.relative_to(dest).as_posix(), f"student/{student_name(path.name)}"
+        if name not in kit and renamed in kit:
+            report.old_names[name] = renamed
     marker.update({"vgg_course": "course folder", "kit": __version__, "files": recorded})
     _write_atomic(dest / config.MARKER, (json.dumps(marker, indent=1, sort_keys=True) + "\n").encode())
     return report
@@ -240,7 +281,8 @@ def _cli(args: argparse.Namespace) -> int:
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "lessons", help="copy the lessons into a course folder (never overwrites your edits)",
-        description="Copy the lesson notebooks, the student notebooks (student/) and nbval's "
+        description="Copy the lesson notebooks, the student notebooks "
+                    "(student/NN_name_student.ipynb) and nbval's "
                     "sanitize.cfg from the installed kit into DEST, and make DEST the course "
                     "folder (data/, results/ and grades/ go there). Files already in DEST are "
                     "kept; with --update, files you have not changed are refreshed.")

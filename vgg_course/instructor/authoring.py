@@ -16,8 +16,9 @@ exercise needs, so an untouched student notebook runs to the end and its checks 
 "not attempted"), and clears every output. ``python -m vgg_course student-notebooks``
 first stamps the Colab block for ``vc.colab.SOURCE`` into every lesson's first code cell
 (removes it while ``SOURCE`` is unset, so no lesson runs a placeholder; a classroom release
-stamps its own, ``release --colab-source``), then writes ``student/NN_name.ipynb`` beside
-every lesson of the kit's lessons folder
+stamps its own, ``release --colab-source``), then writes ``student/NN_name_student.ipynb``
+(``vc.workspace.student_name``: a tab title apart from the lesson's) for every lesson of the
+kit's lessons folder
 (``notebooks/`` in the repository, see ``vc.workspace.lessons_folder``); ``--check`` only
 compares.
 
@@ -164,7 +165,8 @@ def lesson_notebooks(folder: Path | None = None) -> list[Path]:
 
 
 def student_folder(lessons: Path | None = None) -> Path:
-    """Where the student notebooks of a lessons folder live: its ``student/``."""
+    """Where the student notebooks of a lessons folder live: its ``student/``, each named by
+    ``vc.workspace.student_name`` (``03_freezing_student.ipynb``)."""
     return (workspace.lessons_folder() if lessons is None else Path(lessons)) / "student"
 
 
@@ -180,7 +182,7 @@ def write_student_notebooks(lessons: list[Path] | None = None, *, out_dir: Path 
     stale = []
     for lesson in lessons or lesson_notebooks():
         text = nbformat.writes(student_version(nbformat.read(lesson, as_version=4))) + "\n"
-        target = out_dir / lesson.name
+        target = out_dir / workspace.student_name(lesson.name)
         if target.exists() and target.read_text(encoding="utf-8") == text:
             continue
         stale.append(target)
@@ -298,8 +300,8 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
         description="Stamp the Colab install block for SOURCE in vgg_course/colab.py into "
                     "each lesson's first code cell (or remove it while SOURCE is unset; the "
                     "classroom release stamps its own, see 'release --colab-source'), then "
-                    "write a student copy of each lesson notebook: solutions replaced by "
-                    "stubs, outputs cleared.")
+                    "write a student copy of each lesson notebook, NN_name_student.ipynb: "
+                    "solutions replaced by stubs, outputs cleared.")
     parser.add_argument("notebooks", nargs="*", type=Path,
                         help="lesson notebooks (default: every NN_*.ipynb of the kit's "
                              "lessons, notebooks/ in the repository)")

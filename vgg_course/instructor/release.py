@@ -2,9 +2,14 @@
 
 ``python -m vgg_course release --out DIR`` writes what an instructor hands out::
 
-    DIR/notebooks/NN_name.ipynb        student notebooks: solutions stubbed, no outputs
-    DIR/wheel/vgg_course-*.whl         the kit without vgg_course.exercises.instructor
-    DIR/README.md                      how students install and start (Colab links too)
+    DIR/notebooks/NN_name_student.ipynb  student notebooks: solutions stubbed, no outputs
+    DIR/wheel/vgg_course-*.whl           the kit without vgg_course.exercises.instructor
+    DIR/README.md                        how students install and start (Colab links too)
+
+The notebooks carry the student copies' name (``vc.workspace.student_name``), the one
+``notebooks/student/`` and ``lessons DEST`` give them: a student sees one name for one copy,
+never a tab titled like the lesson, and hands in that file (the grader reads the old
+``NN_name.ipynb`` too).
 
 In Google Colab the notebooks' first cell installs the kit from where the instructor
 publishes ``wheel/``'s file: ``--colab-source URL`` stamps that URL in (``vc.colab``), the
@@ -14,8 +19,9 @@ https://github.com/ORG/REPO`` writes an "Open in Colab" link per notebook into t
 The wheel is built (``pip wheel --no-deps --no-build-isolation``, offline) from a copy of
 the package that leaves out ``vgg_course.exercises.instructor``: the solution functions and the
 hidden cases. Its lessons (``vgg_course.lessons``) are the student notebooks only, so
-``python -m vgg_course lessons DEST`` gives students ``DEST/student/NN_name.ipynb``. There, ``ex.q1.solution()`` says that solutions come from the instructor and
-checks still grade, from the public cases. Before anything is written to ``DIR`` the release
+``python -m vgg_course lessons DEST`` gives students ``DEST/student/NN_name_student.ipynb``.
+There, ``ex.q1.solution()`` says that solutions come from the instructor and checks still
+grade, from the public cases. Before anything is written to ``DIR`` the release
 is searched for every solution line (:func:`solution_lines`); one found stops the command.
 
 The student build has a version of its own, :data:`STUDENT_VERSION` (``0.1.0+student``: a
@@ -58,7 +64,7 @@ It replaces any other build of the kit in that environment (the self-study build
 {base}, is the one with the solutions); `python -c "import vgg_course; print(vgg_course.__version__)"`
 says which one is installed.
 
-Then open the notebooks in `notebooks/` in order, starting with `00_setup_check.ipynb`
+Then open the notebooks in `notebooks/` in order, starting with `00_setup_check_student.ipynb`
 (the kit carries the same notebooks: `python -m vgg_course lessons my-course` copies them
 into `my-course/student/`, and never overwrites one you have changed).
 Each exercise has a check cell: run it as often as you like, it tells you what is right
@@ -272,7 +278,8 @@ def write_release(out: Path, lessons: list[Path] | None = None, *,
             student = authoring.student_version(nbformat.read(lesson, as_version=4))
             first = colab.first_code_cell(student)
             first.source = colab.stamped(first.source, source)
-            (notebooks / lesson.name).write_text(nbformat.writes(student) + "\n", encoding="utf-8")
+            (notebooks / workspace.student_name(lesson.name)).write_text(
+                nbformat.writes(student) + "\n", encoding="utf-8")
         build_wheel(draft / "wheel", sorted(notebooks.glob("*.ipynb")))
         names = [f"notebooks/{p.name}" for p in sorted(notebooks.glob("*.ipynb"))]
         (draft / "README.md").write_text(_readme(source, colab_repository, names), encoding="utf-8")

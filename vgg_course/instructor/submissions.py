@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from vgg_course import exercises
+from vgg_course import exercises, workspace
 from vgg_course.instructor import sections
 
 
@@ -36,8 +36,19 @@ def discover(submissions: Path, lesson: str | None = None) -> list[Found]:
     """Every ``*.ipynb`` under ``submissions``, in name order.
 
     Layouts: ``<student>/<NN_name>.ipynb`` (also nbgrader's ``<student>/<assignment>/...``)
-    or ``<student>.ipynb`` with ``lesson`` given. The lesson is the file's stem when it
-    names a lesson with exercises, else ``lesson``. Hidden folders are skipped.
+    or ``<student>.ipynb`` with ``lesson`` given. The lesson is the one the file's stem
+    names when it has exercises, else ``lesson``; a student copy's stem names its lesson
+    too, by its name now (``03_freezing_student``) or its old one (``03_freezing``), see
+    ``vc.workspace.student_name``. Hidden folders are skipped.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     for name in ("ann/03_freezing_student.ipynb", "bo/03_freezing.ipynb"):
+        ...         (Path(tmp) / name).parent.mkdir()
+        ...         _ = (Path(tmp) / name).write_text("{}")
+        ...     [(f.student, f.lesson) for f in discover(Path(tmp))]
+        [('ann', '03_freezing'), ('bo', '03_freezing')]
     """
     found = []
     for path in sorted(Path(submissions).rglob("*.ipynb")):
@@ -45,9 +56,10 @@ def discover(submissions: Path, lesson: str | None = None) -> list[Found]:
         if any(part.startswith(".") for part in rel.parts):
             continue  # .ipynb_checkpoints and other hidden copies
         student = rel.parts[0] if len(rel.parts) > 1 else path.stem
+        named = workspace.lesson_stem(path.stem)
         try:
-            exercises.load(path.stem)
-            found.append(Found(student, path, path.stem))
+            exercises.load(named)
+            found.append(Found(student, path, named))
         except KeyError:
             found.append(Found(student, path, lesson))
     return found
