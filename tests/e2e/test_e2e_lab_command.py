@@ -1,4 +1,4 @@
-"""`make lab` as a student meets it: the printed URL shows lesson 00, no pop-up, no kit files.
+"""`make lab` as a student meets it: lesson 00 at the printed URL, no pop-up, no kit files, distinct tabs.
 
 One server, started with the `lab` command's own options (``course.lab_server_args``) and the
 JupyterLab settings ``course.py`` writes into the environment at setup (here into a stand-in
@@ -80,6 +80,14 @@ def test_the_printed_url_opens_lesson_00_with_nothing_in_the_way(browser, tmp_pa
         page.wait_for_timeout(NEWS_WAIT * 1000)
         body = page.inner_text("body")
         assert "Jupyter news" not in body, "JupyterLab asked about news on the first page"
+
+        # a lesson and its student copy open side by side as two tabs a student can tell apart
+        for path in ("notebooks/03_freezing.ipynb", "notebooks/student/03_freezing_student.ipynb"):
+            page.evaluate("p => window.jupyterapp.commands.execute('docmanager:open', {path: p})", path)
+        page.wait_for_function(f"() => ({_OPEN_DOCUMENTS_JS})()?.length === 3")
+        labels = page.locator("#jp-main-dock-panel .lm-TabBar-tab .lm-TabBar-tabLabel").all_inner_texts()
+        assert sorted(labels) == ["00_setup_check.ipynb", "03_freezing.ipynb",
+                                  "03_freezing_student.ipynb"], labels
     except Exception:
         try:  # what the student would have seen; a screenshot must not hide the failure
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
