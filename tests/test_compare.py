@@ -461,6 +461,110 @@ def test_outside_a_course_folder_compare_refuses_unless_out_or_here(tmp_path, mo
     err = capsys.readouterr().err
     assert "--here" in err and "python -m vgg_course lessons DEST" in err and "Nothing was written" in err
     assert outs == [] and list(tmp_path.iterdir()) == []
-    assert main(["compare", "--here"]) == 2 and main(["compare", "--out", str(tmp_path / "o")]) == 2
+    # --out names where the results go, not where the course data would be drawn or downloaded
+    for name in ("VGG_COURSE_DATA", "VGG_COURSE_DATA_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    vc.config.reset()
+    assert main(["compare", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"would write into {tmp_path.resolve() / 'data'}" in err and "--here" in err
+    assert outs == [] and list(tmp_path.iterdir()) == []
+    data = tmp_path.parent / f"{tmp_path.name}-photos"
+    assert main(["compare", "--here"]) == 2 and main(
+        ["compare", "--out", str(tmp_path / "o"), "--data", str(data)]) == 2
     mode = vc.config.settings().mode
     assert outs == [tmp_path.resolve() / "results" / "comparison" / f"{mode}-squeezenet", tmp_path / "o"]
+
+
+# ---------------------------------------------------------------- a folder too big for memory
+
+
+def _flat(tmp_path, practice):
+    """The practice images as one folder of class folders: no train/ and val/."""
+    root = tmp_path / "flat"
+    for split in ("train", "val"):
+        for klass in ("ants", "bees"):
+            for f in (practice / split / klass).iterdir():
+                (root / klass).mkdir(parents=True, exist_ok=True)
+                shutil.copy(f, root / klass / f"{split}_{f.name}")
+    return root
+
+
+def _spy_streaming(monkeypatch):
+    """Lower the lab's memory limit to 4 KB; record every statistics pass and every InMemory."""
+    monkeypatch.setattr(vc.compare.lab, "_PRELOAD_LIMIT", 4096)
+    passes, real_stats = [], vc.standardizing.channel_stats
+    monkeypatch.setattr(vc.standardizing, "channel_stats",
+                        lambda *a, **k: passes.append(len(a[0])) or real_stats(*a, **k))
+    monkeypatch.setattr(vc.data.InMemory, "__init__", lambda *a, **k: (_ for _ in ()).throw(
+        AssertionError("decoded into memory")))
+    return passes
+
+
+def test_a_folder_too_big_for_memory_trains_every_recipe_streamed(practice, monkeypatch):
+    budget = compare.Budget(epochs=1, repeats=1, scratch=SMALL_SCRATCH, device="cpu")
+    kept = compare.run(vc.models.tiny_vgg(2), practice, budget=budget, transforms=(SMALL, SMALL),
+                       progress=False)
+    passes = _spy_streaming(monkeypatch)
+    streamed = compare.run(vc.models.tiny_vgg(2), practice, budget=budget,
+                           transforms=(SMALL, SMALL), progress=False)
+    assert [r.recipe for r in streamed.results] == list(vc.recipes.RECIPES)
+    assert all(r.failure is None for r in streamed.results), streamed.to_markdown()
+    assert passes == [80]  # from_scratch's statistics: one pass over the training images
+    assert streamed.result("from_scratch").settings == str(SMALL_SCRATCH)
+    # 4 KB holds no feature cache: every frozen prefix runs each epoch instead
+    assert not any(r.cached_features for r in streamed.results)
+    assert [r.cached_features for r in kept.results] == [True] * 4 + [False] * 2
+    # the same training, decoded per batch instead of once: the same numbers
+    for a, b in zip(kept.results, streamed.results):
+        assert a.curves["train_loss"] == pytest.approx(b.curves["train_loss"], rel=1e-4), a.recipe
+        assert a.curves["val_acc"] == pytest.approx(b.curves["val_acc"]), a.recipe
+
+
+def test_the_cli_trains_every_recipe_on_a_flat_folder_too_big_for_memory(tmp_path, practice,
+                                                                          monkeypatch, capsys):
+    passes = _spy_streaming(monkeypatch)
+    monkeypatch.setattr(vc.compare.budget, "Budget",  # the CLI's budget, with a short scratch run
+                        lambda **k: compare.Budget(**k, scratch=SMALL_SCRATCH))
+    code = main(["compare", "--data", str(_flat(tmp_path, practice)), "--val-fraction", "0.25",
+                 "--epochs", "1", "--repeats", "1", "--image-size", "32", "--device", "cpu",
+                 "--out", str(tmp_path / "out")])
+    assert code == 0, capsys.readouterr()
+    saved = json.loads((tmp_path / "out" / "comparison.json").read_text())
+    # SqueezeNet's head is one layer: transfer_learning = both finetune_* (one run)
+    trained = [name for r in saved["results"] for name in [r["recipe"], *r["same_as"]]]
+    assert sorted(trained) == sorted(vc.recipes.RECIPES) and "from_scratch" in trained
+    assert not any(r.get("failure") for r in saved["results"])
+    assert (saved["n_train"], saved["n_val"]) == (90, 30)  # 25% of each class's 60
+    assert "25% to val by seed 0" in saved["data_check"] and passes == [90]
+
+
+def test_a_flat_folder_is_split_by_seed_and_its_error_names_the_option(tmp_path, practice,
+                                                                       capsys, no_training):
+    flat = _flat(tmp_path, practice)
+    with pytest.raises(folders.DataError, match=r"pass val_fraction=0\.2"):
+        compare.run(vc.models.tiny_vgg(2), flat, transforms=(SMALL, SMALL), progress=False)
+    assert main(["compare", "--data", str(flat), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "pass --val-fraction 0.2" in err and "val_fraction" not in err
+    assert main(["compare", "--data", str(flat), "--val-fraction", "1.5",
+                 "--out", str(tmp_path / "out")]) == 2
+    assert "--val-fraction must be between 0 and 1" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_streamed_lab_caches_features_only_while_all_caches_fit_its_limit(practice, monkeypatch):
+    # tiny_vgg at 32 px, 120 images: the decoded images take 1.5 MB; the features cached by
+    # transfer_learning 15 KB, partial_finetune 61 KB, finetune_new_classifier 753 KB
+    monkeypatch.setattr(vc.compare.lab, "_PRELOAD_LIMIT", 70_000)
+    budget = compare.Budget(epochs=1, repeats=1, device="cpu")
+
+    def cached(*names):
+        result = compare.run(vc.models.tiny_vgg(2), practice, recipe_names=list(names),
+                             budget=budget, transforms=(SMALL, SMALL), progress=False)
+        return [result.result(name).cached_features for name in names]
+
+    assert cached("partial_finetune") == [True]  # 61 KB alone fits
+    # beside transfer_learning's 15 KB it would not: the limit holds all caches together
+    assert cached("transfer_learning", "finetune_new_classifier", "partial_finetune") == [
+        True, False, False]

@@ -206,7 +206,12 @@ def _add_compare(subparsers: argparse._SubParsersAction) -> None:
                         help="vgg16 (needs its pretrained weights) or squeezenet: the offline "
                              "companion, its weights installed with the kit")
     parser.add_argument("--data", type=Path, default=None,
-                        help="folder with train/<class>/ and val/<class>/ (default: the course data)")
+                        help="folder with train/<class>/ and val/<class>/, or one folder of "
+                             "class folders with --val-fraction (default: the course data)")
+    parser.add_argument("--val-fraction", type=float, default=None, metavar="F",
+                        help="for one folder of class folders (no train/ and val/): this "
+                             "fraction of each class's images, between 0 and 1 (e.g. 0.2), "
+                             "becomes the validation set, chosen by --seed")
     parser.add_argument("--epochs", type=int, default=LAB_DEFAULTS["epochs"],
                         help="epochs of training for each recipe and seed")
     parser.add_argument("--batch-size", type=int, default=LAB_DEFAULTS["batch_size"],
@@ -249,14 +254,22 @@ def _cli_compare(args: argparse.Namespace) -> int:
     args.out = _destination("compare", args.here, where, chosen=chosen)
     if args.out is None:
         return 2
+    if args.data is None and config.settings().data_dir is None:  # the course data: drawn or downloaded
+        if _destination("compare", args.here, lambda: config.settings().data_home,
+                        chosen=_data_home_chosen()) is None:
+            return 2
     try:
         budget = Budget(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                         backbone_lr=args.backbone_lr, augment=args.augment,
                         image_size=args.image_size, seed=args.seed, repeats=args.repeats,
                         device=args.device, precision=args.precision)
         result = lab.run(args.model, args.data, recipe_names=args.recipes, budget=budget,
-                         out=args.out)
-    except (folders.DataError, weights.WeightsError, ValueError, RuntimeError) as exc:
+                         val_fraction=args.val_fraction, out=args.out)
+    except folders.DataError as exc:  # the API's argument, as this command spells it
+        print("error: " + str(exc).replace("val_fraction=", "--val-fraction ")
+              .replace("val_fraction", "--val-fraction"), file=sys.stderr)
+        return 2
+    except (weights.WeightsError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(result.to_markdown())

@@ -5,8 +5,8 @@ skipped by name, layout problems raised as ``vc.folders.DataError`` before train
 returns train/val ``ImageFolder`` datasets over the files that passed. ``batches`` iterates
 a loader once with a progress bar, ``shuffle_generator`` finds the generator that shuffles
 it (the training loop and feature caching both need them). ``InMemory`` keeps
-a deterministic dataset's decoded images as tensors, and ``standardized`` gives a model
-without pretrained preprocessing inputs scaled by the training images' own statistics.
+a deterministic dataset's decoded images as tensors (``vc.standardizing`` scales them for a
+network from random weights).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 from torchvision.datasets import ImageFolder
 from torchvision.transforms import v2
@@ -117,35 +116,6 @@ class InMemory(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         return self.images[i], int(self.labels[i])
-
-
-def standardized(train: InMemory, val: InMemory, *, image_size: int | None = None
-                 ) -> tuple[InMemory, InMemory, torch.Tensor, torch.Tensor]:
-    """Both splits resized (optionally) and standardised with the training images' statistics.
-
-    For a network trained from random weights: no pretrained preprocessing applies, so each
-    channel is centred and scaled to unit variance by the training split's own mean and
-    standard deviation (the validation split uses the same numbers). ``image_size``
-    resizes the square images first (bilinear, antialiased). Returns
-    ``(train, val, mean, std)``; the inputs are not changed.
-
-    Example:
-        >>> imgs = InMemory([(torch.full((3, 8, 8), float(i)), i % 2) for i in range(4)])
-        >>> tr, va, mean, std = standardized(imgs, imgs, image_size=4)
-        >>> tr.images.shape, round(float(tr.images.mean()), 6), round(float(tr.images.std(unbiased=False)), 2)
-        (torch.Size([4, 3, 4, 4]), 0.0, 1.0)
-    """
-    def resize(x: torch.Tensor) -> torch.Tensor:
-        if image_size is None or x.shape[-1] == image_size:
-            return x.float()
-        return F.interpolate(x.float(), size=(image_size, image_size), mode="bilinear",
-                             antialias=True, align_corners=False)
-
-    train_x, val_x = resize(train.images), resize(val.images)
-    mean = train_x.mean(dim=(0, 2, 3), keepdim=True)
-    std = train_x.std(dim=(0, 2, 3), keepdim=True, unbiased=False).clamp_min(1e-6)
-    return (InMemory.of((train_x - mean) / std, train.labels, train),
-            InMemory.of((val_x - mean) / std, val.labels, val), mean.flatten(), std.flatten())
 
 
 def batches(loader: Iterable, *, desc: str, progress: bool) -> Iterator:

@@ -59,16 +59,20 @@ def results_folder(model: str, settings: config.Settings | None = None, *,
 
 
 def _preload(train_ds: Dataset, val_ds: Dataset, budget: Budget, progress: bool
-             ) -> tuple[Dataset, Dataset]:
-    """Decode once into memory when the data is deterministic and fits in ``_PRELOAD_LIMIT``."""
+             ) -> tuple[Dataset, Dataset, bool]:
+    """Decode once into memory when the data is deterministic and fits in ``_PRELOAD_LIMIT``.
+
+    Returns both datasets and whether they are in memory; otherwise every batch is decoded
+    from the files when it is needed (streamed).
+    """
     if budget.augment:
-        return train_ds, val_ds
+        return train_ds, val_ds, False
     first = train_ds[0][0]
     size = first.numel() * first.element_size() * (len(train_ds) + len(val_ds))
     if size > _PRELOAD_LIMIT:
-        return train_ds, val_ds
+        return train_ds, val_ds, False
     return (data.InMemory(train_ds, progress=progress),
-            data.InMemory(val_ds, progress=progress))
+            data.InMemory(val_ds, progress=progress), True)
 
 
 def run(
@@ -77,6 +81,7 @@ def run(
     *,
     recipe_names: Sequence[str] | None = None,
     budget: Budget = Budget(),
+    val_fraction: float | None = None,
     transforms: tuple[Callable, Callable] | None = None,
     keep_predictions: bool = True,
     progress: bool = True,
@@ -86,8 +91,13 @@ def run(
 
     The data are checked before anything trains (every file opened and decoded; the ones
     skipped are named with the reason); without augmentation the images are decoded once
-    and kept in memory (up to 1 GiB) for every recipe, seed and epoch. Recipes that train
-    exactly the same parameters from the same values on this model run once (``same_as``).
+    and kept in memory (up to 1 GiB) for every recipe, seed and epoch. A bigger folder (or
+    augmentation) is streamed: each batch is decoded from the files when it is needed, a
+    frozen prefix is cached only while its features fit in the same 1 GiB, and
+    ``from_scratch``'s standardisation is computed in one pass over the training images and
+    applied to each image on the fly, so memory stays bounded whatever the folder's size.
+    Recipes that train exactly the same parameters from the same values on this model run
+    once (``same_as``).
     Each recipe runs once per seed of the budget (``vc.compare.runs``); a recipe with a frozen
     prefix computes it once for all its seeds (and for other recipes with the same prefix).
     A recipe that starts from random weights (``vc.recipes.Recipe.random_start``:
@@ -100,13 +110,16 @@ def run(
         model: ``"squeezenet"`` (the offline companion), ``"vgg16"`` (pretrained, or practice
             weights in practice/quick mode), or a model to start from (each recipe gets a
             copy; pass ``transforms`` then).
-        data_root: ``root/train/<class>`` + ``root/val/<class>``; default: the course data
-            (practice images in quick mode, the ants/bees photos otherwise).
+        data_root: ``root/train/<class>`` + ``root/val/<class>``, or one folder of
+            ``<class>`` folders with ``val_fraction``; default: the course data (practice
+            images in quick mode, the ants/bees photos otherwise).
         recipe_names: which recipes, in order; default all of ``vc.recipes.RECIPES``. A recipe
             that does not apply to the model (e.g. a ResNet has no ``classifier``) is skipped
             and the reason kept in ``Comparison.skipped``.
         budget: epochs, batch size, learning rates, seeds, augmentation, image size, device
             and precision.
+        val_fraction: split one folder of class folders: this fraction of each class goes
+            to validation, chosen by ``budget.seed`` (same seed, same split).
         transforms: ``(train_transform, val_transform)``; default: the model's own
             (``vc.models.transforms``).
         keep_predictions: keep the best recipe's validation predictions (one extra pass).
@@ -144,7 +157,8 @@ def run(
                                                  image_size=budget.image_size)
     # DataError here, before any model is built or trained
     train_ds, val_ds = data.image_folders(data_root, train_transform=transforms[0],
-                                          val_transform=transforms[1], seed=budget.seed)
+                                          val_transform=transforms[1],
+                                          val_fraction=val_fraction, seed=budget.seed)
     report = train_ds.report
     skipped_files = [{"path": f.path, "reason": f.reason} for f in report.skipped]
     if say_checked:
@@ -157,14 +171,15 @@ def run(
         base, label, note = model, type(model).__name__, ""
     paths = [p for p, _ in val_ds.samples]
     labels = [y for _, y in val_ds.samples]  # no image is opened for this
-    train_ds, val_ds = _preload(train_ds, val_ds, budget, progress)
+    train_ds, val_ds, in_memory = _preload(train_ds, val_ds, budget, progress)
     loaders = data.make_loaders(train_ds, val_ds, batch_size=budget.batch_size,
                                 device=chosen.device, seed=budget.seed)
     num_classes = len(train_ds.classes)
     comparison = Comparison(label, note, str(data_root), list(train_ds.classes), len(train_ds),
                             len(val_ds), budget, [], skipped_files=skipped_files,
                             data_check=report.summary())
-    lab = runs.Lab(base, loaders, (train_ds, val_ds), budget, chosen, progress)
+    lab = runs.Lab(base, loaders, (train_ds, val_ds), budget, chosen, progress,
+                   cache_limit=None if in_memory else _PRELOAD_LIMIT)
     first_with: dict[tuple, RecipeResult] = {}
     best: tuple[tuple[float, float], str, nn.Module] | None = None
     bar = tqdm(names, desc="recipes", unit="recipe", **({} if progress else {"disable": True}))

@@ -7,7 +7,9 @@ frozen in the same place. A recipe that starts from random weights
 (``vc.recipes.Recipe.random_start``: ``from_scratch``) trains with its own settings
 (``vc.compare.ScratchBudget``: standardised inputs, AdamW, a one-cycle schedule); a run whose
 loss becomes NaN or infinite makes the recipe a failure, reported with the fix. Everything
-runs with the one ``vc.devices.Plan`` the lab resolved.
+runs with the one ``vc.devices.Plan`` the lab resolved. Streamed data (too big for memory) is
+standardised on the fly (``vc.standardizing``), and a prefix is cached only while the caches
+fit the lab's memory limit.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from vgg_course import data, devices, engine, features, freezing, memory, optim, recipes
+from vgg_course import standardizing
 from vgg_course.compare.budget import Budget, ScratchBudget
 from vgg_course.compare.results import RecipeResult, Run
 from vgg_course.features import cacheable
@@ -32,17 +35,20 @@ class Lab:
     Args:
         base: the starting model; every recipe and seed trains a copy of it.
         loaders: the shared ``(train, val)`` loaders.
-        datasets: their datasets (a random start standardises them, in memory).
+        datasets: their datasets (a random start standardises them: in memory, or streamed).
         budget: epochs, learning rates, seeds, ... of every recipe.
         chosen: the device and precision everything runs with (``vc.devices.plan``, once).
         progress: show progress bars.
+        cache_limit: bytes all feature caches may hold together (``None``: no limit); a
+            prefix whose features would pass it trains uncached.
     """
 
     def __init__(self, base: nn.Module, loaders: tuple[DataLoader, DataLoader],
                  datasets: tuple[Dataset, Dataset], budget: Budget, chosen: devices.Plan,
-                 progress: bool) -> None:
+                 progress: bool, cache_limit: int | None = None) -> None:
         self.base, self.loaders, self.datasets = base, loaders, datasets
         self.budget, self.chosen, self.progress = budget, chosen, progress
+        self.cache_limit = cache_limit
         self.caches: dict[tuple, features.Cached] = {}
         self._scratch: tuple[DataLoader, DataLoader] | None = None
 
@@ -56,12 +62,8 @@ class Lab:
         if own is None:
             return self.loaders
         if self._scratch is None:
-            train, val = self.datasets
-            if not isinstance(train, data.InMemory):
-                raise ValueError(f"{name}'s own settings (random weights) need the images in "
-                                 "memory (no augmentation); pass Budget(scratch=None) to train "
-                                 "it with the shared budget")
-            train, val, _, _ = data.standardized(train, val, image_size=own.image_size)
+            train, val, _, _ = standardizing.standardized(
+                *self.datasets, image_size=own.image_size, progress=self.progress)
             self._scratch = data.make_loaders(train, val, batch_size=self.budget.batch_size,
                                               device=self.chosen.device, seed=self.budget.seed)
         return self._scratch
@@ -121,11 +123,30 @@ class Lab:
         if not checked.ok:
             return None, 0.0
         key, seconds = cacheable.prefix_key(model, checked), 0.0
+        if key not in self.caches and not self._fits(model, checked, train_loader, val_loader):
+            return None, 0.0
         if key not in self.caches:
             self.caches[key] = features.cache(model, train_loader, val_loader, checked,
                                               plan=self.chosen, progress=self.progress)
             seconds = self.caches[key].seconds
         return self.caches[key].with_head_of(model), seconds
+
+    def _fits(self, model: nn.Module, checked: cacheable.CacheCheck, train_loader: DataLoader,
+              val_loader: DataLoader) -> bool:
+        """Whether this prefix's fp32 features fit beside the caches held, under ``cache_limit``."""
+        if self.cache_limit is None:
+            return True
+        prefix = nn.Sequential(*(m for _, m in cacheable.stages(model)[:checked.boundary]))
+        modes = {m: m.training for m in prefix.modules()}
+        prefix.eval()  # as caching runs it: no BatchNorm statistics change
+        where = next((q.device for q in prefix.parameters()), torch.device("cpu"))
+        with torch.inference_mode():
+            per_image = prefix(train_loader.dataset[0][0][None].to(where)).numel()
+        for m, training in modes.items():
+            m.training = training
+        held = sum(c.train.features.nbytes + c.val.features.nbytes for c in self.caches.values())
+        need = 4 * per_image * (len(train_loader.dataset) + len(val_loader.dataset))
+        return held + need <= self.cache_limit
 
     def _once(self, name: str, num_classes: int, seed: int) -> tuple[Run, nn.Module, float, str]:
         model = copy.deepcopy(self.base)  # every recipe and seed starts from the same weights
