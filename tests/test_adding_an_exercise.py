@@ -29,6 +29,8 @@ RUN_CELLS = r"""
 import json, sys
 import nbformat
 
+from vgg_course import exercises
+
 def run(path, answers=None):
     nb = nbformat.read(path, as_version=4)
     namespace, verdicts = {}, {}
@@ -40,8 +42,12 @@ def run(path, answers=None):
             if meta["role"] == "answer" else cell.source
         if meta["role"] == "check":
             verdicts[meta["exercise"]] = eval(source.splitlines()[0], namespace).status
+        elif meta["role"] == "verify":
+            verdicts[meta["exercise"] + " verify"] = repr(eval(source, namespace)).splitlines()[0]
         else:
             exec(source, namespace)
+    graded = exercises.grade_namespace(namespace, "toy", hidden=True)
+    verdicts.update({f"{v.exercise} graded": v.status for v in graded})
     return verdicts
 
 wrong = {"toy.q1": "def count_linear(model):\n    return len(list(model.children()))",
@@ -94,10 +100,11 @@ def test_the_page_shows_both_files_of_a_new_exercise():
     assert "python -m vgg_course exercises sync" in PAGE.read_text()
 
 
-def test_sync_computes_the_key_and_stamps_the_solution_function(kit):
-    keys = (kit / "vgg_course" / "exercises" / "keys.py").read_text()
-    assert '"toy.q2": {' in keys and re.search(r'"head": "[0-9a-f]{64}"', keys)
-    assert not re.search(r"[0-9a-f]{64}", (kit / "vgg_course/exercises/toy.py").read_text())
+def test_sync_writes_the_public_cases_and_stamps_the_solution_function(kit):
+    public = json.loads((kit / "vgg_course" / "exercises" / "public_cases.json").read_text())
+    assert [type(c["expected"]) for c in public["toy.q1"]] == [int, int]
+    assert "toy.q2" not in public  # a prediction's value is the instructor's alone
+    assert "1539" not in (kit / "vgg_course/exercises/toy.py").read_text()
     nb = nbformat.read(kit / "notebooks" / "99_toy.ipynb", as_version=4)
     answers = [c.source for c in nb.cells if c.metadata.get("vgg_course", {}).get("role") == "answer"]
     assert answers[0].startswith("def count_linear(model: nn.Module) -> int:")
@@ -110,9 +117,16 @@ def test_solution_passes_wrong_answers_fail_and_the_student_copy_is_not_attempte
     done = _python(kit, "-c", RUN_CELLS, "notebooks/99_toy.ipynb", str(student))
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.strip().splitlines()[-1])
-    assert seen == {"lesson": {"toy.q1": "passed", "toy.q2": "passed"},
-                    "student": {"toy.q1": "not attempted", "toy.q2": "not attempted"},
-                    "wrong": {"toy.q1": "failed", "toy.q2": "failed"}}
+    right = "Exercise toy.q2: 1 of 1 predictions right"
+    none = "Exercise toy.q2: no prediction recorded (run the check cell first)"
+    assert seen == {
+        "lesson": {"toy.q1": "passed", "toy.q2": "recorded", "toy.q2 verify": right,
+                   "toy.q1 graded": "passed", "toy.q2 graded": "passed"},
+        "student": {"toy.q1": "not attempted", "toy.q2": "not attempted", "toy.q2 verify": none,
+                    "toy.q1 graded": "not attempted", "toy.q2 graded": "not attempted"},
+        "wrong": {"toy.q1": "failed", "toy.q2": "recorded",
+                  "toy.q2 verify": "Exercise toy.q2: 0 of 1 predictions right",
+                  "toy.q1 graded": "failed", "toy.q2 graded": "failed"}}
 
 
 def test_the_student_notebook_holds_no_solution(kit):
@@ -121,15 +135,12 @@ def test_the_student_notebook_holds_no_solution(kit):
     assert "isinstance(layer, nn.Linear)" not in text and "512 * 3 + 3" not in text
 
 
-def test_a_second_sync_changes_nothing_and_a_changed_solution_changes_the_key(kit):
+def test_a_second_sync_changes_nothing_and_a_changed_solution_changes_the_lesson(kit):
     again = _python(kit, "-m", "vgg_course", "exercises", "sync", "--no-execute",
                     "--lessons", "notebooks")
     assert again.returncode == 0 and "exercises are in sync" in again.stdout, again.stdout
     solution = kit / "vgg_course" / "exercises" / "instructor" / "toy.py"
-    keys = kit / "vgg_course" / "exercises" / "keys.py"
-    before = keys.read_text()
     solution.write_text(solution.read_text().replace("512 * 3 + 3", "512 * 3 + 4"))
     changed = _python(kit, "-m", "vgg_course", "exercises", "sync", "--no-execute",
                       "--lessons", "notebooks")
     assert changed.returncode == 0 and "99_toy.ipynb" in changed.stdout, changed.stdout
-    assert keys.read_text() != before

@@ -203,10 +203,10 @@ def test_sync_stamps_writes_the_students_copies_and_reruns_only_changed_lessons(
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 01")]), other)
     runs, written = [], []
     monkeypatch.setattr(authoring.subprocess, "run", lambda cmd, check: runs.append(cmd))
-    monkeypatch.setattr(authoring, "write_keys", lambda found: written.append(found))
+    monkeypatch.setattr(authoring, "write_public_cases", lambda found: written.append(found))
     assert authoring.sync(lessons) == [changed]
     assert written and set(written[0]) == {e.id for n in exercises.MODULES
-                                          for e in exercises.exercises(n) if e.verify}
+                                          for e in exercises.exercises(n) if not e.verify}
     assert runs == [[authoring.sys.executable, str(tmp_path / "scripts" / "regen_notebooks.py"),
                      str(changed)]]
     assert sorted(p.name for p in (lessons / "student").iterdir()) == [

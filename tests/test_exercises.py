@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from vgg_course import config as vc_config
 from vgg_course import exercises
 from vgg_course.instructor import authoring
 from vgg_course.exercises import (comparison_lab, core, fine_tuning, freezing, other_networks,
@@ -33,7 +34,10 @@ def test_reference_passes_in_strict_mode_public_and_hidden(ex, monkeypatch):
     monkeypatch.setenv("VGG_COURSE_STRICT", "1")
     reference = ex.reference()
     verdict = ex.check(reference)
-    assert verdict.passed and verdict.score == verdict.points == ex.points
+    if ex.verify:  # a prediction is recorded by the check, judged by the grader
+        assert verdict.status == "recorded", repr(verdict)
+    else:
+        assert verdict.passed and verdict.score == verdict.points == ex.points
     for seed in (1, 2):  # fresh random cases, hidden ones included
         verdict = ex.verdict(reference, seed, hidden=True)
         assert verdict.passed, repr(verdict)
@@ -188,7 +192,7 @@ def test_check_finds_the_answer_in_the_callers_namespace():
 
 
 def test_prediction_digests_match_torch_itself():
-    """The stored digests are those of the values torch gives (oracles, not hand-typed)."""
+    """The instructor's prediction values are those torch gives (oracles, not hand-typed)."""
     with torch.device("meta"):
         bn, vgg = torch.nn.Module(), None
         from torchvision.models import mobilenet_v3_small, resnet18, squeezenet1_1, vgg11_bn, vgg16
@@ -200,7 +204,9 @@ def test_prediction_digests_match_torch_itself():
     tiny(torch.randn(2, 3, 32, 32)).sum().backward()
 
     def head(model):
-        layer = model.get_submodule(other_networks.last_scoring_layer(model))
+        from vgg_course.exercises.instructor.other_networks import head_path
+
+        layer = model.get_submodule(head_path(model))
         return layer.weight[0].numel() * 5 + 5
 
     total = sum(p.numel() for p in vgg.parameters())
@@ -239,11 +245,11 @@ def test_memory_prediction_oracle_measures_optimizer_state():
 
 
 def test_prediction_messages_name_the_mistake_not_the_answer():
-    verdict = state_dict.q1.check({"state_dict_entries": 38, "parameters": 62})
+    verdict = state_dict.q1.verdict({"state_dict_entries": 38, "parameters": 62}, hidden=True)
     text = repr(verdict)
     assert verdict.score == 0 and "BatchNorm" in text and "buffers" in text
     assert "62" not in text.replace("62,", "") and "38" not in text
-    assert predictions.digest("x.q1", "k", " None ") == predictions.digest("x.q1", "k", "none")
+    assert predictions.normal(" None ") == predictions.normal("none")
 
 
 def test_verdict_text_is_deterministic_and_has_no_addresses():
@@ -291,39 +297,94 @@ def test_docstring_examples_of_the_exercise_modules(name):
         assert result.attempted > 0
 
 
-# --- generated material: solution functions and prediction keys --------------------------------
+# --- generated material: solution functions and public cases ----------------------------------
 
-def test_the_prediction_keys_are_current():
-    """keys.py is what `python -m vgg_course exercises sync` computes from the solutions now."""
-    from vgg_course.exercises import keys
+def test_the_public_cases_are_current():
+    """public_cases.json is what `python -m vgg_course exercises sync` computes now."""
+    from vgg_course.exercises import public
 
-    found = authoring.prediction_keys()
-    assert found == keys.KEYS, "run `python -m vgg_course exercises sync` and commit keys.py"
-    assert not authoring.write_keys(found, check=True)  # the file's text, not only its values
-    assert set(found) == {ex.id for ex in KINDS["predict"]}
-
-
-def test_a_stale_key_is_caught_and_costs_the_prediction(monkeypatch):
-    from vgg_course.exercises import keys
-
-    stale = {**keys.KEYS, "freezing.q3": {**keys.KEYS["freezing.q3"], "trainable": "0" * 64}}
-    assert authoring.write_keys(stale, check=True)
-    monkeypatch.setattr(keys, "KEYS", stale)
-    assert authoring.prediction_keys() != keys.KEYS
-    verdict = freezing.q3.verdict(freezing.q3.reference())
-    assert verdict.status == "partial" and not verdict.parts[0].passed
-    monkeypatch.setattr(keys, "KEYS", {})
-    assert "exercises sync" in repr(freezing.q3.verdict(freezing.q3.reference()))
+    found = authoring.public_cases()
+    assert not authoring.write_public_cases(found, check=True), \
+        "run `python -m vgg_course exercises sync` and commit public_cases.json"
+    assert json.loads(public.PATH.read_text()) == json.loads(json.dumps(found))
+    assert not set(found) & {ex.id for ex in KINDS["predict"]}  # predictions: never
 
 
-def test_no_digest_is_pasted_into_an_exercise_module():
-    import re
+def test_a_stale_public_case_is_caught(monkeypatch, tmp_path):
+    from vgg_course.exercises import public
+
+    found = authoring.public_cases()
+    some = next(iter(found))
+    stale = {**found, some: found[some][:-1]}
+    assert authoring.write_public_cases(stale, check=True)
+
+
+def _student_side_text() -> str:
+    """Everything a student's copy holds: the student-side exercise modules, the public
+    cases and the student notebooks."""
     from pathlib import Path
 
     folder = Path(exercises.__file__).parent
-    pasted = [p.name for p in folder.rglob("*.py")
-              if p.name != "keys.py" and re.search(r"[0-9a-fA-F]{64}", p.read_text())]
-    assert pasted == []
+    files = [p for p in folder.rglob("*") if p.is_file() and "instructor" not in p.parts
+             and p.suffix in (".py", ".json")]
+    files += sorted((Path(__file__).parents[1] / "notebooks" / "student").glob("*.ipynb"))
+    return "\n".join(p.read_text(encoding="utf-8") for p in files)
+
+
+def test_the_students_copy_holds_no_prediction_nor_any_digest():
+    import re
+
+    text = _student_side_text()
+    assert not re.search(r"[0-9a-fA-F]{64}", text)
+    assert "hashlib" not in text and "digest(" not in text
+    for ex in KINDS["predict"]:
+        for key, value in ex.reference().items():
+            if isinstance(value, int) and value >= 100:  # small numbers are everywhere
+                assert not re.search(rf"(?<![0-9_.]){value}(?![0-9_])", text), (ex.id, key)
+
+
+def test_predict_then_verify_records_then_reveals(monkeypatch):
+    ex = freezing.q3
+    right = ex.reference()
+    wrong = {**right, "trainable": right["trainable"] + 1}
+    recorded = ex.check(wrong)
+    assert recorded.status == "recorded" and str(right["trainable"]) not in repr(recorded)
+    shown = ex.reveal(**right)
+    assert "2 of 3 predictions right" in repr(shown) and str(right["trainable"]) in repr(shown)
+    assert "✘ trainable" in repr(shown) and "<table>" in shown._repr_html_()
+    monkeypatch.setenv("VGG_COURSE_STRICT", "1")
+    vc_config.reset()
+    ex.check(right)
+    ex.reveal(**right)  # all right: no error
+    ex.check(wrong)
+    with pytest.raises(core.ExerciseFailed):
+        ex.reveal(**right)
+
+
+def test_the_grader_judges_predictions_from_the_instructors_solution():
+    ex = freezing.q3
+    right = ex.reference()
+    assert ex.verdict(right, 3, hidden=True).passed
+    graded = ex.verdict({**right, "first_conv_grad": "zeros"}, 3, hidden=True)
+    assert graded.score == graded.points - 1
+
+
+def test_a_student_build_checks_with_the_public_cases_only(monkeypatch):
+    monkeypatch.setattr(core, "instructor_module", lambda lesson: None)
+    for ex in ALL:
+        if ex in KINDS["predict"]:
+            assert ex.check({p.key: 1 for p in ex.predictions}).status in ("recorded", "failed")
+            continue
+        with pytest.raises(exercises.SolutionsUnavailable):
+            ex.cases(1)
+        with pytest.raises(exercises.SolutionsUnavailable):
+            ex.cases(0, hidden=True)
+    monkeypatch.undo()
+    answers = {ex.id: ex.reference() for ex in ALL if ex not in KINDS["predict"]}
+    monkeypatch.setattr(core, "instructor_module", lambda lesson: None)
+    for ex_id, answer in answers.items():
+        ex = next(e for e in ALL if e.id == ex_id)
+        assert ex.check(answer).passed, ex_id
 
 
 @pytest.mark.parametrize("ex", ALL, ids=lambda e: e.id)
@@ -341,3 +402,50 @@ def test_each_solution_is_a_function_of_the_instructor_module_and_its_cell_is_it
     else:  # the body: no def line, no docstring, no `return`
         assert not cell.startswith("def ") and f"return {ex.answer}" not in cell
         assert cell.splitlines()[-1].strip() in inspect.getsource(solution)
+
+
+def _student_side_callables() -> dict[str, object]:
+    """Every function and class the student-side exercise modules define (what a student
+    build ships, and what a sandbox can import: the instructor package is hidden there)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    found = {}
+    for info in pkgutil.iter_modules(exercises.__path__):
+        if info.name == "instructor":
+            continue
+        module = importlib.import_module(f"vgg_course.exercises.{info.name}")
+        for name, value in vars(module).items():
+            if (inspect.isfunction(value) or inspect.isclass(value)) \
+                    and value.__module__ == module.__name__:
+                found[f"{info.name}.{name}"] = value
+    return found
+
+
+def _takes(fn, n: int) -> bool:
+    import inspect
+
+    try:
+        inspect.signature(fn).bind(*[None] * n)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ex", [e for e in ALL if e.kind == "function"], ids=lambda e: e.id)
+def test_no_kit_helper_a_student_can_import_answers_an_exercise(ex):
+    """Issue 18: four exercises passed with the kit's own judging helpers as the answer.
+    Reference code now lives in the instructor package only."""
+    import inspect
+
+    arity = len(inspect.signature(ex.reference()).parameters)
+    tried = 0
+    for where, fn in _student_side_callables().items():
+        if not _takes(fn, arity):
+            continue
+        tried += 1
+        verdict = ex.verdict(fn, 1, hidden=True)
+        assert verdict.score < verdict.points, f"{where} answers {ex.id}"
+    assert tried > 0

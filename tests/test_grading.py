@@ -127,7 +127,8 @@ def test_invalid_and_edited_notebooks(graded):
 def test_gradebook_columns_hidden_results_and_incremental_writes(graded):
     with open(graded["out"] / "gradebook.csv", newline="") as f:
         header = next(csv.reader(f))
-    assert header == ["student", *POINTS, "total", "out_of", "hidden", "status", "reasons"]
+    assert header == ["id", "student", "lesson", "notebook", *POINTS, "total", "out_of", "hidden",
+                      "status", "reasons", "lost"]
     assert sorted(graded["rows_seen"]) == graded["rows_seen"] == list(range(1, 8))
     hidden_points = sum(v["hidden_points"] for v in graded["results"]["alice"].verdicts)
     assert hidden_points > 0

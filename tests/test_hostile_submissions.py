@@ -2,7 +2,8 @@
 
 Every hostile notebook answers ``freezing.q1`` and ``freezing.q3`` correctly and attacks in
 ``freezing.q2`` (the kit-writer and the thief in q2 and q3). For each one the gradebook
-must say what happened, its other exercises must keep their points, the honest students'
+must say what happened, its other exercises must keep their points (but where the attack
+changed what the cells below it see, as the patcher's does), the honest students'
 grades must equal the grades of the same answers graded in-process (the oracle), and the
 kit's files must be unchanged.
 """
@@ -157,8 +158,8 @@ HOSTILE = {
     "reader": ("error", f"freezing.q2: cell {Q2} raised FileNotFoundError"),
     "networker": ("error", f"freezing.q2: cell {Q2} raised ConnectionRefusedError"),
     "patcher": ("ok", ""),
-    "exiter": ("error", f"freezing.q2: its process ended (exit code 0) in cell {Q2} before its "
-                        "answer was checked"),
+    "exiter": ("error", f"freezing.q2: its process ended (exit code 0) in cell {Q2}; the cell "
+                        "was left out"),
     "hog": ("error", f"freezing.q2: cell {Q2} raised RuntimeError: [enforce fail at alloc_cpu.cpp"),
     "looper": ("timeout", f"freezing.q2: used up its {TIMEOUT} s of CPU time in cell {Q2}; the "
                           "other exercises were graded"),
@@ -169,7 +170,8 @@ HOSTILE = {
                         "temporarily unavailable"),
     "thief": ("error", f"freezing.q2: cell {Q2} raised ImportError: cannot import name 'freezing' "
                        "from 'vgg_course.exercises.instructor'"),
-    "grader_killer": ("error", "freezing.q2: the sandbox stopped before this exercise reported"),
+    "grader_killer": ("error", f"freezing.q2: cell {Q2} stopped the process that runs the "
+                               "notebook"),  # left out, and the rest run in a fresh sandbox
 }
 
 
@@ -180,7 +182,9 @@ def test_each_hostile_submission_loses_only_its_attacked_exercise(graded, studen
     assert sub.status == status, sub.reasons
     assert reason in "; ".join(sub.reasons), sub.reasons
     assert sub.scores["freezing.q2"] == 0
-    expected_q3 = 0 if student == "kit_writer" else POINTS["freezing.q3"]
+    # the patcher's patches (json.dumps among them) stay for the cells below, as in its own
+    # notebook, where its q3 check was broken too: each exercise sees what is above it
+    expected_q3 = 0 if student in ("kit_writer", "patcher") else POINTS["freezing.q3"]
     assert (sub.scores["freezing.q1"], sub.scores["freezing.q3"]) == (POINTS["freezing.q1"],
                                                                         expected_q3)
 

@@ -64,7 +64,8 @@ def test_release_holds_the_student_notebooks_a_wheel_and_a_readme(built):
         names = wheel.namelist()
     assert "vgg_course/exercises/core.py" in names and "vgg_course/instructor/release.py" in names
     assert not [n for n in names if "exercises/instructor" in n or n.endswith(".pyc")]
-    assert "vgg_course/exercises/keys.py" in names  # the prediction keys are not solutions
+    assert "vgg_course/exercises/public_cases.json" in names  # what its checks compare with
+    assert "vgg_course/exercises/keys.py" not in names  # no digest of any prediction
     # its lessons are the student notebooks (for `python -m vgg_course lessons`), no solutions
     assert sorted(n for n in names if n.startswith("vgg_course/lessons/")) == sorted(
         ["vgg_course/lessons/__init__.py", "vgg_course/lessons/sanitize.cfg",

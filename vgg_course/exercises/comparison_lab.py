@@ -1,45 +1,76 @@
 """Exercises for ``06_comparison_lab.ipynb``: reading the lab's results, and a buggy evaluation.
 
-The checks use results tables made for each case (``LAB_RESULTS`` reordered, and random
-tables: ``vgg_course.exercises.lab_tables``), never the numbers of the student's own run,
-so every verdict is deterministic.
+The checks use results tables made for each case (``LAB_RESULTS`` reordered, and tables
+built with ties and near misses: ``vgg_course.exercises.lab_tables``), never the numbers of
+the student's own run, so every verdict is deterministic. What a right answer gives on a
+case comes from the instructor's side (``case["expected"]``); nothing here computes it.
 """
 
 from __future__ import annotations
+
+import copy
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from vgg_course import recipes
-from vgg_course.exercises import zoo
-from vgg_course.exercises.lab_tables import (LAB_RESULTS, clearly_better, pair_cases, random_table,
-                                              shuffled, table)
+from vgg_course.exercises import integrity, zoo
+from vgg_course.exercises.lab_tables import (LAB_PAIRS, LAB_RESULTS, edge_table, pair_table,
+                                              q3_hits, random_table, shuffled, table,
+                                              tied_best_table)
 from vgg_course.exercises.answers import plain, type_name
 from vgg_course.exercises.core import Exercise, Part
-from vgg_course.exercises.predictions import Prediction, digest, prediction_exercise
+from vgg_course.exercises.predictions import Prediction, prediction_exercise
+
+
+def table_call(fn, case: dict, *args) -> dict:
+    """Call ``fn`` on a copy of the case's table: what it returned, and whether the table
+    it was given changed (sorted, rows edited or removed)."""
+    rows = [dict(r) for r in case["rows"]]
+    value = plain(fn(rows, *args))
+    return {"value": value, "table_changed": rows != case["rows"]}
+
+
+_TABLE_CHANGED = ("the table it was given was changed (sorted, or rows edited): read "
+                  "`results`, leave it as it is")
 
 # --- q1: is the difference larger than the seed spread? -----------------------------------------
 
+_Q1_PARTS = {"larger": "a difference larger than the spread",
+             "within": "a difference within the spread", "tie": "a difference within the spread",
+             "reversed": "the second one is better"}
+
+
 def _q1_cases(rng) -> list[dict]:
-    cases = pair_cases(rng, shuffled(rng, LAB_RESULTS), "the lab's table, reordered")
-    for _ in range(3):  # random tables until each part has a case of its own kind too
-        cases += pair_cases(rng, random_table(rng), "another table")
+    lab = shuffled(rng, LAB_RESULTS)
+    cases = [{"part": _Q1_PARTS[kind], "label": f"the lab's table, {a} vs {b}", "rows": lab,
+              "a": a, "b": b} for kind, pairs in LAB_PAIRS.items() for a, b in [rng.choice(pairs)]]
+    for kind in ("larger", "tie", "within", "reversed"):  # near the boundary, and exactly on it
+        rows, a, b = pair_table(rng, kind)
+        cases.append({"part": _Q1_PARTS[kind], "label": f"another table, {a} vs {b}",
+                      "rows": rows, "a": a, "b": b})
     return cases
 
 
 def _q1_observe(fn, case: dict):
-    return plain(fn([dict(r) for r in case["rows"]], case["a"], case["b"]))
+    return table_call(fn, case, case["a"], case["b"])
 
 
 def _q1_assess(case: dict, got) -> str | None:
-    if not isinstance(got, bool):
-        return f"expected True or False, got {type_name(got)}"
-    if got == clearly_better(case["rows"], case["a"], case["b"]):
+    if got["table_changed"]:
+        return _TABLE_CHANGED
+    value, want = got["value"], case["expected"]
+    if not isinstance(value, bool):
+        return f"expected True or False, got {type_name(value)}"
+    if value == want["value"]:
         return None
-    if case["part"] == "the second one is better":
+    if want["gap"] == "tie":
+        return ("the gap between the means equals the two spreads added together: that is "
+                "not *more than* them")
+    if want["gap"] == "reversed":
         return "the first recipe is the worse one here: it cannot be clearly better"
-    if got:
+    if value:
         return "the gap between the means is not larger than the two spreads together"
     return "the gap between the means is larger than both spreads together"
 
@@ -55,73 +86,58 @@ q1 = Exercise(
           "Call recipe `a` **clearly better** than recipe `b` when its mean is higher by more "
           "than the two standard deviations added together "
           "(`acc_a - acc_b > sd_a + sd_b`). Write `clearly_better(results, a, b)` that returns "
-          "`True` or `False` for two recipe names of such a table. It is checked on this table "
-          "reordered and on other tables. Then use it on your own lab results: is "
-          "`partial_finetune` clearly better than `transfer_learning`?"),
+          "`True` or `False` for two recipe names of such a table, and leaves the table as it "
+          "is. It is checked on this table reordered and on other tables, ties included. Then "
+          "use it on your own lab results: is `partial_finetune` clearly better than "
+          "`transfer_learning`?"),
     answer="clearly_better",
     parts=(Part("a difference larger than the spread"), Part("a difference within the spread"),
            Part("the second one is better")),
     make_cases=_q1_cases, observe=_q1_observe, assess=_q1_assess,
     hint_text=("Find the two rows by their `recipe`, never by their position: the tables come "
-               "in any order."),
+               "in any order. *More than* is strict."),
 )
 
 
 # --- q2: fast enough and good enough ------------------------------------------------------------
 
-def _fastest_within(rows, tolerance: float) -> str:
-    best = max(r["final_val_acc"] for r in rows)
-    close = [r for r in rows if best - r["final_val_acc"] <= tolerance + 1e-12]
-    return min(close, key=lambda r: r["total_s"])["recipe"]
-
-
-def tricky_table(rng) -> tuple[list[dict], float]:
-    """A table and a tolerance where the answer is neither the most accurate recipe, nor the
-    fastest overall, nor the one with the fewest trainable parameters."""
-    rows = sorted(random_table(rng, 6), key=lambda r: -r["final_val_acc"])
-    tolerance = round(rows[0]["final_val_acc"] - rows[2]["final_val_acc"] + 0.0005, 4)
-    times = sorted(r["total_s"] for r in rows)
-    answer = rng.choice([1, 2])
-    rows[5]["total_s"], rows[answer]["total_s"] = times[0], times[1]  # fastest: not close
-    rest = [i for i in range(5) if i != answer]
-    for i, t in zip(rest, rng.sample(times[2:], 4)):
-        rows[i]["total_s"] = t
-    params = sorted((r["trainable_params"] for r in rows[:3]), reverse=True)
-    rows[answer]["trainable_params"] = params[0]  # the most parameters of the close ones
-    for i, p in zip([i for i in range(3) if i != answer], params[1:]):
-        rows[i]["trainable_params"] = p
-    rng.shuffle(rows)
-    return rows, tolerance
-
-
 def _q2_cases(rng) -> list[dict]:
     cases = [{"part": "the lab's table, reordered", "rows": shuffled(rng, LAB_RESULTS),
-              "tolerance": tol, "label": f"tolerance {tol}"} for tol in (0.01, 0.02)]
-    for _ in range(2):
-        rows, tolerance = tricky_table(rng)
-        cases.append({"part": "other tables", "rows": rows, "label": "another table",
-                      "tolerance": tolerance})
+              "tolerance": tol, "label": f"the lab's table, tolerance {tol}"} for tol in (0.01, 0.02)]
+    for at_edge in (True, False):  # the answer exactly at the tolerance, then inside it
+        rows, tolerance = edge_table(rng, at_edge=at_edge)
+        cases.append({"part": "other tables", "rows": rows, "tolerance": tolerance,
+                      "label": f"another table, tolerance {tolerance}"})
+    cases.append({"part": "tolerance 0", "rows": tied_best_table(rng), "tolerance": 0.0,
+                  "label": "another table (two recipes share the best accuracy), tolerance 0"})
     cases.append({"part": "tolerance 0", "rows": random_table(rng), "tolerance": 0.0,
                   "label": "another table, tolerance 0"})
     return cases
 
 
 def _q2_observe(fn, case: dict):
-    return plain(fn([dict(r) for r in case["rows"]], case["tolerance"]))
+    return table_call(fn, case, case["tolerance"])
 
 
 def _q2_assess(case: dict, got) -> str | None:
-    rows = case["rows"]
-    if not isinstance(got, str):
-        return f"expected a recipe name (a str), got {type_name(got)}"
-    if got == _fastest_within(rows, case["tolerance"]):
+    if got["table_changed"]:
+        return _TABLE_CHANGED
+    value, want = got["value"], case["expected"]
+    if not isinstance(value, str):
+        return f"expected a recipe name (a str), got {type_name(value)}"
+    if value == want["value"]:
         return None
-    if got not in [r["recipe"] for r in rows]:
-        return f"{got!r} is not a recipe of this table"
-    if got == max(rows, key=lambda r: r["final_val_acc"])["recipe"]:
+    if value not in want["recipes"]:
+        return f"{value!r} is not a recipe of this table"
+    if want["at_edge"] and value == want["strict"]:
+        return ("a faster recipe is exactly `tolerance` below the best: *at most* "
+                "`tolerance` below includes it")
+    if value == want["most_accurate"]:
         return "that is the most accurate, but a faster one is within tolerance"
-    if got == min(rows, key=lambda r: r["trainable_params"])["recipe"]:
+    if value == want["fewest_params"]:
         return "fewest trainable parameters is not the same as fewest seconds"
+    if value == want["fastest"]:
+        return "that is the fastest recipe, but its accuracy is not within the tolerance"
     return "not the fastest recipe within the tolerance of the best accuracy"
 
 
@@ -130,10 +146,11 @@ q2 = Exercise(
     title="fast enough and good enough",
     task=("Write `fastest_within(results, tolerance)`: among the recipes whose `final_val_acc` "
           "is at most `tolerance` below the best one, return the name of the fastest (smallest "
-          "`total_s`). It is checked on `ex.LAB_RESULTS` (invented numbers) reordered and on "
-          "other tables, where "
-          "the fastest recipe is not always the one with the fewest trainable parameters. "
-          "Then ask it about your own lab results, with a tolerance of one seed spread."),
+          "`total_s`); leave the table as it is. It is checked on `ex.LAB_RESULTS` (invented "
+          "numbers) reordered and on other tables, where the fastest recipe is not always the "
+          "one with the fewest trainable parameters, and a recipe may be exactly `tolerance` "
+          "below the best. Then ask it about your own lab results, with a tolerance of one "
+          "seed spread."),
     answer="fastest_within",
     parts=(Part("the lab's table, reordered"), Part("other tables"), Part("tolerance 0")),
     make_cases=_q2_cases, observe=_q2_observe, assess=_q2_assess,
@@ -151,7 +168,7 @@ BUGGY_EVALUATE = '''def evaluate(model, loader):
     return correct / len(loader.dataset)'''
 
 _Q3_ASPECTS = {"mode": "dropout and BatchNorm in eval mode", "grad": "no gradients tracked",
-               "acc": "the accuracy"}
+               "acc": "the accuracy", "left": "the model is left as it was"}
 
 
 def _q3_cases(rng) -> list[dict]:
@@ -160,64 +177,92 @@ def _q3_cases(rng) -> list[dict]:
         spec = {"arch": "tiny_vgg_bn", "width": rng.choice([1, 2]), "hidden": 8,
                 "num_classes": rng.randint(2, 4), "seed": rng.randrange(1000)}
         size = rng.choice([4, 5])  # a last batch of another size: batch means are not the mean
-        data = {"n": 2 * size + rng.randint(1, size - 1), "batch_size": size,
-                "seed": rng.randrange(1000)}
-        cases += [{"part": part, "aspect": aspect, "label": zoo.describe(spec), "model": spec,
-                   "data": data} for aspect, part in _Q3_ASPECTS.items()]
+        last = rng.randint(1, size - 1)
+        data = {"n": 2 * size + last, "batch_size": size, "seed": rng.randrange(1000),
+                "hits": q3_hits(rng, 2 * size + last, size)}
+        for aspect, part in _Q3_ASPECTS.items():
+            for start in (("train", "eval") if aspect == "left" else ("train",)):
+                cases.append({"part": part, "aspect": aspect, "start": start, "model": spec,
+                              "data": data, "label": zoo.describe(spec) + (
+                                  ", called in eval mode" if start == "eval" else "")})
     return cases
 
 
-def case_loader(data: dict, num_classes: int) -> DataLoader:
+def case_loader(data: dict, model: nn.Module, num_classes: int) -> DataLoader:
+    """The case's images, labelled so that the model (in eval mode) is right exactly on the
+    images ``data["hits"]`` lists: the accuracy is known without running an answer."""
     gen = torch.Generator().manual_seed(data["seed"])
     images = torch.randn(data["n"], 3, 32, 32, generator=gen)
-    labels = torch.randint(0, num_classes, (data["n"],), generator=gen)
-    return DataLoader(TensorDataset(images, labels), batch_size=data["batch_size"])
+    size, hits = data["batch_size"], set(data["hits"])
+    probe = copy.deepcopy(model).eval()
+    with torch.no_grad():
+        preds = torch.cat([probe(images[i:i + size]).argmax(1)
+                           for i in range(0, data["n"], size)]).tolist()
+    labels = torch.tensor([p if i in hits else (p + 1) % num_classes for i, p in enumerate(preds)])
+    return DataLoader(TensorDataset(images, labels), batch_size=size)
 
 
-def _bn_state(model: nn.Module) -> list[float]:
-    return [zoo.fingerprint(m.running_mean) for m in model.modules()
-            if isinstance(m, nn.BatchNorm2d)]
+def _values(model: nn.Module) -> list[torch.Tensor]:
+    return [t.detach().clone() for _, t in integrity.named_parameters(model)] + [
+        t.detach().clone() for _, t in integrity.named_buffers(model)]
 
 
 def _q3_observe(fn, case: dict):
     model = zoo.build(case["model"])
-    model.train()  # as after a training epoch
-    seen: list[list[bool]] = []
-    model.register_forward_pre_hook(
-        lambda module, args: seen.append([module.training, torch.is_grad_enabled()]))
-    before = _bn_state(model)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        acc = fn(model, case_loader(case["data"], case["model"]["num_classes"]))
-    return {"acc": plain(acc), "forwards": seen, "bn_changed": _bn_state(model) != before}
+    nn.Module.train(model, case["start"] == "train")  # "train": as after a training epoch
+    loader = case_loader(case["data"], model, case["model"]["num_classes"])
+    modules = [m for _, m in nn.Module.named_modules(model)]
+    modes, values = [vars(m)["training"] for m in modules], _values(model)
+    seen = {"calls": 0, "training": 0, "grad": 0}
 
+    def record(module, args) -> None:
+        seen["calls"] += 1
+        seen["training"] += bool(vars(module)["training"])
+        seen["grad"] += torch.is_grad_enabled()
 
-def _expected_accuracy(case: dict) -> float:
-    model = zoo.build(case["model"]).eval()
-    hits = total = 0
-    with torch.inference_mode():
-        for images, labels in case_loader(case["data"], case["model"]["num_classes"]):
-            hits += int((model(images).argmax(1) == labels).sum())
-            total += len(labels)
-    return hits / total
+    handles = [nn.Module.register_forward_pre_hook(m, record) for m in modules
+               if isinstance(m, (nn.Dropout, nn.modules.batchnorm._BatchNorm))]
+    acc = fn(model, loader)
+    for handle in handles:
+        handle.remove()
+    after = _values(model)
+    return {"acc": plain(acc), **seen,
+            "mode_kept": [vars(m).get("training") for m in modules] == modes,
+            "values_kept": len(after) == len(values) and all(
+                a.shape == b.shape and torch.equal(a, b) for a, b in zip(after, values)),
+            "finite": integrity.finite(after), "patched": integrity.patched(model)}
 
 
 def _q3_assess(case: dict, got) -> str | None:
-    if not got["forwards"]:
-        return "the model was never called"
-    if case["aspect"] == "mode":
-        if any(training for training, _ in got["forwards"]) or got["bn_changed"]:
-            return ("the model ran in training mode: dropout was on and BatchNorm updated its "
-                    "running statistics")
-        return None
-    if case["aspect"] == "grad":
+    if not got["calls"]:
+        return "the model's layers were never called"
+    if got["patched"]:
+        return f"{got['patched'][0]} was replaced on the model: call the model, do not change it"
+    aspect = case["aspect"]
+    if aspect == "mode":
+        return ("the model ran in training mode: dropout was on and BatchNorm used (and updated) "
+                "the batch's statistics" if got["training"] else None)
+    if aspect == "grad":
         return ("autograd recorded every forward pass (memory and time for gradients nobody "
-                "uses)" if any(grad for _, grad in got["forwards"]) else None)
-    acc = got["acc"]
+                "uses)" if got["grad"] else None)
+    if aspect == "left":
+        if not got["values_kept"] or not got["finite"]:
+            return ("the model's weights or BatchNorm statistics changed: evaluating must not "
+                    "change the model")
+        return None if got["mode_kept"] else (
+            f"the model was called in {case['start']} mode and left in another: put it back "
+            "in the mode it was in (the lab's next epoch does not call model.train())")
+    acc, want = got["acc"], case["expected"]
     if isinstance(acc, bool) or not isinstance(acc, (int, float)):
         return f"expected the accuracy as a float, got {type_name(acc)}"
-    return None if abs(acc - _expected_accuracy(case)) < 1e-9 else (
-        "not the fraction of correct predictions over the whole validation set")
+    if abs(acc - want["acc"]) < 1e-6:
+        return None
+    if abs(acc - want["last_batch"]) < 1e-6:
+        return "that is the accuracy of the last batch only: count over every batch"
+    if abs(acc - want["batch_mean"]) < 1e-6:
+        return ("that is the mean of the batches' accuracies: the last batch is smaller, so it "
+                "is not the accuracy over the whole validation set")
+    return "not the fraction of correct predictions over the whole validation set"
 
 
 q3 = Exercise(
@@ -228,21 +273,22 @@ q3 = Exercise(
           "same weights, the model's BatchNorm statistics move, and it is slow:\n\n"
           f"```python\n{BUGGY_EVALUATE}\n```\n\n"
           "Write the fixed `evaluate(model, loader)`. It is checked on VGG-shaped models with "
-          "BatchNorm and dropout, called right after training (in training mode)."),
+          "BatchNorm and dropout, called right after training (in training mode) and in eval "
+          "mode. The lab's next epoch does not call `model.train()` again: leave the model in "
+          "the mode it was in when `evaluate` was called."),
     answer="evaluate",
     parts=tuple(Part(name) for name in _Q3_ASPECTS.values()),
     make_cases=_q3_cases, observe=_q3_observe, assess=_q3_assess,
     hint_text=("Two separate switches: one changes how dropout and BatchNorm behave, the other "
-               "stops autograd from recording."),
+               "stops autograd from recording. `model.training` says which mode the model "
+               "was in."),
 )
 
 
 # --- q4: predict, then verify -------------------------------------------------------------
 
-_Q4 = "comparison_lab.q4"
-
 q4 = prediction_exercise(
-    id=_Q4,
+    id="comparison_lab.q4",
     title="predict the lab's trainable column",
     task=("**Predict first, run later.** Before the lab runs, predict from the recipes "
           "alone (VGG16, 2 classes):\n\n"
@@ -251,20 +297,15 @@ q4 = prediction_exercise(
           "`full_finetune`;\n"
           "- `conv5`: how many more parameters `partial_finetune` trains than "
           "`finetune_pretrained_classifier` (VGG16's conv5 has three `Conv2d(512, 512, 3)`).\n\n"
-          "Recipe names: " + ", ".join(f"`{name}`" for name in recipes.RECIPES) + "."),
+          "Recipe names: " + ", ".join(f"`{name}`" for name in recipes.RECIPES) + ".\n\n"
+          "Run the check: it records your prediction. Then run the verify cell below it, "
+          "which applies every recipe and shows your prediction beside what really happens."),
     answer="predictions",
     predictions=(
-        Prediction("fewest", "fewest trainable", kind="name",
-                   choices=tuple(recipes.RECIPES)),
+        Prediction("fewest", "fewest trainable", kind="name", choices=tuple(recipes.RECIPES)),
         Prediction("same_as_full", "as many as full fine-tuning", kind="name",
-                   choices=tuple(recipes.RECIPES), mistakes={
-                       digest(_Q4, "same_as_full", "partial_finetune"):
-                           "partial fine-tuning leaves conv1 to conv4 frozen",
-                   }),
-        Prediction("conv5", "conv5's parameters", mistakes={
-            digest(_Q4, "conv5", 7_077_888): "each conv also has 512 biases",
-            digest(_Q4, "conv5", 2_359_808): "conv5 has three convolutions",
-        }),
+                   choices=tuple(recipes.RECIPES)),
+        Prediction("conv5", "conv5's parameters"),
     ),
     hint_text=("Which recipes train the whole network? A `Conv2d(c_in, c_out, 3)` has "
                "`c_out * c_in * 3 * 3 + c_out` parameters."),
@@ -272,8 +313,13 @@ q4 = prediction_exercise(
             "import copy\n\n"
             "with torch.device(\"meta\"):\n"
             "    skeleton = torchvision.models.vgg16(weights=None)\n"
-            "{name: f\"{vc.freezing.trainable_count(vc.recipes.apply(name, copy.deepcopy(skeleton), 2)):,}\"\n"
-            " for name in vc.recipes.RECIPES}"),
+            "counts = {name: vc.freezing.trainable_count(vc.recipes.apply(name, copy.deepcopy(skeleton), 2))\n"
+            "          for name in vc.recipes.RECIPES}\n"
+            "print(\"\\n\".join(f\"{name:32} {n:>13,}\" for name, n in counts.items()))\n"
+            "ex.q4.reveal(fewest=min(counts, key=counts.get),\n"
+            "             same_as_full=[name for name, n in counts.items()\n"
+            "                           if n == counts[\"full_finetune\"] and name != \"full_finetune\"][0],\n"
+            "             conv5=counts[\"partial_finetune\"] - counts[\"finetune_pretrained_classifier\"])"),
 )
 
 EXERCISES = (q1, q2, q3, q4)

@@ -36,14 +36,14 @@ import json
 import random
 import re
 import textwrap
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import torch
 
 from vgg_course import config
-from vgg_course.exercises import zoo
+from vgg_course.exercises import integrity, public, zoo
+from vgg_course.exercises.integrity import one_thread
 from vgg_course.exercises.parts import Hidden, Part  # noqa: F401  (re-exported)
 from vgg_course.exercises.solutions import solution_cell
 from vgg_course.exercises.verdicts import PartResult, Text, Verdict  # noqa: F401  (re-exported)
@@ -52,7 +52,7 @@ from vgg_course.exercises.verdicts import PartResult, Text, Verdict  # noqa: F40
 SETUP_IMPORTS = "import torch\nimport torchvision\nfrom torch import nn\n\nimport vgg_course as vc"
 
 _MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) SOLUTION\s*$")
-_MISSING = object()
+MISSING = object()
 _INSTRUCTOR = "vgg_course.exercises.instructor"
 
 
@@ -159,31 +159,59 @@ class Exercise:
     # --- the three steps ------------------------------------------------------------
 
     def cases(self, seed: int = 0, *, hidden: bool = False) -> list[dict]:
-        """Fresh cases from ``seed``: plain JSON data, each with its ``"part"``."""
+        """Fresh cases from ``seed``: plain JSON data, each with its ``"part"`` and, where the
+        instructor side computes it, its ``"expected"`` data (trusted: never sent to a
+        sandbox). In a student build only the public seed-0 cases exist (``public``)."""
+        module = instructor_module(self.lesson)
+        if module is None:
+            if hidden or seed != 0:
+                raise SolutionsUnavailable("fresh and hidden cases come from your instructor's "
+                                           "grader in this build of the kit")
+            return public.cases(self.id, lambda: self.make_cases(random.Random(f"{self.id}/0")))
         cases = [dict(c, hidden=False) for c in self.make_cases(random.Random(f"{self.id}/{seed}"))]
         extra = self.hidden() if hidden else None
         if extra is not None:
             rng = random.Random(f"{self.id}/{seed}/hidden")
             cases += [dict(c, hidden=True) for c in extra.make_cases(rng)]
-        return json.loads(json.dumps(cases))  # a copy, and proof that it is plain data
+        cases = json.loads(json.dumps(cases))  # a copy, and proof that it is plain data
+        expect = self.expectation(module)
+        if expect is not None:
+            with one_thread():  # tiny reference models: one thread is faster on a busy machine
+                for case in cases:
+                    case["expected"] = json.loads(json.dumps(
+                        expect(without_expected([case])[0])))
+        return cases
+
+    def expectation(self, module=None) -> Callable[[dict], Any] | None:
+        """The instructor's ``expect_<q>(case)``, or ``None`` (instructor only)."""
+        module = module or self._instructor("expected values")
+        return getattr(module, f"expect_{self.name}", None)
 
     def probe(self, answer: Any, cases: list[dict]) -> list[dict]:
-        """Run ``answer`` on every case (student side); JSON observations, never raises."""
-        if answer is _MISSING or _unset(answer):
+        """Run ``answer`` on every case (student side); JSON observations, never raises.
+
+        The global state is compared after each case (``integrity.global_state``): an
+        answer that leaves it changed is observed as a ``side_effect``, and it is restored."""
+        if answer is MISSING or unset(answer):
             return [{"unset": True} for _ in cases]
         if self.kind == "function" and not callable(answer):
             what = type(answer).__name__
             return [{"error": f"expected a function, got {what}"} for _ in cases]
         observations = []
         with one_thread():
-            for case in cases:
+            for case in without_expected(cases):
+                before = integrity.global_state()
                 try:
-                    value = self.observe(answer, json.loads(json.dumps(case)))
+                    value = self.observe(answer, case)
                     observations.append({"value": json.loads(json.dumps(value))})
                 except NotImplementedError:
                     observations.append({"stub": True})
                 except (Exception, SystemExit) as exc:  # the student's code failed: record it
                     observations.append({"error": f"{type(exc).__name__}: {_short(exc)}"})
+                changed = integrity.state_changes(before, integrity.global_state())
+                if changed:
+                    integrity.restore(before)
+                    observations[-1] = {"side_effect": "; ".join(changed)}
         return observations
 
     def judge(self, cases: list[dict], observations: Any) -> Verdict:
@@ -232,6 +260,8 @@ class Exercise:
                 problem = f"raised {_clip(str(obs['error']))}"
             elif kind == "stub":
                 problem = "not answered yet (still the stub)"
+            elif kind == "side_effect":
+                problem = f"changed global state: {_clip(str(obs['side_effect']))}"
             else:
                 problem = "no result"
             if problem:
@@ -245,7 +275,7 @@ class Exercise:
         status = "passed" if score == base["points"] else "partial" if score else "failed"
         return Verdict(status=status, parts=results, **base)
 
-    def verdict(self, answer: Any = _MISSING, seed: int = 0, *, hidden: bool = False) -> Verdict:
+    def verdict(self, answer: Any = MISSING, seed: int = 0, *, hidden: bool = False) -> Verdict:
         """``judge(cases, probe(answer, cases))`` in one process; never raises."""
         cases = self.cases(seed, hidden=hidden)
         observations = json.loads(json.dumps(self.probe(answer, cases)))  # as over a pipe
@@ -257,15 +287,15 @@ class Exercise:
                 f"# {module_alias}.{self.name}.hint()      # a nudge\n"
                 f"# {module_alias}.{self.name}.solution()  # the reference answer")
 
-    def check(self, answer: Any = _MISSING) -> Verdict:
+    def check(self, answer: Any = MISSING) -> Verdict:
         """Grade the student's answer, found by name in the calling notebook's namespace.
 
         In strict mode (``VGG_COURSE_STRICT=1``) anything short of "passed" raises
         :class:`ExerciseFailed`, so CI can prove that the solutions pass.
         """
-        if answer is _MISSING:
+        if answer is MISSING:
             caller = inspect.currentframe().f_back  # the notebook cell that called check()
-            answer = caller.f_globals.get(self.answer, _MISSING) if caller else _MISSING
+            answer = caller.f_globals.get(self.answer, MISSING) if caller else MISSING
         verdict = self.verdict(answer)
         if config.settings().strict and not verdict.passed:
             raise ExerciseFailed(repr(verdict))
@@ -296,19 +326,13 @@ class Exercise:
 
 # --- helpers the exercise modules share ---------------------------------------------
 
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run tiny models on one thread: they gain nothing from more, and OpenMP threads spin
-    badly on a busy machine (a check took 7 s with two threads, 0.2 s with one)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+def without_expected(cases: list[dict]) -> list[dict]:
+    """Copies of ``cases`` without their ``"expected"`` data: what the answer's side sees."""
+    return [{k: v for k, v in json.loads(json.dumps(c)).items() if k != "expected"}
+            for c in cases]
 
 
-def _unset(answer: Any) -> bool:
+def unset(answer: Any) -> bool:
     """``...`` (the stub's placeholder), or a dict whose every value is still ``...``."""
     if isinstance(answer, dict) and answer:
         return all(v is Ellipsis for v in answer.values())

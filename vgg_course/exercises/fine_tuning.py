@@ -1,60 +1,66 @@
-"""Exercises for ``05_fine_tuning.ipynb``: the last block, learning rates, optimizer order, memory."""
+"""Exercises for ``05_fine_tuning.ipynb``: the last block, learning rates, optimizers, memory."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from vgg_course.exercises import zoo
+from vgg_course.exercises import integrity, zoo
 from vgg_course.exercises.core import Exercise, Part
-from vgg_course.exercises.predictions import Prediction, digest, prediction_exercise
-
-
-def last_block_start(features: nn.Sequential) -> int:
-    """Index of the first layer after the last MaxPool2d that is not at the very end."""
-    pools = [i for i, m in enumerate(features)
-             if isinstance(m, nn.MaxPool2d) and i < len(features) - 1]
-    return pools[-1] + 1 if pools else 0
-
+from vgg_course.exercises.observed import (OPTIMIZER_STEPS, class_name, group_settings,
+                                           model_state, names_by_id, optimizer_patched,
+                                           returned, run_steps, settings_problem, snapshot,
+                                           state_problem)
+from vgg_course.exercises.predictions import Prediction, prediction_exercise
 
 # --- q1: unfreezing the last conv block ------------------------------------------------------
 
+_CONVS = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)  # tiny VGG's convs in `features`
+
+
 def _q1_cases(rng) -> list[dict]:
     frozen = {"frozen": [""]}  # everything frozen to start with
-    a = zoo.random_tiny_vgg(rng, **frozen)
-    return [
-        {"part": "a VGG-shaped model", "label": zoo.describe(a), "model": a},
-        {"part": "other layouts of `features`", "label": "a tiny VGG with BatchNorm",
-         "model": {"arch": "tiny_vgg_bn", "width": rng.choice([1, 2]), "hidden": 8,
-                   "num_classes": 2, **frozen}},
-        {"part": "other layouts of `features`", "label": "SqueezeNet 1.1",
-         "model": {"arch": "squeezenet1_1", "num_classes": rng.randint(2, 9), **frozen}},
-    ]
+    vgg = "a VGG-shaped model"
+    # after transfer learning: the head trains; and a start where the last block half trains
+    mixed = [f"features.{i}" for i in _CONVS if i != 28] + ["features.28.weight",
+                                                            "classifier.0", "classifier.3"]
+    specs = [(vgg, zoo.random_tiny_vgg(rng, **frozen)),
+             (vgg, zoo.random_tiny_vgg(rng, frozen=["features"])),
+             (vgg, zoo.random_tiny_vgg(rng, frozen=mixed)),
+             ("other layouts of `features`",
+              {"arch": "tiny_vgg_bn", "width": rng.choice([1, 2]), "hidden": 8,
+               "num_classes": 2, **frozen}),
+             ("other layouts of `features`",
+              {"arch": "squeezenet1_1", "num_classes": rng.randint(2, 9), **frozen})]
+    return [{"part": part, "label": zoo.describe(spec) + (
+                "" if spec["frozen"] == [""] else ", partly trainable"), "model": spec}
+            for part, spec in specs]
 
 
 def _q1_observe(fn, case: dict):
-    model = zoo.build(case["model"], meta=True)  # shapes and flags are all that matter here
-    fn(model)
-    return {"names": zoo.param_names(model), "trainable": zoo.trainable_names(model),
-            "shapes": zoo.shapes(model)}
+    model = zoo.build(case["model"], meta=case.get("meta", False))
+    before = snapshot(model)
+    return {"returned": returned(fn(model), model), **model_state(model, before)}
 
 
 def _q1_assess(case: dict, got) -> str | None:
-    model = zoo.build(case["model"], meta=True)
-    if got["names"] != zoo.param_names(model) or got["shapes"] != zoo.shapes(model):
-        return "the model's parameters changed: only flip requires_grad"
-    start = last_block_start(model.features)
-    block = {f"features.{i}" for i in range(start, len(model.features))}
-    in_block = [n for n in got["names"] if ".".join(n.split(".")[:2]) in block]
-    trainable = set(got["trainable"])
-    still = [n for n in in_block if n not in trainable]
+    want = case["expected"]
+    if got["returned"] not in ("None", "the argument"):
+        return f"the function returned a {got['returned']}: change the model passed in"
+    problem = state_problem(got, want)
+    if problem:
+        return problem
+    trainable, block = set(got["trainable"]), want["block"]
+    still = [n for n in block if n not in trainable]
     if still:
         return f"{still[0]} is in the last block but still frozen"
-    extra = [n for n in trainable if n not in in_block]
+    was = set(want["trainable_before"])
+    extra = [n for n in got["trainable"] if n not in block and n not in was]
     if extra:
         where = "the classifier" if extra[0].startswith("classifier") else "an earlier block"
         return f"{extra[0]} was unfrozen, but it is in {where}: unfreeze only the last block"
-    return None
+    lost = [n for n in want["trainable_before"] if n not in trainable]
+    return f"{lost[0]} was trainable and is now frozen: change nothing else" if lost else None
 
 
 q1 = Exercise(
@@ -65,8 +71,8 @@ q1 = Exercise(
           "`unfreeze_last_block(model)`: make trainable every parameter of the last block of "
           "`model.features`, that is, of the layers after the last `MaxPool2d` that is not the "
           "very last layer of `features`; change nothing else. The check starts from models "
-          "that are frozen everywhere: VGG-shaped ones, a VGG with BatchNorm (other indices) "
-          "and SqueezeNet."),
+          "frozen everywhere or in part (after transfer learning): VGG-shaped ones, a VGG "
+          "with BatchNorm (other indices) and SqueezeNet."),
     answer="unfreeze_last_block",
     parts=(Part("a VGG-shaped model"), Part("other layouts of `features`")),
     make_cases=_q1_cases, observe=_q1_observe, assess=_q1_assess,
@@ -92,37 +98,39 @@ def _q2_cases(rng) -> list[dict]:
             for spec in (tiny, squeeze, head_only) for aspect in _Q2_ASPECTS]
 
 
-def _named(model: nn.Module) -> dict[int, str]:
-    return {id(p): n for n, p in model.named_parameters()}
-
-
 def _q2_observe(fn, case: dict):
     model = zoo.build(case["model"], meta=True)
-    groups = list(fn(model, case["base_lr"]))
-    torch.optim.SGD(groups, lr=case["base_lr"])  # an optimizer must accept the groups
-    names = _named(model)
-    return [{"names": [names.get(id(p), "?") for p in g["params"]],
-             "lr": float(g.get("lr", case["base_lr"]))} for g in groups]
+    before = snapshot(model)
+    groups = fn(model, case["base_lr"])
+    optimizer = torch.optim.SGD(list(groups), lr=case["base_lr"])  # it must accept the groups
+    names = names_by_id(model)
+    return {"groups": [{"names": [names.get(id(p), "?") for p in g["params"]], **group_settings(g)}
+                       for g in optimizer.param_groups], **model_state(model, before)}
 
 
-def _q2_assess(case: dict, groups) -> str | None:
-    model = zoo.build(case["model"], meta=True)
-    trainable = set(zoo.trainable_names(model))
-    lr = {n: g["lr"] for g in groups for n in g["names"]}
-    listed = [n for g in groups for n in g["names"]]
-    base = case["base_lr"]
+def _q2_assess(case: dict, got) -> str | None:
+    want = case["expected"]
+    if not isinstance(got, dict) or "groups" not in got:
+        return "expected a list of parameter groups"
+    listed = [n for g in got["groups"] for n in g["names"]]
     if case["aspect"] == "clean":
-        if any(n not in trainable for n in listed):
+        problem = state_problem(got, want["state"])
+        if problem:
+            return problem
+        if got["trainable"] != want["state"]["trainable"]:
+            return "requires_grad flags of the model were changed: only read them"
+        if any(n not in want["state"]["trainable"] for n in listed):
             return "frozen parameters are included"
         return "a parameter is in more than one group" if len(listed) != len(set(listed)) else None
-    section = "classifier." if case["aspect"] == "head" else "features."
-    want = base if case["aspect"] == "head" else base / 10
-    wrong = [n for n in trainable if n.startswith(section) and abs(lr.get(n, -1) - want) > 1e-12]
-    if not wrong:
+    section = want[case["aspect"]]
+    what = ("a trainable classifier tensor" if case["aspect"] == "head"
+            else "a trainable feature tensor")
+    problem = settings_problem(got["groups"], section, what)
+    if problem is None:
         return None
     if case["aspect"] == "head":
-        return f"{len(wrong)} trainable classifier tensors do not get base_lr"
-    return f"{len(wrong)} trainable feature tensors do not get base_lr / 10"
+        return f"{problem}: the classifier trains at base_lr, with SGD's defaults otherwise"
+    return f"{problem}: the features train at base_lr / 10, with SGD's defaults otherwise"
 
 
 q2 = Exercise(
@@ -159,47 +167,66 @@ def _q3_cases(rng) -> list[dict]:
     specs = [zoo.random_tiny_vgg(rng, frozen=["features"]),
              zoo.random_tiny_vgg(rng, frozen=["features", "classifier.0", "classifier.3"])]
     return [{"part": _Q3_ASPECTS[aspect], "aspect": aspect, "label": zoo.describe(spec),
-             "model": spec, "lr": rng.choice([0.05, 0.01, 0.002])}
+             "model": spec, "lr": rng.choice([0.05, 0.01, 0.002]), "data": rng.randrange(10_000)}
             for spec in specs for aspect in _Q3_ASPECTS]
 
 
 def _q3_observe(fn, case: dict):
     model = zoo.build(case["model"])
+    before = snapshot(model)
     optimizer = fn(model, case["lr"])
     if not isinstance(optimizer, torch.optim.Optimizer):
-        return {"type": type(optimizer).__name__}
-    names = _named(model)
-    return {"trainable": zoo.trainable_names(model),
-            "groups": [{"names": [names.get(id(p), "?") for p in g["params"]],
-                        "lr": float(g["lr"]), "momentum": float(g.get("momentum", 0.0))}
-                       for g in optimizer.param_groups]}
+        return {"type": type(optimizer).__name__, **model_state(model, before)}
+    names = names_by_id(model)
+    got = {"class": class_name(optimizer), "patched": optimizer_patched(optimizer),
+           "groups": [{"names": [names.get(id(p), "?") for p in g["params"]], **group_settings(g)}
+                      for g in optimizer.param_groups], **model_state(model, before)}
+    if case["aspect"] == "block" and got["class"] == "torch.optim.sgd.SGD" and not got["patched"]:
+        got["steps"] = run_steps(model, optimizer, case)
+    return got
 
 
 def _q3_assess(case: dict, got) -> str | None:
+    want = case["expected"]
     if "groups" not in got:
         return f"expected the optimizer back, got a {got.get('type')}"
-    model = zoo.build(case["model"], meta=True)
-    block = [n for n in zoo.param_names(model)
-             if n.startswith("features.") and int(n.split(".")[1]) >= 24]
-    head = [n for n in zoo.trainable_names(model)]  # trainable before the call: the head
-    optimised = {n for g in got["groups"] for n in g["names"]}
+    problem = state_problem(got, want["state"])
+    if problem:
+        return problem
+    if got["patched"]:
+        return f"optimizer.{got['patched'][0]} was replaced on the optimizer itself"
+    optimised = [n for g in got["groups"] for n in g["names"]]
     trainable = set(got["trainable"])
     if case["aspect"] == "block":
-        if not set(block) <= trainable:
+        if not set(want["block"]) <= trainable:
             return "the last block is not trainable"
-        missing = [n for n in block if n not in optimised]
-        return (f"{missing[0]} is trainable but the optimizer does not hold it: it will never "
-                "change" if missing else None)
+        missing = [n for n in want["block"] if n not in optimised]
+        if missing:
+            return (f"{missing[0]} is trainable but the optimizer does not hold it: it will "
+                    "never change")
+        if got["class"] != want["class"] or "steps" not in got:
+            return f"the optimizer is {got['class']}, not torch.optim.SGD"
+        moved = [n for n, v in want["steps"].items() if abs(got["steps"].get(n, 1e9) - v) > 1e-3]
+        return (f"after {OPTIMIZER_STEPS} steps {moved[0]} is not where SGD with these "
+                "settings takes it"
+                if moved else None)
     if case["aspect"] == "head":
-        missing = [n for n in head if n not in optimised]
+        missing = [n for n in want["head"] if n not in optimised]
         return f"{missing[0]} is not in the optimizer" if missing else None
-    if any(abs(g["lr"] - case["lr"]) > 1e-12 or g["momentum"] != 0.9 for g in got["groups"]):
-        return "keep lr and momentum=0.9 for every parameter"
+    if got["class"] != want["class"]:
+        return f"the optimizer is {got['class']}: keep torch.optim.SGD"
+    problem = settings_problem(got["groups"], want["settings"], "a parameter", listed_only=True)
+    if problem:
+        return f"{problem}: keep lr, momentum=0.9 and SGD's other defaults"
     frozen = [n for n in optimised if n not in trainable]
     if frozen:
         return f"{frozen[0]} is frozen but in the optimizer"
-    if set(trainable) - set(block) - set(head):
-        return "more than the last block and the head became trainable"
+    if len(optimised) != len(set(optimised)):
+        return "a parameter is in the optimizer twice"
+    if set(trainable) != set(want["state"]["trainable"]):
+        extra = sorted(trainable - set(want["state"]["trainable"]))
+        return ("more than the last block and the head became trainable" if extra
+                else "a parameter that trained before is frozen now")
     return None
 
 
@@ -223,10 +250,8 @@ q3 = Exercise(
 
 # --- q4: predict, then verify ------------------------------------------------------------------
 
-_Q4 = "fine_tuning.q4"
-
 q4 = prediction_exercise(
-    id=_Q4,
+    id="fine_tuning.q4",
     title="predict the memory of training",
     task=("**Predict first, run later.** In fp32 every number takes 4 bytes. Counting the "
           "weights, their gradients and the optimizer's state, how many bytes does training "
@@ -235,20 +260,8 @@ q4 = prediction_exercise(
           "- `adamw`: a trainable parameter with `AdamW`;\n"
           "- `frozen`: a frozen parameter (any optimizer)."),
     answer="predictions",
-    predictions=(
-        Prediction("sgd_momentum", "SGD with momentum", mistakes={
-            digest(_Q4, "sgd_momentum", 8): "momentum keeps one more number per parameter",
-            digest(_Q4, "sgd_momentum", 4): "training also stores a gradient per parameter",
-        }),
-        Prediction("adamw", "AdamW", mistakes={
-            digest(_Q4, "adamw", 12): "AdamW keeps two running averages per parameter",
-            digest(_Q4, "adamw", 8): "and the gradient, and the optimizer's state?",
-        }),
-        Prediction("frozen", "a frozen parameter", mistakes={
-            digest(_Q4, "frozen", 0): "a frozen weight is still used in the forward pass",
-            digest(_Q4, "frozen", 8): "a frozen parameter gets no gradient",
-        }),
-    ),
+    predictions=(Prediction("sgd_momentum", "SGD with momentum"), Prediction("adamw", "AdamW"),
+                 Prediction("frozen", "a frozen parameter")),
     hint_text=("SGD with momentum keeps a `momentum_buffer` per parameter; AdamW keeps "
                "`exp_avg` and `exp_avg_sq`. A frozen parameter has no `.grad` and the optimizer "
                "never sees it."),
@@ -264,10 +277,12 @@ q4 = prediction_exercise(
             "        tensors += [t for state in optimizer.state.values() for t in state.values()\n"
             "                    if torch.is_tensor(t) and t.numel() > 1]  # not AdamW's step count\n"
             "    used = sum(t.numel() * t.element_size() for t in tensors)\n"
-            "    return used / sum(p.numel() for p in layer.parameters())\n\n\n"
-            "(bytes_per_parameter(lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9)),\n"
-            " bytes_per_parameter(lambda ps: torch.optim.AdamW(ps)),\n"
-            " bytes_per_parameter(None, frozen=True))"),
+            "    return used // sum(p.numel() for p in layer.parameters())\n\n\n"
+            "ex.q4.reveal(\n"
+            "    sgd_momentum=bytes_per_parameter(\n"
+            "        lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9)),\n"
+            "    adamw=bytes_per_parameter(lambda ps: torch.optim.AdamW(ps)),\n"
+            "    frozen=bytes_per_parameter(None, frozen=True))"),
 )
 
 EXERCISES = (q1, q2, q3, q4)

@@ -1,11 +1,16 @@
-"""Results tables for the comparison lab's exercises: the example, random ones, pairs to judge.
+"""Case data for the comparison lab's exercises: results tables and validation sets, built to order.
 
 Plain data in the lab's own columns (the keys of ``vc.compare.run(...).rows``). The lesson's
 exercises (``vgg_course.exercises.comparison_lab``) and the instructor's hidden cases both
-make their cases from these, so neither imports the other.
+make their cases from these. Nothing here judges a table (what a right answer says about one
+is the instructor's side): a table is *built* with the relation a case needs, e.g. two
+recipes whose gap equals their two spreads exactly. Random tables hold multiples of 1/1024,
+exact in binary, so a tie is a tie however an answer adds or subtracts.
 """
 
 from __future__ import annotations
+
+from fractions import Fraction
 
 from vgg_course import tables
 
@@ -28,6 +33,20 @@ LAB_RESULTS: tuple[dict, ...] = (
      "total_s": 1476.0, "trainable_params": 134_268_738},
 )
 
+# Pairs of LAB_RESULTS asked about, by kind (a and b as in ``clearly_better(results, a, b)``):
+# far from the boundary either way, and gaps larger than either spread but not both.
+LAB_PAIRS: dict[str, tuple[tuple[str, str], ...]] = {
+    "larger": (("partial_finetune", "transfer_learning"),
+               ("partial_finetune", "finetune_new_classifier")),
+    "within": (("finetune_pretrained_classifier", "transfer_learning"),
+               ("finetune_pretrained_classifier", "finetune_new_classifier"),
+               ("full_finetune", "finetune_new_classifier")),
+    "reversed": (("transfer_learning", "partial_finetune"),
+                 ("finetune_new_classifier", "partial_finetune")),
+}
+
+UNIT = 1024  # random accuracies and spreads are whole multiples of 1 / UNIT
+
 
 def table(rows) -> str:
     """A results table as Markdown, for a task or a notebook cell."""
@@ -38,14 +57,16 @@ def table(rows) -> str:
                         right={1, 2, 3}).markdown()
 
 
-def random_table(rng, n: int | None = None) -> list[dict]:
-    """A results table with made-up recipes: seconds and trainable counts in unrelated orders."""
+def random_table(rng, n: int | None = None, *, accs: list[int] | None = None) -> list[dict]:
+    """A results table with made-up recipes: seconds and trainable counts in unrelated orders.
+
+    ``accs`` (in units of 1/1024) replaces the random accuracies, in the rows' order."""
     n = n or rng.randint(4, 7)
-    accs = rng.sample(range(700, 990), n)
+    accs = accs or rng.sample(range(640, 1000), n)
     seconds = rng.sample(range(60, 2400), n)
     params = rng.sample(range(1_000, 10_000_000), n)
-    return [{"recipe": f"recipe_{chr(97 + i)}", "final_val_acc": accs[i] / 1000,
-             "val_acc_sd": rng.randint(2, 30) / 1000, "total_s": float(seconds[i]),
+    return [{"recipe": f"recipe_{chr(97 + i)}", "final_val_acc": accs[i] / UNIT,
+             "val_acc_sd": rng.randint(2, 31) / UNIT, "total_s": float(seconds[i]),
              "trainable_params": params[i]} for i in range(n)]
 
 
@@ -56,36 +77,68 @@ def shuffled(rng, rows) -> list[dict]:
     return rows
 
 
-def clearly_better(rows, a: str, b: str) -> bool:
-    """The rule of ``comparison_lab.q1``: ``a``'s mean beats ``b``'s by more than both spreads."""
-    by = {r["recipe"]: r for r in rows}
-    gap = by[a]["final_val_acc"] - by[b]["final_val_acc"]
-    return gap > by[a]["val_acc_sd"] + by[b]["val_acc_sd"] + 1e-12
+def pair_table(rng, kind: str, n: int | None = None, *,
+               no_spread: bool = False) -> tuple[list[dict], str, str]:
+    """A random table and two of its recipes ``a``, ``b`` whose gap is, by construction:
+    ``"larger"`` than the two spreads by 1 to 3 units, a ``"tie"`` (exactly the two spreads),
+    ``"within"`` (larger than either spread, smaller than both), or ``"reversed"`` (``b``
+    ahead by more than both). ``no_spread`` gives ``a`` and ``b`` no spread at all."""
+    rows = random_table(rng, n)
+    a, b = rng.sample(rows, 2)
+    if no_spread:
+        a["val_acc_sd"] = b["val_acc_sd"] = 0.0
+    sd_a, sd_b = round(a["val_acc_sd"] * UNIT), round(b["val_acc_sd"] * UNIT)
+    spread = sd_a + sd_b
+    gap = {"larger": spread + rng.randint(1, 3), "tie": spread,
+           "within": rng.randint(max(sd_a, sd_b) + 1, max(spread - 1, max(sd_a, sd_b) + 1)),
+           "reversed": -spread - rng.randint(1, 10)}[kind]
+    base = rng.randint(700, 920)
+    b["final_val_acc"], a["final_val_acc"] = base / UNIT, (base + gap) / UNIT
+    return shuffled(rng, rows), a["recipe"], b["recipe"]
 
 
-def pair_cases(rng, rows, label: str) -> list[dict]:
-    """One case per kind of recipe pair the table has: clearly better, within, reversed."""
-    names = [r["recipe"] for r in rows]
-    by = {r["recipe"]: r for r in rows}
+def edge_table(rng, *, at_edge: bool) -> tuple[list[dict], float]:
+    """A table and a tolerance for ``fastest_within``: the three most accurate recipes are
+    close enough; the fastest of them is neither the most accurate, nor the fastest overall
+    (that one is not close), nor the one with the fewest trainable parameters. ``at_edge``:
+    it is *exactly* ``tolerance`` below the best (at most means at most); else the second.
+    """
+    accs = sorted(rng.sample(range(640, 1000), 6), reverse=True)
+    rows = random_table(rng, 6, accs=accs)
+    pick = 2 if at_edge else 1
+    times = sorted(r["total_s"] for r in rows)
+    rows[5]["total_s"], rows[pick]["total_s"] = times[0], times[1]  # fastest: not close
+    for i, t in zip([i for i in range(5) if i != pick], rng.sample(times[2:], 4)):
+        rows[i]["total_s"] = t
+    params = sorted((r["trainable_params"] for r in rows[:3]), reverse=True)
+    rows[pick]["trainable_params"] = params[0]  # the most parameters of the close ones
+    for i, p in zip([i for i in range(3) if i != pick], params[1:]):
+        rows[i]["trainable_params"] = p
+    return shuffled(rng, rows), (accs[0] - accs[2]) / UNIT
 
-    def tie(a: str, b: str) -> bool:  # gap == spread up to rounding: no fair verdict either way
-        gap = abs(by[a]["final_val_acc"] - by[b]["final_val_acc"])
-        return abs(gap - by[a]["val_acc_sd"] - by[b]["val_acc_sd"]) < 1e-6
 
-    pairs = [(a, b) for a in names for b in names if a != b and not tie(a, b)]
+def tied_best_table(rng) -> list[dict]:
+    """A table whose two most accurate recipes tie exactly, the slower one listed first."""
+    accs = sorted(rng.sample(range(640, 1000), rng.randint(4, 6)), reverse=True)
+    accs[1] = accs[0]
+    rows = random_table(rng, len(accs), accs=accs)
+    slow, fast = sorted(rows[:2], key=lambda r: -r["total_s"])
+    others = shuffled(rng, rows[2:])
+    first = rng.randint(0, len(others))
+    others.insert(first, slow)
+    others.insert(rng.randint(first + 1, len(others)), fast)
+    return others
 
-    def borderline(pair) -> bool:  # the gap is larger than either spread, not than both
-        a, b = by[pair[0]], by[pair[1]]
-        return a["final_val_acc"] - b["final_val_acc"] > max(a["val_acc_sd"], b["val_acc_sd"])
 
-    within = [p for p in pairs if not clearly_better(rows, *p) and not clearly_better(rows, p[1], p[0])]
-    kinds = {"a difference larger than the spread": [p for p in pairs if clearly_better(rows, *p)],
-             "a difference within the spread": [p for p in within if borderline(p)] or within,
-             "the second one is better": [p for p in pairs if clearly_better(rows, p[1], p[0])]}
-    cases = []
-    for part, candidates in kinds.items():
-        if candidates:
-            a, b = rng.choice(candidates)
-            cases.append({"part": part, "label": f"{label}, {a} vs {b}", "rows": rows,
-                          "a": a, "b": b})
-    return cases
+def q3_hits(rng, n: int, size: int) -> list[int]:
+    """Which of ``n`` images (batches of ``size``, the last one smaller) the model gets right:
+    chosen so that the whole set's accuracy differs from every batch's own, from their mean,
+    and from the hits divided by the number of batches or by batches * batch size."""
+    batches = [range(lo, min(lo + size, n)) for lo in range(0, n, size)]
+    while True:
+        hits = sorted(rng.sample(range(n), rng.randint(1, n - 1)))
+        per = [Fraction(sum(i in hits for i in b), len(b)) for b in batches]
+        wrong = per + [Fraction(len(hits), len(batches)), Fraction(len(hits), len(batches) * size),
+                       sum(per) / len(per)]
+        if Fraction(len(hits), n) not in wrong:
+            return hits

@@ -1,20 +1,27 @@
-"""Exercises for ``07_other_networks.ipynb``: heads of any network, ResNet recipes, BatchNorm."""
+"""Exercises for ``07_other_networks.ipynb``: heads of any network, ResNet recipes, BatchNorm.
+
+What a right answer gives on a case comes from the instructor's side (``case["expected"]``);
+the observations here are read through the classes (``integrity``), never the instance.
+"""
 
 from __future__ import annotations
 
-import torch
+import json
+
 from torch import nn
 
 from vgg_course.exercises import zoo
 from vgg_course.exercises.answers import plain, type_name
 from vgg_course.exercises.core import Exercise, Part
-from vgg_course.exercises.predictions import Prediction, digest, prediction_exercise
-from vgg_course.exercises.transfer_learning import head_observation
+from vgg_course.exercises.observed import same_table
+from vgg_course.exercises.predictions import Prediction, prediction_exercise
+from vgg_course.exercises.steps import STEPS, run_steps
+from vgg_course.exercises.transfer_learning import forged, head_observation
 
 
-def last_scoring_layer(model: nn.Module) -> str:
-    """The path of the last Linear or Conv2d registered: the layer that makes class scores."""
-    return [n for n, m in model.named_modules() if isinstance(m, (nn.Linear, nn.Conv2d))][-1]
+def _layers(model: nn.Module) -> list[list]:
+    return [[n, type(m).__qualname__, list(vars(m).get("_parameters", {}))]
+            for n, m in nn.Module.named_modules(model)]
 
 
 # --- q1: where is the head? ---------------------------------------------------------------
@@ -38,20 +45,30 @@ def _q1_cases(rng) -> list[dict]:
 
 
 def _q1_observe(fn, case: dict):
-    return plain(fn(zoo.build(case["model"], meta=True)))
+    model = zoo.build(case["model"], meta=True)
+    before = _layers(model)
+    value = fn(model)
+    found = None
+    if isinstance(value, str):
+        try:
+            found = type(nn.Module.get_submodule(model, value)).__name__
+        except (AttributeError, TypeError):
+            found = None
+    return {"value": plain(value), "module": found, "changed": _layers(model) != before}
 
 
 def _q1_assess(case: dict, got) -> str | None:
-    if not isinstance(got, str):
-        return f"expected a module path (a str like 'a.b'), got {type_name(got)}"
-    model = zoo.build(case["model"], meta=True)
-    try:
-        module = model.get_submodule(got)
-    except AttributeError:
-        return f"{got!r} is not a module path of this network"
-    if got == last_scoring_layer(model):
+    if got["changed"]:
+        return "the network was changed: find its head, leave the network as it is"
+    value = got["value"]
+    if not isinstance(value, str):
+        return (f"expected a module path (a str like 'a.b'), got {type_name(value)}: return "
+                "the layer's name, not the layer")
+    if got["module"] is None:
+        return f"{value!r} is not a module path of this network"
+    if value == case["expected"]["value"]:
         return None
-    return f"{got!r} is a {type(module).__name__}, but not the layer that makes the class scores"
+    return f"{value!r} is a {got['module']}, but not the layer that makes the class scores"
 
 
 q1 = Exercise(
@@ -83,8 +100,8 @@ def _q2_cases(rng) -> list[dict]:
              {"arch": "resnet", "layers": [1, 1, rng.choice([1, 2]), 1], "bottleneck": True,
               "num_classes": rng.randint(10, 1000), "seed": rng.randrange(1000)}]
     return [{"part": _Q2_ASPECTS[aspect], "aspect": aspect, "label": zoo.describe(spec),
-             "model": spec, "num_classes": rng.choice([2, 3, 5])}
-            for spec in specs for aspect in _Q2_ASPECTS]
+             "model": spec, "num_classes": k}
+            for spec in specs for k in [rng.choice([2, 3, 5])] for aspect in _Q2_ASPECTS]
 
 
 def _q2_observe(fn, case: dict):
@@ -93,26 +110,38 @@ def _q2_observe(fn, case: dict):
 
 
 def _q2_assess(case: dict, got) -> str | None:
-    before = dict(zoo.reference(case["model"]).named_parameters())
-    params, k = got["params"], case["num_classes"]
+    want, k = case["expected"], case["num_classes"]
+    problem = forged(got)
+    if problem:
+        return problem
+    if got["returned"] == "another model" and not same_table(got["argument"], want["before"]):
+        return ("another model was returned, but the one passed in was changed too: "
+                "change the model and return it")
+    params, classes = got["params"], dict(got["modules"])
     new = {n: v for n, v in params.items() if n.startswith("fc.")}
     old = {n: v for n, v in params.items() if not n.startswith("fc.")}
     if case["aspect"] == "fits":
-        if sorted(new) != ["fc.bias", "fc.weight"]:
-            return "fc must be one Linear layer"
-        if new["fc.weight"][0] != [k, before["fc.weight"].shape[1]] or got["out"] != [2, k]:
+        if sorted(new) != ["fc.bias", "fc.weight"] or classes.get("fc") != \
+                "torch.nn.modules.linear.Linear":
+            return "fc must be one nn.Linear layer with a weight and a bias"
+        if new["fc.weight"][0] != [k, want["in_features"]] or got["out"] != [2, k]:
             return (f"the new fc must map the features the network gives to {k} scores (read "
                     "the width from the old fc: not every ResNet has 512)")
         return None
+    if sorted(params) != sorted(want["after"]):
+        return "layers other than fc were removed or added"
     if case["aspect"] == "trains":
-        wrong = [n for n, v in params.items() if v[1] != n.startswith(("layer4.", "fc."))]
+        wrong = [n for n, v in params.items() if v[1] != want["after"][n][1]]
         if not wrong:
             return None
         return f"{wrong[0]} is {'trainable' if params[wrong[0]][1] else 'frozen'}"
-    if sorted(old) != sorted(n for n in before if not n.startswith("fc.")):
-        return "layers other than fc were removed or added"
-    changed = [n for n, v in old.items() if abs(v[2] - zoo.fingerprint(before[n])) > 1e-4]
-    return f"{changed[0]} was re-created or changed: keep the pretrained layers" if changed else None
+    changed = [n for n, v in old.items() if not (v[0] == want["before"][n][0] and
+                                                 abs(v[2] - want["before"][n][2]) <= 1e-4)]
+    if changed:
+        return f"{changed[0]} was re-created or changed: keep the pretrained layers"
+    others = [m for m in got["modules"] if m[0] != "fc" and not m[0].startswith("fc.")]
+    return None if others == want["modules"] else (
+        "layers other than fc were replaced or added: keep the pretrained layers")
 
 
 q2 = Exercise(
@@ -150,64 +179,72 @@ def _q3_cases(rng) -> list[dict]:
                  "seed": rng.randrange(1000), "frozen": ["conv1", "bn1", "layer1", "layer2",
                                                          "layer3", "layer4"]}
     with_layer4 = dict(head_only, seed=rng.randrange(1000), frozen=head_only["frozen"][:-1])
-    return [{"part": part, "aspect": aspect, "label": label, "model": spec,
-             "batch": rng.randrange(10_000)}
+    return [{"part": part, "aspect": aspect, "label": label, "model": spec, "batches": batches}
             for spec, label in ((head_only, "a ResNet, only fc trains"),
                                 (with_layer4, "a ResNet, layer4 and fc train"))
+            for batches in [[rng.randrange(10_000) for _ in range(STEPS)]]
             for aspect, part in _Q3_ASPECTS.items()]
 
 
-def case_batch(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    gen = torch.Generator().manual_seed(seed)
-    return torch.randn(6, 3, 32, 32, generator=gen), torch.randint(0, 3, (6,), generator=gen)
+_RUNS: dict[str, tuple] = {}  # the last runs: each public model is checked for three parts
 
 
-def _bn_fingerprints(model: nn.Module) -> dict[str, float]:
-    return {n: zoo.fingerprint(m.running_mean) for n, m in model.named_modules()
-            if isinstance(m, nn.BatchNorm2d)}
+def _q3_observe(fn, case: dict) -> dict:
+    """:func:`run_steps`, run once per answer and model (the three parts' cases share it)."""
+    key = json.dumps([case["model"], case["batches"]], sort_keys=True)
+    if key not in _RUNS or _RUNS[key][0] is not fn:
+        if len(_RUNS) >= 4:
+            _RUNS.pop(next(iter(_RUNS)))
+        _RUNS[key] = (fn, json.dumps(run_steps(fn, case)))
+    return json.loads(_RUNS[key][1])
 
 
-def _q3_observe(fn, case: dict):
-    model = zoo.build(case["model"])
-    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
-    before, fc = _bn_fingerprints(model), zoo.fingerprint(model.fc.weight)
-    loss = fn(model, *case_batch(case["batch"]), optimizer)
-    after = _bn_fingerprints(model)
-    return {"loss": plain(loss), "bn_moved": [n for n in before if after.get(n) != before[n]],
-            "fc_moved": zoo.fingerprint(model.fc.weight) != fc}
-
-
-def _frozen_bn(model: nn.Module) -> list[str]:
-    return [n for n, m in model.named_modules() if isinstance(m, nn.BatchNorm2d)
-            and not any(p.requires_grad for p in m.parameters())]
+def _close(a, b) -> bool:
+    return isinstance(a, (int, float)) and isinstance(b, (int, float)) and \
+        abs(a - b) <= 1e-4 + 1e-5 * abs(b)
 
 
 def _q3_assess(case: dict, got) -> str | None:
-    model = zoo.build(case["model"])
-    frozen = _frozen_bn(model)
-    moved = set(got["bn_moved"])
+    want = case["expected"]
+    if got["patched"]:
+        return f"{got['patched'][0]} was replaced on the model: change modes, not methods"
+    if not all(s["finite"] for s in got["states"]):
+        return "some parameters or statistics are NaN or infinite"
+    if len(got["states"]) != want["steps"] + 1 or any(
+            sorted(g["params"]) != want["params"] or sorted(g["bn"]) != want["bn"]
+            for g in got["states"]):
+        return "layers were added to or removed from the model"
+    if case["aspect"] == "loss":
+        for step, (loss, right) in enumerate(zip(got["losses"], want["losses"]), 1):
+            if isinstance(loss, bool) or not isinstance(loss, (int, float)):
+                return f"expected the loss as a float, got {type_name(loss)}"
+            if not _close(loss, right):
+                return (f"step {step}: not the loss of this batch with trainable layers in "
+                        "training mode and frozen BatchNorm layers in eval mode")
+        return None
+    frozen = set(want["frozen_bn"])
     if case["aspect"] == "frozen":
-        return (f"{sum(n in moved for n in frozen)} frozen BatchNorm layers changed their "
-                "running statistics" if any(n in moved for n in frozen) else None)
-    if case["aspect"] == "learns":
-        if not got["fc_moved"]:
-            return "the new head did not change: no optimizer step happened"
-        still = [n for n, m in model.named_modules()
-                 if isinstance(m, nn.BatchNorm2d) and n not in frozen and n not in moved]
-        return (f"{still[0]} trains, but stopped updating its statistics: only frozen "
-                "BatchNorm layers go to eval mode" if still else None)
-    loss = got["loss"]
-    if isinstance(loss, bool) or not isinstance(loss, (int, float)):
-        return f"expected the loss as a float, got {type_name(loss)}"
-    model.train()
-    for name in frozen:
-        model.get_submodule(name).eval()
-    images, labels = case_batch(case["batch"])
-    with torch.no_grad():
-        want = float(nn.functional.cross_entropy(model(images), labels))
-    return None if abs(loss - want) < 1e-4 else (
-        "not the loss of this batch with trainable layers in training mode and frozen "
-        "BatchNorm layers in eval mode")
+        for step, g in enumerate(got["states"][1:], 1):
+            moved = [n for n in sorted(frozen) if g["bn"][n] != got["states"][0]["bn"][n]]
+            if moved:
+                return (f"step {step}: {len(moved)} frozen BatchNorm layers changed their "
+                        "running statistics")
+        return None
+    for step, (g, w) in enumerate(zip(got["states"][1:], want["states"][1:]), 1):
+        start = got["states"][step - 1]
+        if g["params"] == start["params"]:
+            return f"step {step}: no parameter changed: no optimizer step happened"
+        still = [n for n in sorted(set(g["bn"]) - frozen) if g["bn"][n] == start["bn"][n]]
+        if still:
+            return (f"step {step}: {still[0]} trains, but did not update its statistics" + (
+                ": only frozen BatchNorm layers go to eval mode" if step == 1 else
+                ": the model was in eval mode after validation, and stayed so (model.train())"))
+        off = [n for n in g["params"] if not _close(g["params"][n], w["params"][n])] + [
+            n for n in g["bn"] if not all(_close(x, y) for x, y in zip(g["bn"][n], w["bn"][n]))]
+        if off:
+            return (f"step {step}: {off[0]} is not what one SGD step on this batch gives" + (
+                "" if step == 1 else " (were the gradients of the step before cleared?)"))
+    return None
 
 
 q3 = Exercise(
@@ -219,7 +256,10 @@ q3 = Exercise(
           f"```python\n{BUGGY_STEP}\n```\n\n"
           "Write the fixed `train_step(model, images, labels, optimizer)`: frozen BatchNorm "
           "layers must keep their running statistics (put them in eval mode), while trainable "
-          "layers, BatchNorm included, train as before. Return the loss as a float."),
+          "layers, BatchNorm included, train as before. Return the loss as a float. It is "
+          "checked as the lab calls it: several steps on one model and one optimizer (SGD "
+          "with momentum), with a validation pass in between that leaves the model in eval "
+          "mode."),
     answer="train_step",
     parts=tuple(Part(name) for name in _Q3_ASPECTS.values()),
     make_cases=_q3_cases, observe=_q3_observe, assess=_q3_assess,
@@ -231,33 +271,28 @@ q3 = Exercise(
 
 # --- q4: predict, then verify -------------------------------------------------------------
 
-_Q4 = "other_networks.q4"
-
 q4 = prediction_exercise(
-    id=_Q4,
+    id="other_networks.q4",
     title="predict the size of other heads",
     task=("**Predict first, run later.** Transfer learning for **5** classes replaces the head "
           "and trains only it. Predict the trainable parameters:\n\n"
           "- `squeezenet`: on SqueezeNet 1.1, whose head is `Conv2d(512, 1000, kernel_size=1)`;\n"
-          "- `mobilenet`: on MobileNetV3-Small, whose head is `Linear(1024, 1000)`."),
+          "- `mobilenet`: on MobileNetV3-Small, whose head is `Linear(1024, 1000)`.\n\n"
+          "Run the check: it records your prediction. Then run the verify cell below it, "
+          "which shows your prediction beside what really happens."),
     answer="predictions",
-    predictions=(
-        Prediction("squeezenet", "SqueezeNet 1.1", mistakes={
-            digest(_Q4, "squeezenet", 23_045): "a 1x1 kernel has one weight per input channel",
-            digest(_Q4, "squeezenet", 2_560): "the new conv has biases too",
-        }),
-        Prediction("mobilenet", "MobileNetV3-Small", mistakes={
-            digest(_Q4, "mobilenet", 5_120): "the new layer has biases too",
-        }),
-    ),
+    predictions=(Prediction("squeezenet", "SqueezeNet 1.1"),
+                 Prediction("mobilenet", "MobileNetV3-Small")),
     hint_text=("A 1×1 convolution with `c_in` inputs and `k` outputs has `k * c_in * 1 * 1 + k` "
                "parameters: exactly a Linear layer's count."),
     verify=("# Verify (after the check): shapes only, on the meta device\n"
             "with torch.device(\"meta\"):\n"
             "    squeezenet = torchvision.models.squeezenet1_1(weights=None)\n"
             "    mobilenet = torchvision.models.mobilenet_v3_small(weights=None)\n"
-            "(vc.freezing.trainable_count(vc.recipes.apply(\"transfer_learning\", squeezenet, 5)),\n"
-            " vc.freezing.trainable_count(vc.recipes.apply(\"transfer_learning\", mobilenet, 5)))"),
+            "squeezenet = vc.recipes.apply(\"transfer_learning\", squeezenet, 5)\n"
+            "mobilenet = vc.recipes.apply(\"transfer_learning\", mobilenet, 5)\n"
+            "ex.q4.reveal(squeezenet=vc.freezing.trainable_count(squeezenet),\n"
+            "             mobilenet=vc.freezing.trainable_count(mobilenet))"),
 )
 
 EXERCISES = (q1, q2, q3, q4)

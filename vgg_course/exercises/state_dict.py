@@ -5,9 +5,9 @@ from __future__ import annotations
 from torch import nn
 
 from vgg_course.exercises import zoo
-from vgg_course.exercises.answers import is_int, type_name
+from vgg_course.exercises.answers import is_int, plain, type_name
 from vgg_course.exercises.core import Exercise, Part
-from vgg_course.exercises.predictions import Prediction, digest, prediction_exercise
+from vgg_course.exercises.predictions import Prediction, prediction_exercise
 
 # --- q1: predict, then verify -----------------------------------------------------------
 
@@ -15,65 +15,86 @@ q1 = prediction_exercise(
     id="state_dict.q1",
     title="predict a state_dict's size",
     task=("**Predict first, run later.** torchvision's `vgg11_bn` has 8 convolutions, each "
-          "followed by a `BatchNorm2d`, and 3 `Linear` layers. Without building it, predict:\n\n"
-          "- `n_entries`: how many entries its `state_dict()` has;\n"
-          "- `n_params`: how many parameter tensors `model.parameters()` yields.\n\n"
-          "Write the numbers (or the arithmetic that gives them), run the check, and only "
-          "then run the verify cell below it."),
+          "followed by a `BatchNorm2d`, and 3 `Linear` layers. A conv or `Linear` layer "
+          "stores two tensors, `weight` and `bias`. A `BatchNorm2d` stores five: a learnable "
+          "scale and shift (`weight`, `bias`) and three **buffers** it updates while "
+          "training but never learns by gradient (`running_mean`, `running_var`, "
+          "`num_batches_tracked`). Without building it, predict:\n\n"
+          "- `state_dict_entries`: how many entries its `state_dict()` has;\n"
+          "- `parameters`: how many parameter tensors `model.parameters()` yields.\n\n"
+          "Write the numbers (or the arithmetic that gives them) and run the check: it "
+          "records your prediction. Then run the verify cell below it, which builds the "
+          "model and shows your prediction beside what really happens."),
     answer="predictions",
-    predictions=(
-        Prediction("state_dict_entries", "state_dict entries", mistakes={
-                       digest("state_dict.q1", "state_dict_entries", 38):
-                           "that counts parameters only: what else does a BatchNorm layer save?",
-                       digest("state_dict.q1", "state_dict_entries", 22):
-                           "a BatchNorm layer saves tensors too",
-                       digest("state_dict.q1", "state_dict_entries", 54):
-                           "close: BatchNorm saves one more (small) buffer per layer",
-                   }),
-        Prediction("parameters", "parameter tensors", mistakes={
-                       digest("state_dict.q1", "parameters", 62):
-                           "running statistics are buffers, not parameters",
-                       digest("state_dict.q1", "parameters", 22):
-                           "a BatchNorm layer has learnable parameters too (a scale and a shift)",
-                   }),
-    ),
-    hint_text=("A conv or Linear layer saves `weight` and `bias`. A `BatchNorm2d` has a learnable "
-               "`weight` and `bias` and also saves buffers it does not learn by gradient: "
-               "`running_mean`, `running_var` and `num_batches_tracked`."),
+    predictions=(Prediction("state_dict_entries", "state_dict entries"),
+                 Prediction("parameters", "parameter tensors")),
+    hint_text=("`state_dict()` saves everything the model needs to be rebuilt: parameters "
+               "AND buffers. `parameters()` yields only the tensors an optimizer trains."),
     verify=("# Verify (after the check): build it on the meta device, no memory needed\n"
             "with torch.device(\"meta\"):\n"
             "    vgg11_bn = torchvision.models.vgg11_bn(weights=None)\n"
-            "len(vgg11_bn.state_dict()), len(list(vgg11_bn.parameters()))"),
+            "ex.q1.reveal(state_dict_entries=len(vgg11_bn.state_dict()),\n"
+            "             parameters=len(list(vgg11_bn.parameters())))"),
 )
 
 
 # --- q2: from a key to its module --------------------------------------------------------
 
+_TIED = ("features.26", "features.28")
+
+
+def _pick(rng, spec: dict, keep) -> str:
+    return rng.choice([k for k in zoo.build(spec, meta=True).state_dict() if keep(k)])
+
+
 def _q2_cases(rng) -> list[dict]:
-    return zoo.key_cases(rng, [
-        ("keys of VGG-shaped models", zoo.random_tiny_vgg(rng)),
-        ("keys of VGG-shaped models", {"arch": "tiny_vgg_bn", "width": rng.choice([1, 2]),
-                                       "hidden": 8, "num_classes": 3}),
-        ("keys of other networks", {"arch": "resnet", "layers": [1, 1, 1, 1], "num_classes": 3}),
-        ("keys of other networks", {"arch": "squeezenet1_1", "num_classes": 4}),
-    ])
+    """Every seed has each kind of key: a conv's, a BatchNorm buffer's, a weight that two
+    layers share, a classifier's, and deeper paths (ResNet, SqueezeNet)."""
+    tiny, tied = zoo.random_tiny_vgg(rng), zoo.random_tiny_vgg(rng, tie=list(_TIED))
+    bn = {"arch": "tiny_vgg_bn", "width": rng.choice([1, 2]), "hidden": 8, "num_classes": 3}
+    resnet = {"arch": "resnet", "layers": [1, 1, 1, 1], "num_classes": 3}
+    squeeze = {"arch": "squeezenet1_1", "num_classes": 4}
+    buffer = rng.choice(["running_mean", "running_var", "num_batches_tracked"])
+    picks = [
+        ("keys of VGG-shaped models", tiny, _pick(rng, tiny, lambda k: k.startswith("features."))),
+        ("keys of VGG-shaped models", bn, _pick(rng, bn, lambda k: k.endswith(buffer))),
+        ("keys of VGG-shaped models", tied, f"{_TIED[1]}.weight"),
+        ("keys of VGG-shaped models", tiny, _pick(rng, tiny, lambda k: k.startswith("classifier."))),
+        ("keys of other networks", resnet, _pick(rng, resnet, lambda k: "downsample" in k)),
+        ("keys of other networks", resnet, _pick(rng, resnet, lambda k: k.count(".") == 3
+                                                 and k.endswith(buffer))),
+        ("keys of other networks", squeeze, _pick(rng, squeeze, lambda k: k.count(".") == 3)),
+    ]
+    return [{"part": part, "model": spec, "key": key,
+             "label": f"{key!r} of {zoo.describe(spec)}" + (
+                 f" whose {_TIED[0]} and {_TIED[1]} share one weight" if "tie" in spec else "")}
+            for part, spec, key in picks]
 
 
 def _q2_observe(fn, case: dict):
     model = zoo.build(case["model"])
+    before = zoo.snapshot(model)
     got = fn(model, case["key"])
+    seen = {"changed": zoo.changes(before, model)}
     if isinstance(got, nn.Module):
         path = zoo.path_of(model, got)
-        return {"path": path} if path is not None else {"type": "a module not in this model"}
-    return {"type": type(got).__name__}
+        return {**seen, **({"path": path} if path is not None
+                           else {"type": "a module that is not part of this model"})}
+    return {**seen, "type": type(got).__name__}
 
 
 def _q2_assess(case: dict, got) -> str | None:
+    if got.get("changed"):
+        return f"the model changed ({got['changed'][0]}): `module_of` must only look"
     if "path" not in got:
-        return f"returned a {got.get('type')}, not the nn.Module that holds the entry"
-    if got["path"] == case["key"].rpartition(".")[0]:
+        return f"returned a {got.get('type')}, not the nn.Module of this model that holds the entry"
+    expected = case["expected"]
+    if got["path"] == expected["path"]:
         return None
-    if case["key"].startswith(got["path"] + ".") or got["path"] == "":
+    if got["path"] in expected["shared"]:
+        return ("that module uses the same (shared) tensor, but the key names another module: "
+                "read the module's path from the key, not from the tensor")
+    if got["path"] in expected["ancestors"]:
         return "that module contains the entry, but deeper down: return the innermost one"
     return "returned another module of the model, not the one holding this entry"
 
@@ -83,9 +104,12 @@ q2 = Exercise(
     title="from a state_dict key to its module",
     task=("Every `state_dict` key is a module path plus a tensor name: `features.14.weight` "
           "is the `weight` of `model.features[14]`. Write `module_of(model, key)` that "
-          "returns the module (the `nn.Module` object itself) that holds the entry `key`, "
-          "parameter or buffer. It is checked on random keys of VGG-shaped models of other "
-          "widths and of networks with deeper paths (ResNet's `layer1.0.bn1.running_mean`)."),
+          "returns the module (the `nn.Module` object of `model` itself, not a copy) that "
+          "holds the entry `key`, parameter or buffer, and changes nothing in `model`. It "
+          "is checked on keys of VGG-shaped models of other widths (a conv's, a "
+          "`BatchNorm2d` buffer's such as `features.1.running_var`, a classifier's, and a "
+          "weight that two layers share, whose key names one of them) and of networks "
+          "with deeper paths (ResNet's `layer2.0.downsample.1.weight`)."),
     answer="module_of",
     parts=(Part("keys of VGG-shaped models"), Part("keys of other networks")),
     make_cases=_q2_cases, observe=_q2_observe, assess=_q2_assess,
@@ -97,10 +121,12 @@ q2 = Exercise(
 # --- q3: parameters per section ---------------------------------------------------------
 
 def _q3_cases(rng) -> list[dict]:
-    tiny = zoo.random_tiny_vgg(rng)
+    tiny, tied = zoo.random_tiny_vgg(rng), zoo.random_tiny_vgg(rng, tie=list(_TIED))
     frozen = zoo.random_tiny_vgg(rng, frozen=["features", "classifier.0"])
     return [
         {"part": "a VGG-shaped model", "label": zoo.describe(tiny), "model": tiny},
+        {"part": "a VGG-shaped model", "model": tied, "label": (
+            f"{zoo.describe(tied)} whose {_TIED[0]} and {_TIED[1]} share one weight")},
         {"part": "with frozen layers", "label": "a partly frozen " + zoo.describe(frozen)[2:],
          "model": frozen},
         {"part": "networks with BatchNorm", "label": "a ResNet",
@@ -111,34 +137,39 @@ def _q3_cases(rng) -> list[dict]:
     ]
 
 
-def _section_sizes(spec: dict) -> dict[str, int]:
-    model = zoo.build(spec, meta=True)
-    sizes = {name: 0 for name, _ in model.named_children()}
-    for name, tensor in model.named_parameters():
-        sizes[name.split(".", 1)[0]] += tensor.numel()
-    return sizes
+def _q3_observe(fn, case: dict):
+    model = zoo.build(case["model"])
+    before = zoo.snapshot(model)
+    got = plain(fn(model))
+    return {"value": got, "changed": zoo.changes(before, model)}
 
 
-def _q3_assess(case: dict, got) -> str | None:
+_Q3_MISTAKES = (("shared_twice", "a tensor that two layers share is counted twice"),
+                ("with_buffers", "that counts buffers (BatchNorm's running statistics) too"),
+                ("trainable", "a frozen parameter is still a parameter"),
+                ("tensors", "that counts tensors, not the numbers inside them"))
+
+
+def _q3_assess(case: dict, observed) -> str | None:
+    if observed.get("changed"):
+        return f"the model changed ({observed['changed'][0]}): `section_sizes` must only count"
+    got, expected = observed["value"], case["expected"]
     if not isinstance(got, dict):
         return f"expected a dict from section name to count, got {type_name(got)}"
-    expected = _section_sizes(case["model"])
-    if set(got) != set(expected):
-        missing = [k for k in expected if k not in got]
-        return (f"the keys should be the names of the model's direct children"
+    sizes = expected["sizes"]
+    if set(got) != set(sizes):
+        missing = [k for k in sizes if k not in got]
+        return ("the keys should be the names of the model's direct children"
                 + (f" (missing {missing[0]!r}; a child without parameters counts 0)" if missing
                    else "; found names that are not children"))
-    bad = [k for k in expected if not is_int(got[k]) or got[k] != expected[k]]
+    bad = [k for k in sizes if not is_int(got[k]) or got[k] != sizes[k]]
     if not bad:
         return None
-    model = zoo.build(case["model"], meta=True)
-    section = model.get_submodule(bad[0])
-    if got[bad[0]] == sum(t.numel() for t in section.state_dict().values()):
-        return f"{bad[0]!r}: that counts buffers (BatchNorm's running statistics) too"
-    if got[bad[0]] == sum(p.numel() for p in section.parameters() if p.requires_grad):
-        return f"{bad[0]!r}: a frozen parameter is still a parameter"
-    if got[bad[0]] == len(list(section.parameters())):
-        return f"{bad[0]!r}: that counts tensors, not the numbers inside them"
+    if not is_int(got[bad[0]]):
+        return f"{bad[0]!r}: expected an int, got {type_name(got[bad[0]])}"
+    for kind, says in _Q3_MISTAKES:
+        if got[bad[0]] == expected[kind][bad[0]]:
+            return f"{bad[0]!r}: {says}"
     return f"{bad[0]!r} has another number of parameters"
 
 
@@ -147,13 +178,16 @@ q3 = Exercise(
     title="parameters per section",
     task=("Write `section_sizes(model)` that returns a dict from the name of each **direct "
           "child** of `model` (`features`, `avgpool`, `classifier` for VGG16) to the number "
-          "of parameters (numbers, frozen or not) it holds, 0 for a child without any. Buffers "
-          "are not parameters. It is checked on VGG-shaped models of other widths, on partly "
-          "frozen ones and on networks with BatchNorm."),
+          "of parameters (numbers, frozen or not) it holds, as an `int`, 0 for a child "
+          "without any, and changes nothing in `model`. Buffers are not parameters, and a "
+          "tensor that two layers of a child share counts once. It is checked on "
+          "VGG-shaped models of other widths (one with two convs sharing a weight), on "
+          "partly frozen ones and on networks with BatchNorm."),
     answer="section_sizes",
     parts=(Part("a VGG-shaped model"), Part("with frozen layers"), Part("networks with BatchNorm")),
-    make_cases=_q3_cases, assess=_q3_assess,
+    make_cases=_q3_cases, observe=_q3_observe, assess=_q3_assess,
     hint_text=("`model.named_children()` gives each direct child with its name; "
+               "`child.parameters()` yields each tensor once, shared or not; "
                "`p.numel()` counts the numbers in a tensor."),
 )
 

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import torch
-from PIL import Image
 from torch import nn
-from torchvision.models import VGG16_Weights
 
-from vgg_course.exercises import zoo
-from vgg_course.exercises.answers import plain
+from vgg_course.exercises import integrity, zoo
 from vgg_course.exercises.core import Exercise, Part
-from vgg_course.exercises.predictions import Prediction, digest, prediction_exercise
+from vgg_course.exercises.observed import class_name, param_table, same_table, values
+from vgg_course.exercises.pictures import case_weights, run_transform
+from vgg_course.exercises.predictions import Prediction, prediction_exercise
 
 # --- q1: predict, then verify -----------------------------------------------------------
 
-_Q1 = "transfer_learning.q1"
-
 q1 = prediction_exercise(
-    id=_Q1,
+    id="transfer_learning.q1",
     title="predict the cost of a new head",
     task=("**Predict first, run later.** Transfer learning freezes everything and puts a new "
           "output layer in place of the old one. Predict:\n\n"
@@ -27,19 +24,8 @@ q1 = prediction_exercise(
           "(138,357,544 with its 1000-class head `Linear(4096, 1000)`) after transfer "
           "learning for **10** classes."),
     answer="predictions",
-    predictions=(
-        Prediction("resnet_trainable", "ResNet-18, 5 classes", mistakes={
-                       digest(_Q1, "resnet_trainable", 2560): "the new layer has biases too",
-                       digest(_Q1, "resnet_trainable", 20485):
-                           "ResNet-18's head sees 512 features, not VGG's 4096",
-                   }),
-        Prediction("vgg_total", "VGG16 total, 10 classes", mistakes={
-            digest(_Q1, "vgg_total", 138_357_544):
-                "the old 1000-class head is gone: its parameters no longer count",
-            digest(_Q1, "vgg_total", 134_268_738): "that is the total for 2 classes",
-            digest(_Q1, "vgg_total", 40_970): "that is the trainable part; the question is the total",
-        }),
-    ),
+    predictions=(Prediction("resnet_trainable", "ResNet-18, 5 classes"),
+                 Prediction("vgg_total", "VGG16 total, 10 classes")),
     hint_text=("A `Linear(n_in, k)` has `n_in * k` weights and `k` biases. The total is the "
                "old total, minus the old head, plus the new one."),
     verify=("# Verify (after the check): shapes only, on the meta device\n"
@@ -48,7 +34,8 @@ q1 = prediction_exercise(
             "    vgg = torchvision.models.vgg16(weights=None)\n"
             "resnet = vc.recipes.apply(\"transfer_learning\", resnet, 5)\n"
             "vgg = vc.recipes.apply(\"transfer_learning\", vgg, 10)\n"
-            "vc.freezing.trainable_count(resnet), sum(p.numel() for p in vgg.parameters())"),
+            "ex.q1.reveal(resnet_trainable=vc.freezing.trainable_count(resnet),\n"
+            "             vgg_total=sum(p.numel() for p in vgg.parameters()))"),
 )
 
 
@@ -72,17 +59,28 @@ def _q2_cases(rng) -> list[dict]:
 
 
 def head_observation(model: nn.Module, result: object, num_classes: int) -> dict:
-    """What a head-replacing answer did: every parameter's shape, flag and fingerprint, and
-    the output shape of a forward pass (or why it failed)."""
-    model = result if isinstance(result, nn.Module) else model
-    params = {n: [list(p.shape), p.requires_grad, zoo.fingerprint(p)]
-              for n, p in model.named_parameters()}
+    """What a head-replacing answer did, read through the classes: what it ``returned`` (the
+    argument, another model, then the ``argument``'s table too, or a type), the model's
+    ``params`` (``param_table``), ``modules``' classes, ``patched`` methods, whether it is
+    ``finite``, and the shape ``out`` of a forward pass (or why it failed)."""
+    is_model = isinstance(result, nn.Module)
+    target = result if is_model else model
+    obs = {"returned": ("the argument" if result is model else "another model" if is_model
+                        else type(result).__name__),
+           "params": param_table(target),
+           "modules": [[n, class_name(m)] for n, m in nn.Module.named_modules(target)],
+           "patched": integrity.patched(target),
+           "finite": integrity.finite(values(p) for _, p in integrity.named_parameters(target))}
+    if obs["returned"] == "another model":
+        obs["argument"] = param_table(model)
     try:
         with torch.no_grad():
-            out = list(model.eval()(torch.zeros(2, 3, 32, 32)).shape)
+            nn.Module.train(target, False)
+            out = list(nn.Module.__call__(target, torch.zeros(2, 3, 32, 32)).shape)
     except Exception as exc:  # a head that does not fit: the forward pass says so
         out = {"error": type(exc).__name__}
-    return {"params": params, "out": out}
+    obs["out"] = out
+    return obs
 
 
 def _q2_observe(fn, case: dict):
@@ -90,35 +88,60 @@ def _q2_observe(fn, case: dict):
     return head_observation(model, fn(model, case["num_classes"]), case["num_classes"])
 
 
+def forged(got: dict) -> str | None:
+    """What makes a :func:`head_observation` untrustworthy or wrong whatever the aspect."""
+    if got["returned"] not in ("the argument", "another model"):
+        return f"the function returned {got['returned']}, not the model: return the model"
+    if got["patched"]:
+        return (f"{got['patched'][0]} was replaced on the model itself: change layers, "
+                "not methods")
+    if not got["finite"]:
+        return "some parameters are NaN or infinite"
+    return None
+
+
 def assess_head(case: dict, got: dict, head: str) -> str | None:
-    """Judge a new head at path ``head`` on ``case["model"]`` for one aspect of the case."""
-    before = dict(zoo.reference(case["model"]).named_parameters())
+    """Judge a new head at path ``head`` for one aspect of the case, from ``case["expected"]``
+    (the instructor's observation of the model before and after the reference answer)."""
+    want = case["expected"]
+    problem = forged(got)
+    if problem:
+        return problem
+    if got["returned"] == "another model" and not same_table(got["argument"], want["before"]):
+        return ("another model was returned, but the one passed in was changed too: "
+                "change the model and return it")
     params, k = got["params"], case["num_classes"]
     new = {n: v for n, v in params.items() if n.startswith(head + ".")}
     old = {n: v for n, v in params.items() if not n.startswith(head + ".")}
+    classes = dict(got["modules"])
     aspect = case["aspect"]
     if aspect == "fits":
-        if sorted(new) != [f"{head}.bias", f"{head}.weight"]:
-            return "the head must be one layer with a weight and a bias"
-        in_features = list(before[f"{head}.weight"].shape[1:])
-        if new[f"{head}.weight"][0][1:] != in_features:
+        if sorted(new) != [f"{head}.bias", f"{head}.weight"] or classes.get(head) != \
+                "torch.nn.modules.linear.Linear":
+            return "the head must be one nn.Linear layer with a weight and a bias"
+        if new[f"{head}.weight"][0][1:] != [want["in_features"]]:
             return ("the new layer's in_features does not match what the layer before it "
                     "gives (read it from the old head, do not hard-code 4096)")
         if new[f"{head}.weight"][0][0] != k or got["out"] != [2, k]:
             return f"the model should give {k} scores per image"
         return None
     if aspect == "trains":
-        if not all(v[1] for v in new.values()) or not new:
+        if not new or not all(v[1] for v in new.values()):
             return "the new head is frozen: nothing would train"
         if any(v[1] for v in old.values()):
             name = next(n for n, v in old.items() if v[1])
             return f"{name} is trainable: only the new head should train"
         return None
-    if sorted(old) != sorted(n for n in before if not n.startswith(head + ".")):
+    before = {n: v for n, v in want["before"].items() if not n.startswith(head + ".")}
+    if sorted(old) != sorted(before):
         return "layers other than the head were removed or added"
     changed = [n for n, v in old.items()
-               if v[0] != list(before[n].shape) or abs(v[2] - zoo.fingerprint(before[n])) > 1e-4]
-    return f"{changed[0]} was re-created or changed: keep the pretrained layers" if changed else None
+               if v[0] != before[n][0] or abs(v[2] - before[n][2]) > 1e-4]
+    if changed:
+        return f"{changed[0]} was re-created or changed: keep the pretrained layers"
+    others = [m for m in got["modules"] if m[0] != head and not m[0].startswith(head + ".")]
+    return None if others == want["modules"] else (
+        "layers other than the head were replaced or added: keep the pretrained layers")
 
 
 def _q2_assess(case: dict, got) -> str | None:
@@ -152,40 +175,6 @@ BUGGY_PREPROCESS = '''def eval_preprocess(weights, image_size):
         transforms.Normalize(mean=[0.5, 0.5, 0.5], std=[0.5, 0.5, 0.5]),
     ])'''
 
-
-class CaseWeights:
-    """Stands in for a torchvision weights enum whose preprocessing has other numbers."""
-
-    def __init__(self, mean: list[float], std: list[float], crop: int, resize: int) -> None:
-        self._preset = dict(crop_size=crop, resize_size=resize, mean=tuple(mean), std=tuple(std))
-        self.meta = {"categories": ["a", "b"], "num_params": 0}
-
-    def transforms(self, *, crop_size: int | None = None,
-                   resize_size: int | None = None) -> nn.Module:
-        """Like an enum's ``transforms()`` (the same preset class, these numbers); the sizes may
-        be overridden, as there."""
-        sizes = {k: v for k, v in (("crop_size", crop_size), ("resize_size", resize_size)) if v}
-        return VGG16_Weights.IMAGENET1K_V1.transforms(**{**self._preset, **sizes})
-
-    def __repr__(self) -> str:
-        return f"CaseWeights({self._preset})"
-
-
-def _weights(spec: dict):
-    if spec["kind"] == "case":
-        return CaseWeights(spec["mean"], spec["std"], spec["crop"], spec["resize"])
-    from torchvision import models as tv  # a real enum: its transforms need no download
-    return tv.get_weight(spec["name"])
-
-
-def case_image(seed: int, width: int, height: int) -> Image.Image:
-    """A test picture of one random colour: any resize or crop keeps its channel means,
-    so only the normalisation decides what comes out."""
-    gen = torch.Generator().manual_seed(seed)
-    colour = tuple(int(v) for v in torch.randint(20, 236, (3,), generator=gen))
-    return Image.new("RGB", (width, height), colour)
-
-
 def _q3_cases(rng) -> list[dict]:
     cases = []
     for _ in range(2):
@@ -195,41 +184,55 @@ def _q3_cases(rng) -> list[dict]:
         cases.append({"kind": "case", "mean": mean, "std": std, "crop": crop, "resize": crop + 32})
     cases.append({"kind": "torchvision", "name": "VGG16_Weights.IMAGENET1K_V1"})
     out = []
-    for weights in cases:
+    for i, weights in enumerate(cases):
         size = rng.choice([48, 64, 96, 112])
+        long, short = rng.randint(2 * size, 3 * size), rng.randint(size + 24, 2 * size - 8)
+        shape = [long, short] if i % 2 == 0 else [short, long]  # landscape and portrait
         for part in ("normalised as the weights say", "the requested size"):
             out.append({"part": part, "weights": weights, "image_size": size,
-                        "image": [rng.randrange(10_000), rng.randint(60, 90), rng.randint(60, 90)],
+                        "image": [rng.randrange(10_000), *shape], "rng": rng.randrange(10_000),
                         "label": ("weights with other statistics" if weights["kind"] == "case"
                                   else weights["name"])})
     return out
 
 
 def _q3_observe(fn, case: dict):
-    tensor = fn(_weights(case["weights"]), case["image_size"])(case_image(*case["image"]))
-    if not isinstance(tensor, torch.Tensor):
-        return {"type": type(tensor).__name__}
-    flat = tensor.detach().double().reshape(tensor.shape[0], -1) if tensor.dim() == 3 else None
-    return {"shape": list(tensor.shape),
-            "mean": plain([round(float(v), 4) for v in flat.mean(1)]) if flat is not None else None}
+    return run_transform(fn(case_weights(case["weights"]), case["image_size"]), case)
+
+
+def _close(got: list, want: list, tol: float) -> bool:
+    return len(got) == len(want) and all(abs(a - b) <= tol for a, b in zip(got, want))
+
+
+def _pattern(pooled: list[list[float]]) -> list[float]:
+    """The pooled values with each channel's mean and spread taken out: the picture's layout."""
+    flat = []
+    for row in pooled:
+        mean = sum(row) / len(row)
+        sd = (sum((v - mean) ** 2 for v in row) / len(row)) ** 0.5 or 1.0
+        flat += [(v - mean) / sd for v in row]
+    return flat
 
 
 def _q3_assess(case: dict, got) -> str | None:
     if "shape" not in got:
         return f"the transform returned a {got.get('type')}, not a tensor"
-    size = case["image_size"]
+    size, want = case["image_size"], case["expected"]
+    if got["shape"] != [3, size, size]:
+        return (f"expected a (3, {size}, {size}) tensor for image_size={size}, "
+                f"got {tuple(got['shape'])}")
+    if not got["finite"]:
+        return "the tensor holds NaN or infinite values"
+    if got["spread"] > 1e-6:
+        return ("the same picture gave a different tensor each time: random augmentation "
+                "(random crops, flips, colour changes) has no place in evaluation")
     if case["part"] == "the requested size":
-        return None if got["shape"] == [3, size, size] else (
-            f"expected a (3, {size}, {size}) tensor for image_size={size}, got {tuple(got['shape'])}")
-    if got["mean"] is None or len(got["mean"]) != 3:
-        return "expected one image as a (3, H, W) tensor"
-    preset = _weights(case["weights"]).transforms()
-    colour = case_image(*case["image"]).getpixel((0, 0))
-    for c in range(3):  # normalising maps a channel's value v in [0, 1] to (v - mean) / std
-        want = (colour[c] / 255 - preset.mean[c]) / preset.std[c]
-        if abs(got["mean"][c] - want) > 0.02:
-            return ("the normalised values do not match these weights' mean and std "
-                    "(they differ between weights: take them from the weights)")
+        return None if _close(_pattern(got["pooled"]), _pattern(want["pooled"]), 0.1) else (
+            "the picture is not resized (shorter side to image_size) then centre-cropped "
+            "as in the code above: parts of it moved, were cut off or were stretched")
+    if not (isinstance(got.get("flat"), list) and _close(got["flat"], want["flat"], 0.02)):
+        return ("the normalised values do not match these weights' mean and std "
+                "(they differ between weights: take them from the weights)")
     return None
 
 
@@ -240,9 +243,10 @@ q3 = Exercise(
           "were trained on, so this function resizes to `image_size` itself. The images come "
           "out the right size, but the model's accuracy is poor:\n\n"
           f"```python\n{BUGGY_PREPROCESS}\n```\n\n"
-          "Write the fixed `eval_preprocess(weights, image_size)`: images of `image_size` × "
-          "`image_size`, normalised exactly as the weights expect. It is checked with VGG16's "
-          "weights and with weights whose preprocessing uses other numbers."),
+          "Write the fixed `eval_preprocess(weights, image_size)`: as above, the shorter side "
+          "resized to `image_size` and the centre cropped to `image_size` × `image_size`, "
+          "normalised exactly as the weights expect. It is checked with VGG16's weights and "
+          "with weights whose preprocessing uses other numbers, on pictures of any shape."),
     answer="eval_preprocess",
     parts=(Part("normalised as the weights say"), Part("the requested size")),
     make_cases=_q3_cases, observe=_q3_observe, assess=_q3_assess,

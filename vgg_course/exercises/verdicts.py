@@ -16,6 +16,7 @@ _STYLE = {
     "partial": ("◐", "#b26a00", "#fff8e1"),
     "failed": ("✘", "#c62828", "#ffebee"),
     "not attempted": ("○", "#546e7a", "#eceff1"),
+    "recorded": ("●", "#1565c0", "#e3f2fd"),  # a prediction, before its verify cell
 }
 
 
@@ -38,7 +39,7 @@ class Verdict:
 
     exercise: str
     title: str
-    status: str  # "passed" | "partial" | "failed" | "not attempted"
+    status: str  # "passed" | "partial" | "failed" | "not attempted" | "recorded"
     parts: tuple[PartResult, ...] = ()
     message: str = ""
     points: int = 0
@@ -62,16 +63,19 @@ class Verdict:
     def lines(self) -> list[str]:
         symbol = _STYLE[self.status][0]
         head = f"{symbol} Exercise {self.exercise} ({self.title}): {self.status}, {self.score}/{self.points}"
+        if self.status == "recorded":
+            head = f"{symbol} Exercise {self.exercise} ({self.title}): your predictions are recorded"
         out = [head]
         if self.message:
             out.append(f"  {self.message}")
         if self.status != "not attempted" and (
                 len(self.parts) > 1 or (self.parts and not self.parts[0].passed)):
             for part in self.parts:
-                mark = "✔" if part.passed else "✘"
+                mark = "✔" if part.passed else "●" if part.message == "recorded" else "✘"
                 tag = " [hidden]" if part.hidden else ""
-                detail = "" if part.passed else f": {part.message}"
-                out.append(f"  {mark} {part.name}{tag} ({part.score}/{part.points}){detail}")
+                detail = "" if part.passed or part.message == "recorded" else f": {part.message}"
+                score = "" if part.message == "recorded" else f" ({part.score}/{part.points})"
+                out.append(f"  {mark} {part.name}{tag}{score}{detail}")
         return out
 
     def __repr__(self) -> str:

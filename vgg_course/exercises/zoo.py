@@ -20,6 +20,8 @@ from torchvision.models.vgg import make_layers
 
 from vgg_course import models
 from vgg_course.exercises.answers import plain
+from vgg_course.exercises.integrity import (  # noqa: F401  (zoo.snapshot, zoo.changes: the lessons' helpers use them)
+    changes, named_parameters, patched_methods, requires_grad, shape, snapshot, walk)
 
 # Real torchvision networks a spec may name (weights=None: random, no download).
 TORCHVISION = ("resnet18", "squeezenet1_1", "mobilenet_v3_small", "efficientnet_b0",
@@ -141,11 +143,12 @@ def random_tiny_vgg(rng: random.Random, **extra) -> dict:
 
 
 def trainable_names(model: nn.Module) -> list[str]:
-    return [n for n, p in model.named_parameters() if p.requires_grad]
+    """Names of the parameters with ``requires_grad``, read as :func:`named_parameters`."""
+    return [n for n, p in named_parameters(model) if requires_grad(p)]
 
 
 def param_names(model: nn.Module) -> list[str]:
-    return [n for n, _ in model.named_parameters()]
+    return [n for n, _ in named_parameters(model)]
 
 
 def fingerprint(tensor: torch.Tensor) -> float:
@@ -166,12 +169,12 @@ _WEIGHTS = torch.zeros(0, dtype=torch.float64)
 
 
 def shapes(model: nn.Module) -> dict[str, list[int]]:
-    return {n: list(p.shape) for n, p in model.named_parameters()}
+    return {n: list(shape(p)) for n, p in named_parameters(model)}
 
 
 def path_of(model: nn.Module, module: object) -> str | None:
     """The dotted path of ``module`` inside ``model`` (by identity), or ``None``."""
-    for name, candidate in model.named_modules(remove_duplicate=False):
+    for name, candidate in walk(model):  # the model's own dicts, not a patchable method
         if candidate is module:
             return name
     return None

@@ -23,9 +23,10 @@ kit's lessons folder
 compares.
 
 ``python -m vgg_course exercises sync`` is the one command after writing or changing an
-exercise: it computes the prediction keys from the instructor's solutions, stamps every
-lesson's Exercises section (``vc.instructor.sections``), regenerates the student notebooks,
-and re-runs only the lessons whose section or keys changed (``scripts/regen_notebooks.py``).
+exercise: it writes the public cases a student build checks with (``vc.exercises.public``,
+from the instructor's ``expect_<q>``), stamps every lesson's Exercises section
+(``vc.instructor.sections``), regenerates the student notebooks, and re-runs only the
+lessons whose section changed (``scripts/regen_notebooks.py``).
 """
 
 from __future__ import annotations
@@ -194,60 +195,56 @@ def write_student_notebooks(lessons: list[Path] | None = None, *, out_dir: Path 
 
 # --- exercises sync -------------------------------------------------------------------
 
-def prediction_keys() -> dict[str, dict[str, str]]:
-    """Every prediction exercise's digests, computed by running the instructor's solutions."""
+def public_cases() -> dict[str, list[dict]]:
+    """Every function exercise's public seed-0 cases with the instructor's expected data
+    (what a student build checks with); prediction exercises are never among them."""
     from vgg_course import exercises as exercise_modules
     from vgg_course.exercises import predictions
 
-    return {ex.id: predictions.expected_keys(ex, ex.reference())
-            for name in exercise_modules.MODULES for ex in exercise_modules.exercises(name)
-            if isinstance(ex, predictions.PredictionExercise)}
+    return {ex.id: ex.cases(0) for name in exercise_modules.MODULES
+            for ex in exercise_modules.exercises(name)
+            if not isinstance(ex, predictions.PredictionExercise) and ex.expectation()}
 
 
-def write_keys(found: dict[str, dict[str, str]], *, check: bool = False) -> bool:
-    """Write ``vgg_course/exercises/keys.py`` for ``found``; ``True`` when it was stale."""
-    from vgg_course.exercises import keys, predictions
+def write_public_cases(found: dict[str, list[dict]], *, check: bool = False) -> bool:
+    """Write ``vgg_course/exercises/public_cases.json`` for ``found``; ``True`` when stale."""
+    from vgg_course.exercises import public
 
-    target = Path(keys.__file__)
-    text = predictions.render_keys(found)
-    if target.read_text(encoding="utf-8") == text:
+    text = public.render(found)
+    if public.PATH.is_file() and public.PATH.read_text(encoding="utf-8") == text:
         return False
     if not check:
-        target.write_text(text, encoding="utf-8")
+        public.PATH.write_text(text, encoding="utf-8")
+        public.forget()
     return True
 
 
 def sync(lessons: Path | None = None, *, execute: bool = True) -> list[Path]:
-    """Keys, Exercises sections, student notebooks, then the changed lessons re-run.
+    """Public cases, Exercises sections, student notebooks, then the changed lessons re-run.
 
     Args:
         lessons: the lessons folder (default: the kit's, ``notebooks/``).
-        execute: re-run each lesson whose section or prediction keys changed with
+        execute: re-run each lesson whose section changed with
             ``scripts/regen_notebooks.py`` (beside the lessons folder), so its stored
             outputs follow; ``False`` (``--no-execute``) leaves the outputs as they are.
 
     Returns:
-        The lesson notebooks whose section or keys changed (the ones re-run).
+        The lesson notebooks whose section changed (the ones re-run).
 
     Raises:
         FileNotFoundError: ``execute`` without ``scripts/regen_notebooks.py`` beside the lessons.
         subprocess.CalledProcessError: a re-run lesson failed (it is not written).
     """
     from vgg_course import exercises as exercise_modules
-    from vgg_course.exercises import keys
     from vgg_course.instructor.sections import stamp_exercises
 
     folder = workspace.lessons_folder() if lessons is None else Path(lessons)
-    found = prediction_keys()
-    before = dict(keys.KEYS)
-    write_keys(found)
-    keyed = {ex_id.split(".")[0] for ex_id in set(found) | set(before)
-             if found.get(ex_id) != before.get(ex_id)}
+    write_public_cases(public_cases())
     notebooks = lesson_notebooks(folder)
     changed = []
     for path in notebooks:
         name = path.stem.split("_", 1)[-1]
-        if name in exercise_modules.MODULES and (stamp_exercises(path) or name in keyed):
+        if name in exercise_modules.MODULES and stamp_exercises(path):
             changed.append(path)
     write_student_notebooks(notebooks, out_dir=student_folder(folder))
     if execute and changed:
@@ -317,7 +314,7 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
                     "brings everything generated from it up to date.")
     sync_parser = exercises_parser.add_subparsers(dest="exercises_command", required=True,
                                                   help="what to do") \
-        .add_parser("sync", help="keys, lesson sections, student notebooks, changed lessons re-run",
+        .add_parser("sync", help="public cases, lesson sections, student notebooks, changed lessons re-run",
                     description=sync.__doc__.split("\n\n")[0])
     sync_parser.add_argument("--lessons", type=Path, default=None,
                              help="the lessons folder (default: the kit's, notebooks/)")

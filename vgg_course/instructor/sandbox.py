@@ -3,17 +3,17 @@
 ``run(argv, readable=[...])`` starts Debian's ``bwrap`` (package ``bubblewrap``) so that the
 command sees only ``/usr``, ``/etc`` and the folders in ``readable`` (the Python installation
 and the kit), all read-only, plus three small empty tmpfs folders: ``/sandbox`` (its working
-folder), ``/tmp`` and ``/dev/shm``. Paths in ``hidden`` are covered by an empty folder. The
-command has no network (a loopback of its own), its own PID, IPC, UTS and user namespaces,
-runs as uid 1000 without capabilities, and a seccomp filter stops it making user namespaces
-(where it could mount big tmpfs folders). ``prlimit`` gives every process in it a memory
+folder), ``/tmp`` and ``/dev/shm``. Paths in ``hidden`` are covered. The command has no
+network (a loopback of its own), its own PID, IPC, UTS and user namespaces, runs as uid
+1000 without capabilities, and a seccomp filter stops it making user namespaces (where it
+could mount big tmpfs folders). ``prlimit`` gives every process in it a memory
 (address-space), process-count, file-size and CPU-time limit. After ``Limits.seconds`` the
 sandbox is killed, and its PID namespace takes every process in it along.
 
 Run as root, the sandbox's uid 1000 is host uid :data:`HOST_UID` (``RLIMIT_NPROC`` does not
 apply to root, so the fork limit needs a real unprivileged uid); run as another user, it is
-that user. The command reads ``stdin`` and reports through the file descriptor named by the
-environment variable ``SANDBOX_REPORT_FD``; both its output and its report are capped.
+that user. The command reads ``stdin`` and reports through a pipe whose descriptor is in
+``SANDBOX_REPORT_FD``, read as it comes (``watch``); its output and its report are capped.
 """
 
 from __future__ import annotations
@@ -22,15 +22,17 @@ import functools
 import json
 import os
 import platform
+import select
 import shutil
 import signal
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 GiB, MiB = 2**30, 2**20
 WORKDIR = "/sandbox"
@@ -126,7 +128,8 @@ def _system_args() -> list[str]:
 
 def _tree_args(readable: Sequence[Path], hidden: Sequence[Path]) -> list[str]:
     """Read-only binds of ``readable`` at the same paths (their parent folders made 0755,
-    so uid 1000 can pass through them), then an empty tmpfs over each visible ``hidden``."""
+    so uid 1000 can pass through them), then an empty tmpfs over each visible ``hidden``
+    folder and ``/dev/null`` (unopenable there: no devices) over each ``hidden`` file."""
     roots: list[Path] = []
     for path in sorted({Path(p).resolve() for p in readable}, key=lambda p: len(p.parts)):
         if path.exists() and not any(path.is_relative_to(r) for r in [Path("/usr"), *roots]):
@@ -138,9 +141,14 @@ def _tree_args(readable: Sequence[Path], hidden: Sequence[Path]) -> list[str]:
                 made.add(parent)
                 args += ["--perms", "0755", "--dir", str(parent)]
         args += ["--ro-bind", str(root), str(root)]
-    for path in {Path(p).resolve() for p in hidden}:
-        if path.is_dir() and any(path.is_relative_to(r) for r in roots):
+    system = [Path(p) for p in ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64")]
+    for path in sorted({Path(p).resolve() for p in hidden}):
+        if not any(path.is_relative_to(r) for r in [*system, *roots]):
+            continue  # not visible in the sandbox anyway
+        if path.is_dir():
             args += ["--tmpfs", str(path)]
+        elif path.is_file():
+            args += ["--ro-bind", "/dev/null", str(path)]
     return args
 
 
@@ -199,11 +207,15 @@ def _write_id_maps(info_fd: int, block_fd: int) -> None:
 
 def run(argv: Sequence[str], *, readable: Sequence[Path] = (), hidden: Sequence[Path] = (),
         env: Mapping[str, str] | None = None, stdin: bytes = b"", limits: Limits = Limits(),
-        sandboxed: bool = True) -> Outcome:
+        sandboxed: bool = True, watch: Callable[[bytes | None], float | None] | None = None,
+        ) -> Outcome:
     """Run ``argv`` in a fresh sandbox and wait for it (at most ``limits.seconds``).
 
-    With ``sandboxed=False`` (the grader's ``--unsafe-no-sandbox``) the command runs as
-    this user in a fresh temporary folder, with the same ``prlimit`` limits and nothing else.
+    ``watch`` is called with ``None`` at the start, then with each report line as it comes:
+    it returns the ``time.monotonic()`` by which the next line must come (else the sandbox
+    is killed: ``timed_out``), or ``None`` to end it now. With ``sandboxed=False`` (the grader's
+    ``--unsafe-no-sandbox``) the command runs as this user in a fresh temporary folder, with
+    the same ``prlimit`` limits and nothing else.
 
     Example:
         >>> import sys
@@ -214,12 +226,12 @@ def run(argv: Sequence[str], *, readable: Sequence[Path] = (), hidden: Sequence[
     """
     env = dict(env or {})
     with tempfile.TemporaryFile() as job, tempfile.TemporaryFile() as out, \
-            tempfile.TemporaryFile() as report, tempfile.TemporaryDirectory() as scratch:
+            tempfile.TemporaryDirectory() as scratch:
         job.write(stdin)
         job.seek(0)
-        env[REPORT_FD_VAR] = str(report.fileno())
-        keep = [report.fileno()]
-        ours: dict[str, int] = {}
+        report_r, report_w = os.pipe()  # a pipe: what was read cannot be rewritten
+        env[REPORT_FD_VAR] = str(report_w)
+        keep, ours = [report_w], {"report_w": report_w}
         if sandboxed:
             ours["seccomp"] = _pipe_with(_seccomp_program())
             if os.geteuid() == 0:
@@ -238,35 +250,73 @@ def run(argv: Sequence[str], *, readable: Sequence[Path] = (), hidden: Sequence[
             cwd = scratch
             child_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": scratch,
                          "TMPDIR": scratch, **env}
+        start = time.monotonic()
         try:
             proc = subprocess.Popen(command, stdin=job, stdout=out, stderr=subprocess.STDOUT,
                                     pass_fds=keep, cwd=cwd, env=child_env,
                                     start_new_session=True)
         finally:
-            for name in ("seccomp", "info_w", "block_r"):
+            for name in ("seccomp", "info_w", "block_r", "report_w"):
                 if name in ours:
                     os.close(ours[name])
-        timed_out = False
+        timed_out, report = False, b""
         try:
             if "block" in ours:
                 _write_id_maps(ours["info"], ours["block"])
-            proc.wait(timeout=limits.seconds)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+            timed_out, report = _follow(proc, report_r, start + limits.seconds, watch,
+                                        limits.report_size)
         finally:
+            os.close(report_r)
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)  # bwrap's PID namespace goes with it
                 proc.wait()
             for name in ("info", "block"):
                 if name in ours:
                     os.close(ours[name])
-        return Outcome(None if timed_out else proc.returncode, timed_out,
-                       _head(report, limits.report_size), _tail(out, 4000))
+        return Outcome(None if timed_out else proc.returncode, timed_out, report,
+                       _tail(out, 4000))
 
 
-def _head(f, limit: int) -> bytes:
-    f.seek(0)
-    return f.read(limit)
+def _follow(proc: subprocess.Popen, fd: int, end: float,
+            watch: Callable[[bytes | None], float | None] | None,
+            size: int) -> tuple[bool, bytes]:
+    """Read the report until the command ends or its time is up: (timed out, report)."""
+    deadline = min(end, watch(None) or end) if watch else end
+    exited = os.pidfd_open(proc.pid)
+    os.set_blocking(fd, False)
+    report, pending = b"", b""
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([fd, exited], [], [], left)
+            chunk = _read(fd) if fd in ready or exited in ready else b""
+            if exited in ready:
+                while more := _read(fd):  # what it wrote before it ended
+                    chunk += more
+            report += chunk[:max(0, size - len(report))]
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            pending = pending[-size:]
+            for line in lines if watch else ():
+                when = watch(line)
+                if when is None:
+                    return False, report
+                deadline = min(end, when)
+            if exited in ready or (fd in ready and not chunk):  # ended, or closed the report
+                try:
+                    proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    return True, report
+                return False, report
+        return True, report
+    finally:
+        os.close(exited)
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except BlockingIOError:
+        return b""
 
 
 def _tail(f, limit: int) -> str:

@@ -10,13 +10,17 @@ edited or deleted (the grader never runs check cells: it probes the answers itse
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+import csv
+import dataclasses
+import io
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from vgg_course import exercises, workspace
-from vgg_course.instructor import sections
+from vgg_course.instructor import sections, students
 
 
 class InvalidSubmission(ValueError):
@@ -25,21 +29,84 @@ class InvalidSubmission(ValueError):
 
 @dataclass(frozen=True)
 class Found:
-    """One notebook under the submissions folder."""
+    """One notebook under the submissions folder (or something refused in its place).
+
+    ``student`` is the student's id (:func:`vc.instructor.students.student_id`), ``name``
+    and ``file`` the folder's name and the file's path below the submissions folder, both
+    escaped for printing. ``problem`` says why it is not graded (``""``: it is);
+    ``others`` are the student's other notebooks of the same lesson.
+    """
 
     student: str
     path: Path
     lesson: str | None
+    problem: str = ""
+    name: str = field(default="", compare=False)
+    file: str = field(default="", compare=False)
+    others: tuple[Path, ...] = field(default=(), compare=False)
+
+
+def _lesson(entry: students.Entry, lesson: str | None) -> str | None:
+    if not entry.path.name.lower().endswith(students.NOTEBOOK):
+        return None  # a link or a folder refused in a student's place: no lesson to name
+    named = workspace.lesson_stem(entry.path.name[:-len(students.NOTEBOOK)])
+    try:
+        exercises.load(named)
+        return named
+    except KeyError:
+        return lesson
+
+
+def _roster(submissions: Path) -> dict[str, str]:
+    """``{id: name}`` from the ``roster.csv`` that ``collect`` writes, if there is one."""
+    try:
+        text = students.read_regular(submissions / "roster.csv").decode("utf-8", "replace")
+    except OSError:
+        return {}
+    names = {row.get("id", ""): row.get("name", "") for row in csv.DictReader(io.StringIO(text))}
+    return {key: name[1:] if name[:1] == "'" and name[1:2] in students.FORMULA else name
+            for key, name in names.items()}  # as written before students.cell escaped it
+
+
+def _same_bytes(paths: list[Path]) -> bool:
+    try:
+        return len({students.read_regular(p) for p in paths}) == 1
+    except OSError:
+        return False
+
+
+def _one_per_lesson(found: list[Found]) -> list[Found]:
+    """The duplicate rule: two notebooks of one lesson in one student's folder are both
+    left ungraded and named (identical copies are graded once), never raced."""
+    groups: dict[tuple[str, str], list[Found]] = {}
+    for f in found:
+        if not f.problem and f.lesson is not None:
+            groups.setdefault((f.student, f.lesson), []).append(f)
+    out = [f for f in found if f.problem or f.lesson is None]
+    for (_, lesson), group in groups.items():
+        first, others = group[0], tuple(g.path for g in group[1:])
+        if not others:
+            out.append(first)
+        elif _same_bytes([g.path for g in group]):
+            out.append(dataclasses.replace(first, others=others))
+        else:
+            files = ", ".join(g.file for g in group)
+            out.append(dataclasses.replace(first, others=others, problem=(
+                f"duplicate: {len(group)} different notebooks of {lesson} ({files}); none "
+                "was graded: keep one and grade again")))
+    return out
 
 
 def discover(submissions: Path, lesson: str | None = None) -> list[Found]:
-    """Every ``*.ipynb`` under ``submissions``, in name order.
+    """Every ``*.ipynb`` under ``submissions``, one per student and lesson, sorted by id.
 
     Layouts: ``<student>/<NN_name>.ipynb`` (also nbgrader's ``<student>/<assignment>/...``)
     or ``<student>.ipynb`` with ``lesson`` given. The lesson is the one the file's stem
     names when it has exercises, else ``lesson``; a student copy's stem names its lesson
     too, by its name now (``03_freezing_student``) or its old one (``03_freezing``), see
-    ``vc.workspace.student_name``. Hidden folders are skipped.
+    ``vc.workspace.student_name``. Hidden folders are skipped. Nothing is followed or
+    opened (:func:`vc.instructor.students.walk`): links, FIFOs, devices and huge files
+    come back with their ``problem``, and so do two notebooks of one lesson.
 
     Example:
         >>> import tempfile
@@ -50,26 +117,29 @@ def discover(submissions: Path, lesson: str | None = None) -> list[Found]:
         ...     [(f.student, f.lesson) for f in discover(Path(tmp))]
         [('ann', '03_freezing'), ('bo', '03_freezing')]
     """
-    found = []
-    for path in sorted(Path(submissions).rglob("*.ipynb")):
-        rel = path.relative_to(submissions)
-        if any(part.startswith(".") for part in rel.parts):
-            continue  # .ipynb_checkpoints and other hidden copies
-        student = rel.parts[0] if len(rel.parts) > 1 else path.stem
-        named = workspace.lesson_stem(path.stem)
-        try:
-            exercises.load(named)
-            found.append(Found(student, path, named))
-        except KeyError:
-            found.append(Found(student, path, lesson))
-    return found
+    submissions = Path(submissions)
+    entries = students.walk(submissions)
+    ids = students.student_ids({e.student for e in entries})
+    roster = _roster(submissions)
+    found = [Found(ids[e.student], e.path, _lesson(e, lesson), e.problem,
+                   name=roster.get(e.student) if ids[e.student] == e.student and roster.get(
+                       e.student) else students.display(e.student),
+                   file=students.display(str(e.path.relative_to(submissions))))
+             for e in entries]
+    return sorted(_one_per_lesson(found),
+                  key=lambda f: (f.student, f.lesson or "", os.fsencode(str(f.path))))
 
 
 def read(path: Path) -> nbformat.NotebookNode:
-    """The notebook, validated, with every stored output dropped (they are never trusted)."""
+    """The notebook, validated, with every stored output dropped (they are never trusted).
+    The file is read only if it is a regular file within the size limit, never through
+    a link (:func:`vc.instructor.students.read_regular`)."""
     try:
-        nb = nbformat.reads(Path(path).read_text(encoding="utf-8", errors="replace"),
-                            as_version=4)
+        text = students.read_regular(path).decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise InvalidSubmission(f"not read: {exc}") from None
+    try:
+        nb = nbformat.reads(text, as_version=4)
         nbformat.validate(nb)
     except Exception as exc:  # not JSON, not a notebook, a broken notebook
         raise InvalidSubmission(f"not a valid notebook ({type(exc).__name__}: "

@@ -6,7 +6,19 @@ import torch
 from torch import nn
 
 from vgg_course.exercises import zoo
+from vgg_course.exercises.observed import model_state, run_steps, snapshot
 from vgg_course.exercises.parts import Hidden, Part
+
+MISTAKES = {
+    "q4": {
+        "sgd_momentum": {8: "momentum keeps one more number per parameter",
+                         4: "training also stores a gradient per parameter"},
+        "adamw": {12: "AdamW keeps two running averages per parameter",
+                  8: "and the gradient, and the optimizer's state?"},
+        "frozen": {0: "a frozen weight is still used in the forward pass",
+                   8: "a frozen parameter gets no gradient"},
+    },
+}
 
 # fine_tuning.q1
 def unfreeze_last_block(model: nn.Module) -> None:
@@ -54,9 +66,62 @@ def predictions() -> dict[str, object]:
     return predictions
 
 
+def last_block_start(features: nn.Sequential) -> int:
+    """Index of the first layer after the last MaxPool2d that is not at the very end."""
+    pools = [i for i, m in enumerate(features)
+             if isinstance(m, nn.MaxPool2d) and i < len(features) - 1]
+    return pools[-1] + 1 if pools else 0
+
+
+def _state(model: nn.Module) -> dict:
+    return model_state(model, snapshot(model))
+
+
+def _defaults(names: list[str], lr: float, momentum: float = 0.0) -> dict[str, dict]:
+    settings = dict(lr=lr, momentum=momentum, dampening=0.0, weight_decay=0.0,
+                    nesterov=False, maximize=False)
+    return {n: settings for n in names}
+
+
+def expect_q1(case: dict) -> dict:
+    """The model's state and flags before, and the parameters of its last block."""
+    model = zoo.build(case["model"], meta=True)
+    start = last_block_start(model.features)
+    block = {f"features.{i}" for i in range(start, len(model.features))}
+    return {**_state(model), "trainable_before": zoo.trainable_names(model),
+            "block": [n for n in zoo.param_names(model) if ".".join(n.split(".")[:2]) in block]}
+
+
+def expect_q2(case: dict) -> dict:
+    """The model as it is (the answer must not change it) and each section's settings."""
+    model = zoo.build(case["model"], meta=True)
+    trainable = zoo.trainable_names(model)
+    base = case["base_lr"]
+    return {"state": _state(model),
+            "head": _defaults([n for n in trainable if n.startswith("classifier.")], base),
+            "features": _defaults([n for n in trainable if n.startswith("features.")], base / 10)}
+
+
+def expect_q3(case: dict) -> dict:
+    """The model after the reference set-up, its optimizer's settings, and where a few
+    steps of it take every parameter."""
+    model = zoo.build(case["model"])
+    head = zoo.trainable_names(model)
+    before = snapshot(model)
+    optimizer = setup_partial_finetune(model, case["lr"])
+    trainable = zoo.trainable_names(model)
+    return {"state": model_state(model, before), "head": head,
+            "block": [n for n in zoo.param_names(model)
+                      if n.startswith("features.") and int(n.split(".")[1]) >= 24],
+            "class": "torch.optim.sgd.SGD", "settings": _defaults(trainable, case["lr"], 0.9),
+            "steps": (run_steps(model, optimizer, case) if case["aspect"] == "block"
+                      else {})}
+
+
 def _q1_hidden(rng) -> list[dict]:
     return [{"part": "hidden: VGG11-BN and VGG16", "label": zoo.describe({"arch": arch}),
-             "model": {"arch": arch, "num_classes": rng.randint(2, 9), "frozen": [""]}}
+             "model": {"arch": arch, "num_classes": rng.randint(2, 9), "frozen": [""]},
+             "meta": True}
             for arch in ("vgg11_bn", "vgg16")]
 
 
@@ -72,7 +137,8 @@ def _q3_hidden(rng) -> list[dict]:
     spec = zoo.random_tiny_vgg(rng, frozen=["features", "classifier.0", "classifier.3",
                                             "classifier.6.bias"])
     return [{"part": "hidden: a partly frozen head", "aspect": aspect, "label": zoo.describe(spec),
-             "model": spec, "lr": 0.03} for aspect in ("block", "head", "settings")]
+             "model": spec, "lr": 0.03, "data": rng.randrange(10_000)}
+            for aspect in ("block", "head", "settings")]
 
 
 HIDDEN = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from vgg_course.exercises import zoo
 from vgg_course.exercises.parts import Hidden, Part
 
 # freezing.q1
@@ -59,3 +60,40 @@ HIDDEN = {
     "q1": Hidden((Part("hidden: MobileNet and EfficientNet", hidden=True),), _q1_hidden),
     "q2": Hidden((Part("hidden: shared weights", hidden=True),), _q2_hidden),
 }
+
+
+# --- what each case should give (reference code: instructor only) -------------------------
+
+MISTAKES = {"q3": {
+    "trainable": {12917: "conv5 is after conv4: it stays trainable",
+                  27467: "that counts the frozen blocks too",
+                  19792: "each conv and Linear layer also has a bias, one per output"},
+    "first_conv_grad": {"zeros": "autograd does not fill gradients for tensors that do not "
+                                 "require one"},
+    "tensors_with_grad": {32: "a frozen parameter gets no gradient at all",
+                          6: "each layer has a weight AND a bias tensor"},
+}}
+
+
+def expect_q1(case: dict) -> dict:
+    """freezing.q1: the parameters, their shapes, and which stay trainable after freezing
+    ``features`` (everything else as it was)."""
+    model = zoo.build(case["model"], meta=True)
+    freeze_features(model)
+    named = list(model.named_parameters())
+    return {"names": [n for n, _ in named], "shapes": {n: list(p.shape) for n, p in named},
+            "trainable": [n for n, p in named if p.requires_grad],
+            "features": [f"features.{n}" for n, _ in model.features.named_parameters()]}
+
+
+def expect_q2(case: dict) -> dict:
+    """freezing.q2: the trainable count, and what typical mistakes give instead."""
+    model = zoo.build(case["model"], meta=True)
+    return {
+        "count": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "all": sum(p.numel() for p in model.parameters()),
+        "tensors": sum(1 for p in model.parameters() if p.requires_grad),
+        "shared_twice": sum(p.numel() for _, p in model.named_parameters(remove_duplicate=False)
+                            if p.requires_grad),
+        "state_dict": sum(t.numel() for t in model.state_dict().values()),
+    }

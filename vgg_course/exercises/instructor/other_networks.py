@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import functools
+import json
+from contextlib import contextmanager
+
+import torch
+
 from torch import nn
 
-from vgg_course.exercises import zoo
+from vgg_course.exercises import steps, zoo
+from vgg_course.exercises.observed import class_name, param_table
 from vgg_course.exercises.parts import Hidden, Part
+
+MISTAKES = {
+    "q4": {
+        "squeezenet": {23_045: "a 1x1 kernel has one weight per input channel",
+                       2_560: "the new conv has biases too"},
+        "mobilenet": {5_120: "the new layer has biases too"},
+    },
+}
 
 # other_networks.q1
 def head_path(model: nn.Module) -> str:
@@ -57,6 +72,82 @@ def predictions() -> dict[str, object]:
     return predictions
 
 
+@contextmanager
+def one_thread():
+    """Tiny models on one thread, as the checks run them (more threads spin on a busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+# --- what a right answer gives on a case (the grader's side) ---------------------------------
+
+def expect_q1(case: dict) -> dict:
+    """The solution's path for the case's network."""
+    return {"value": head_path(zoo.build(case["model"], meta=True))}
+
+
+def expect_q2(case: dict) -> dict:
+    """The model before the answer, and after the solution: every parameter, fc's width, the
+    modules other than fc."""
+    full = json.loads(_partial(json.dumps([case["model"], case["num_classes"]], sort_keys=True)))
+    keep = {"fits": ("before", "in_features"), "trains": ("before", "after"),
+            "kept": ("before", "after", "modules")}[case["aspect"]]
+    return {k: full[k] for k in keep}
+
+
+@functools.lru_cache(maxsize=8)
+def _partial(key: str) -> str:
+    spec, num_classes = json.loads(key)
+    with one_thread():
+        model = zoo.reference(spec)
+        before = param_table(model)
+        in_features = model.fc.in_features
+        after = resnet_partial(model, num_classes)
+        table = {n: v[:2] + [None if n.startswith("fc.") else v[2]]  # a new fc: random values
+                 for n, v in param_table(after).items()}
+        return json.dumps({"before": before, "after": table,
+                           "in_features": in_features,
+                           "modules": [[n, class_name(m)] for n, m in after.named_modules()
+                                       if n != "fc" and not n.startswith("fc.")]})
+
+
+def frozen_batchnorms(model: nn.Module) -> list[str]:
+    """The BatchNorm layers whose parameters are all frozen."""
+    return [n for n, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+            and not any(p.requires_grad for p in m.parameters())]
+
+
+def expect_q3(case: dict) -> dict:
+    """The solution's steps, as the lab's loop runs them (``steps.run_steps``): the names of
+    the parameters and BatchNorm layers, the frozen ones, and what the case's part compares
+    (the losses, or the state after each step)."""
+    run = json.loads(_steps(json.dumps({"model": case["model"], "batches": case["batches"]},
+                                       sort_keys=True)))
+    first = run["states"][0]
+    want = {"params": sorted(first["params"]), "bn": sorted(first["bn"]),
+            "steps": len(run["losses"]), "frozen_bn": run["frozen_bn"]}
+    if case["aspect"] == "loss":
+        want["losses"] = run["losses"]
+    if case["aspect"] == "learns":
+        want["states"] = run["states"]
+    return want
+
+
+@functools.lru_cache(maxsize=8)
+def _steps(key: str) -> str:
+    case = json.loads(key)
+    with one_thread():
+        run = steps.run_steps(train_step, case)
+    return json.dumps({"states": run["states"], "losses": run["losses"],
+                       "frozen_bn": frozen_batchnorms(zoo.reference(case["model"]))})
+
+
+# --- hidden cases ----------------------------------------------------------------------------
+
 def _q1_hidden(rng) -> list[dict]:
     return [{"part": "hidden: DenseNet and EfficientNet", "label": zoo.describe({"arch": arch}),
              "model": {"arch": arch, "num_classes": rng.randint(2, 9)}}
@@ -73,8 +164,9 @@ def _q2_hidden(rng) -> list[dict]:
 def _q3_hidden(rng) -> list[dict]:
     spec = {"arch": "resnet", "layers": [1, 1, 1, 1], "num_classes": 3, "seed": rng.randrange(1000),
             "frozen": ["conv1", "bn1", "layer1", "layer2"]}
+    batches = [rng.randrange(10_000) for _ in range(steps.STEPS)]
     return [{"part": "hidden: layer3 trains too", "aspect": aspect, "label": "a ResNet, layer3 on trains",
-             "model": spec, "batch": rng.randrange(10_000)} for aspect in ("frozen", "learns", "loss")]
+             "model": spec, "batches": batches} for aspect in ("frozen", "learns", "loss")]
 
 
 HIDDEN = {

@@ -54,3 +54,51 @@ HIDDEN = {
     "q2": Hidden((Part("hidden: deeply nested keys", hidden=True),), _q2_hidden),
     "q3": Hidden((Part("hidden: other networks", hidden=True),), _q3_hidden),
 }
+
+
+# --- what each case should give (reference code: instructor only) -------------------------
+
+MISTAKES = {"q1": {
+    "state_dict_entries": {
+        38: "that counts parameters only: a BatchNorm layer also saves its buffers",
+        22: "a BatchNorm layer saves tensors too: a weight, a bias and three buffers",
+        54: "close: BatchNorm saves three buffers, num_batches_tracked included",
+        46: "a BatchNorm layer's weight and bias are in the state_dict too",
+    },
+    "parameters": {
+        62: "running statistics are buffers, not parameters",
+        22: "a BatchNorm layer has learnable parameters too (a scale and a shift)",
+        19: "each conv and Linear layer has a weight AND a bias tensor",
+    },
+}}
+
+
+def expect_q2(case: dict) -> dict:
+    """state_dict.q2: the path of the module holding ``case["key"]``, its ancestors (a
+    module that contains it deeper down) and the other modules sharing its tensor."""
+    model = zoo.build(case["model"], meta=True)
+    path = case["key"].rpartition(".")[0]
+    tensor = model.state_dict(keep_vars=True)[case["key"]]
+    shared = [name for name, m in model.named_modules(remove_duplicate=False) if name != path
+              and any(t is tensor for t in [*m._parameters.values(), *m._buffers.values()])]
+    parts = path.split(".") if path else []
+    return {"path": path, "shared": shared,
+            "ancestors": [".".join(parts[:i]) for i in range(len(parts))]}
+
+
+def expect_q3(case: dict) -> dict:
+    """state_dict.q3: per direct child, its parameters, and what typical mistakes give."""
+    model = zoo.build(case["model"], meta=True)
+    children = dict(model.named_children())
+
+    def per_child(count) -> dict[str, int]:
+        return {name: int(count(child)) for name, child in children.items()}
+
+    return {
+        "sizes": per_child(lambda c: sum(p.numel() for p in c.parameters())),
+        "with_buffers": per_child(lambda c: sum(t.numel() for t in c.state_dict().values())),
+        "trainable": per_child(lambda c: sum(p.numel() for p in c.parameters() if p.requires_grad)),
+        "tensors": per_child(lambda c: len(list(c.parameters()))),
+        "shared_twice": per_child(lambda c: sum(
+            p.numel() for _, p in c.named_parameters(remove_duplicate=False))),
+    }

@@ -5,7 +5,20 @@ from __future__ import annotations
 from torch import nn
 
 from vgg_course.exercises import zoo
+from vgg_course.exercises.observed import class_name, param_table
+from vgg_course.exercises.pictures import case_weights, run_transform
 from vgg_course.exercises.parts import Hidden, Part
+
+MISTAKES = {
+    "q1": {
+        "resnet_trainable": {2560: "the new layer has biases too",
+                             20485: "ResNet-18's head sees 512 features, not VGG's 4096"},
+        "vgg_total": {138_357_544: ("the old 1000-class head is gone: its parameters no "
+                                    "longer count"),
+                      134_268_738: "that is the total for 2 classes",
+                      40_970: "that is the trainable part; the question is the total"},
+    },
+}
 
 # transfer_learning.q1
 def predictions() -> dict[str, object]:
@@ -46,6 +59,21 @@ def eval_preprocess(weights, image_size: int):
     ### END SOLUTION
 
 
+def expect_q2(case: dict) -> dict:
+    """The model before the answer: every parameter, the head's width, the other modules."""
+    model = zoo.reference(case["model"])
+    return {"before": param_table(model), "in_features": model.classifier[6].in_features,
+            "modules": [[n, class_name(m)] for n, m in model.named_modules()
+                        if n != "classifier.6" and not n.startswith("classifier.6.")]}
+
+
+def expect_q3(case: dict) -> dict:
+    """What the reference preprocessing gives for the case's picture."""
+    transform = eval_preprocess(case_weights(case["weights"]), case["image_size"])
+    got = run_transform(transform, case)
+    return {k: got[k] for k in ("flat", "pooled")}
+
+
 def _q2_hidden(rng) -> list[dict]:
     spec = {"arch": "tiny_vgg_bn", "width": rng.choice([1, 2]), "hidden": rng.choice([7, 9]),
             "num_classes": 1000, "seed": rng.randrange(1000)}
@@ -55,10 +83,14 @@ def _q2_hidden(rng) -> list[dict]:
 
 
 def _q3_hidden(rng) -> list[dict]:
-    return [{"part": "hidden: other weights", "label": name, "image_size": rng.choice([40, 72]),
-             "weights": {"kind": "torchvision", "name": name},
-             "image": [rng.randrange(10_000), 70, 50]}
-            for name in ("ResNet18_Weights.IMAGENET1K_V1", "Swin_T_Weights.IMAGENET1K_V1")]
+    cases = []
+    for name, shape in (("ResNet18_Weights.IMAGENET1K_V1", [150, 97]),
+                        ("Swin_T_Weights.IMAGENET1K_V1", [61, 130])):
+        cases.append({"part": "hidden: other weights", "label": name,
+                      "image_size": rng.choice([40, 56]), "rng": rng.randrange(10_000),
+                      "weights": {"kind": "torchvision", "name": name},
+                      "image": [rng.randrange(10_000), *shape]})
+    return cases
 
 
 HIDDEN = {
