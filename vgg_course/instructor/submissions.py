@@ -57,15 +57,36 @@ def _lesson(entry: students.Entry, lesson: str | None) -> str | None:
         return lesson
 
 
-def _roster(submissions: Path) -> dict[str, str]:
-    """``{id: name}`` from the ``roster.csv`` that ``collect`` writes, if there is one."""
+def _roster_rows(submissions: Path) -> list[dict[str, str]]:
+    """The rows of the ``roster.csv`` that ``collect`` writes, if there is one, with each
+    cell as written before ``students.cell`` escaped it."""
     try:
         text = students.read_regular(submissions / "roster.csv").decode("utf-8", "replace")
     except OSError:
-        return {}
-    names = {row.get("id", ""): row.get("name", "") for row in csv.DictReader(io.StringIO(text))}
-    return {key: name[1:] if name[:1] == "'" and name[1:2] in students.FORMULA else name
-            for key, name in names.items()}  # as written before students.cell escaped it
+        return []
+    return [{k: v[1:] if v[:1] == "'" and v[1:2] in students.FORMULA else v
+             for k, v in row.items() if k} for row in csv.DictReader(io.StringIO(text))]
+
+
+def _roster(submissions: Path) -> dict[str, str]:
+    """``{id: name}`` from the roster ``collect`` wrote."""
+    return {row.get("id", ""): row.get("name", "") for row in _roster_rows(submissions)}
+
+
+def _refused_when_collected(submissions: Path, lesson: str | None) -> list[Found]:
+    """A row for each file ``collect`` refused (a link, a FIFO, a huge file): the student
+    is in the gradebook with the reason, even when nothing of theirs was copied."""
+    found = []
+    for row in _roster_rows(submissions):
+        sid, name = row.get("id", ""), row.get("name", "")
+        for entry in filter(None, row.get("refused", "").split("; ")):
+            file, _, why = entry.partition(": ")
+            if not why or why.endswith("(copied once)") or not sid:
+                continue
+            path = submissions / sid / Path(file).name
+            found.append(Found(sid, path, _lesson(students.Entry(sid, path), lesson),
+                               f"{why}, when collected", name=name, file=file))
+    return found
 
 
 def _same_bytes(paths: list[Path]) -> bool:
@@ -126,6 +147,7 @@ def discover(submissions: Path, lesson: str | None = None) -> list[Found]:
                        e.student) else students.display(e.student),
                    file=students.display(str(e.path.relative_to(submissions))))
              for e in entries]
+    found += _refused_when_collected(submissions, lesson)
     return sorted(_one_per_lesson(found),
                   key=lambda f: (f.student, f.lesson or "", os.fsencode(str(f.path))))
 
