@@ -38,11 +38,12 @@ def exercise_cells(lesson: str) -> list[NotebookNode]:
         v4.new_markdown_cell(
             "## Exercises\n\n"
             "Each exercise has a task, a cell for your answer and a check cell right after "
-            "it. Write your answer, run it, then run the check: it runs your code on fresh "
+            "it. Write your answer, run it, then run the check: it runs your code on other "
             "models and tables (other widths, other networks, shuffled rows) and tells you "
             "what is right and what is not, without giving the answer away. In a **Predict** "
-            "exercise, commit to your numbers first: the check grades the prediction, and the "
-            "verify cell after it shows what really happens. Some exercises are **Find the "
+            "exercise, commit to your numbers first: the check records your prediction, and "
+            "the verify cell after it shows what really happens beside it; your instructor's "
+            "grader marks it. Some exercises are **Find the "
             "bug**: the task shows code with a mistake people really make; write the fixed "
             "version. Stuck? `ex.q1.hint()`; given up? `ex.q1.solution()` (in a classroom "
             "release, solutions come from your instructor).",
