@@ -100,7 +100,7 @@ def graded(tmp_path_factory):
     done = _cli("collect", str(homes), str(subs), cwd=root)
     assert done.returncode == 0, done.stderr
     done = _cli("grade", str(subs), "--out", str(grades), "--seed", str(SEED), "--workers", "2",
-                "--exercise-timeout", "20", cwd=root)
+                "--exercise-timeout", "10", cwd=root)
     assert done.returncode == 0, done.stdout + done.stderr
     with open(grades / "gradebook.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))

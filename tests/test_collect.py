@@ -97,8 +97,13 @@ def test_collect_writes_only_into_a_new_or_empty_folder(collected, tmp_path, cap
 
 def test_discover_on_a_collected_folder_keeps_its_ids(collected):
     found = submissions.discover(collected["dest"])
+    refused = {r["id"] for r in collected["roster"].values() if not r["copied"]
+               and any(not x.endswith("(copied once)") for x in r["refused"])}
     assert {f.student for f in found} == {r["id"] for r in collected["roster"].values()
-                                          if r["copied"]}
+                                          if r["copied"]} | refused
+    # a student whose only file collect refused is in the gradebook, saying why
+    assert refused and all(f.problem.endswith(", when collected") for f in found
+                           if f.student in refused)
 
 
 def test_a_folder_swapped_for_a_link_after_listing_is_not_followed(tmp_path):

@@ -24,7 +24,7 @@ needs_sandbox = pytest.mark.skipif(
 
 ANSWERS = solution_answers()
 POINTS = {ex.id: grading._points(ex) for ex in exercises.exercises(LESSON)}
-TIMEOUT, BUDGET = 5, 75  # CPU seconds per step; the notebook's wall-clock seconds
+TIMEOUT, BUDGET = 4, 50  # CPU seconds per step; the notebook's wall-clock seconds
 STOP_PARENT = "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\n"
 STOP_ALL = "import os, signal, time\nos.kill(-1, signal.SIGSTOP)\ntime.sleep(10**6)\n"
 SLEEP = "import signal, time\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\ntime.sleep(10**6)\n"
@@ -50,13 +50,13 @@ def test_a_hang_a_stopped_parent_and_a_sleeper_cost_only_their_exercises(tmp_pat
     assert seconds < BUDGET + 5
     assert sub.scores == {**POINTS, "freezing.q1": 0, "freezing.q2": 0}
     reasons = "; ".join(sub.reasons)
-    assert "freezing.q1: used up its 5 s of CPU time in cell" in reasons
+    assert f"freezing.q1: used up its {TIMEOUT} s of CPU time in cell" in reasons
     assert "freezing.q2: cell" in reasons and "stopped the process that runs the notebook" in reasons
     sub, seconds = _grade(tmp_path, "bo", {"freezing.q2": SLEEP, "freezing.q3": STOP_ALL})
     assert seconds < BUDGET + 5
     assert sub.scores["freezing.q1"] == POINTS["freezing.q1"]
     assert sub.scores["freezing.q2"] == sub.scores["freezing.q3"] == 0
-    assert f"freezing.q2: still running after {3 * TIMEOUT} s in cell" in "; ".join(sub.reasons)
+    assert "freezing.q2: still running after " in "; ".join(sub.reasons)  # its wall share
 
 
 @pytest.mark.slow  # notebooks that hang, graded in sandboxes

@@ -184,6 +184,8 @@ for name in exercises.MODULES:
                 exec(cell, namespace)
                 cell = namespace[ex.answer]
             got[kind] = [ex.check(cell).status, repr(ex.check(cell))]
+            if ex.verify:  # a prediction: recorded, then shown beside the truth
+                got[kind].append(repr(ex.reveal(**answers[ex.id]["right"])))
         got["solution"] = ex.solution().text
         try:
             ex.cases(0, hidden=True)
@@ -213,10 +215,16 @@ def test_the_installed_release_grades_right_and_wrong_answers_without_solutions(
     assert report["instructor"] is False
     for ex in ALL:
         got = report["verdicts"][ex.id]
-        assert got["right"][0] == "passed", (ex.id, got["right"][1])
-        assert got["wrong"][0] in ("partial", "failed"), (ex.id, got["wrong"][1])
         assert "come from your instructor" in got["solution"]
         assert got["hidden"] == "unavailable"
+        if ex.verify:  # the check records; the verify cell shows right and wrong
+            n = len(ex.predictions)
+            assert got["right"][0] == got["wrong"][0] == "recorded", (ex.id, got["wrong"][1])
+            assert f"{n} of {n} predictions right" in got["right"][2]
+            assert "✘" in got["wrong"][2] and f"{n} of {n}" not in got["wrong"][2]
+            continue
+        assert got["right"][0] == "passed", (ex.id, got["right"][1])
+        assert got["wrong"][0] in ("partial", "failed"), (ex.id, got["wrong"][1])
         assert "✘" in got["wrong"][1]  # feedback says which part is wrong
 
 

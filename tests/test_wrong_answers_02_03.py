@@ -176,7 +176,7 @@ def freeze_features(model):
         for name, p in real(self, *args, **kwargs):
             yield name, (p.detach() if name.startswith("features.") else p)
     nn.Module.named_parameters = named_parameters
-''', "still have requires_grad=True"),
+''', "replaced Module.named_parameters"),
             "named_modules patched to hide features": '''
 def freeze_features(model):
     real = model.named_modules

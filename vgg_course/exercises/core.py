@@ -45,15 +45,15 @@ from vgg_course import config
 from vgg_course.exercises import integrity, public, zoo
 from vgg_course.exercises.integrity import one_thread
 from vgg_course.exercises.parts import Hidden, Part  # noqa: F401  (re-exported)
-from vgg_course.exercises.solutions import solution_cell
+from vgg_course.exercises.solutions import solution_cell, strip_solution_markers  # noqa: F401
 from vgg_course.exercises.verdicts import PartResult, Text, Verdict  # noqa: F401  (re-exported)
 
 # What every exercise section imports before its first exercise (and reference() too).
 SETUP_IMPORTS = "import torch\nimport torchvision\nfrom torch import nn\n\nimport vgg_course as vc"
 
-_MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) SOLUTION\s*$")
 MISSING = object()
 _INSTRUCTOR = "vgg_course.exercises.instructor"
+_CASES: dict[tuple, str] = {}  # (exercise, seed, hidden, instructor module) -> cases as JSON
 
 
 class ExerciseFailed(AssertionError):
@@ -62,11 +62,6 @@ class ExerciseFailed(AssertionError):
 
 class SolutionsUnavailable(LookupError):
     """This build of the kit has no solutions or hidden cases (a student release)."""
-
-
-def strip_solution_markers(source: str) -> str:
-    """The solution cell without its ``### BEGIN/END SOLUTION`` lines."""
-    return "\n".join(line for line in source.splitlines() if not _MARKER.match(line))
 
 
 def instructor_module(lesson: str):
@@ -159,15 +154,22 @@ class Exercise:
     # --- the three steps ------------------------------------------------------------
 
     def cases(self, seed: int = 0, *, hidden: bool = False) -> list[dict]:
-        """Fresh cases from ``seed``: plain JSON data, each with its ``"part"`` and, where the
-        instructor side computes it, its ``"expected"`` data (trusted: never sent to a
-        sandbox). In a student build only the public seed-0 cases exist (``public``)."""
+        """Cases from ``seed`` (plain JSON, each with its ``"part"`` and the instructor's
+        ``"expected"`` data, never sent to a sandbox); a student build has seed 0 only."""
         module = instructor_module(self.lesson)
         if module is None:
             if hidden or seed != 0:
                 raise SolutionsUnavailable("fresh and hidden cases come from your instructor's "
                                            "grader in this build of the kit")
             return public.cases(self.id, lambda: self.make_cases(random.Random(f"{self.id}/0")))
+        key = (self.id, seed, hidden, id(module))
+        if key not in _CASES:  # the same seed always gives the same cases: made once
+            if len(_CASES) >= 256:
+                _CASES.pop(next(iter(_CASES)))
+            _CASES[key] = json.dumps(self._fresh_cases(module, seed, hidden))
+        return json.loads(_CASES[key])
+
+    def _fresh_cases(self, module, seed: int, hidden: bool) -> list[dict]:
         cases = [dict(c, hidden=False) for c in self.make_cases(random.Random(f"{self.id}/{seed}"))]
         extra = self.hidden() if hidden else None
         if extra is not None:

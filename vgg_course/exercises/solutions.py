@@ -16,8 +16,16 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 import textwrap
 from typing import Any, Callable
+
+_MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) SOLUTION\s*$")
+
+
+def strip_solution_markers(source: str) -> str:
+    """The solution cell without its ``### BEGIN/END SOLUTION`` lines."""
+    return "\n".join(line for line in source.splitlines() if not _MARKER.match(line))
 
 
 def solution_cell(solution: Callable[..., Any], *, kind: str = "function") -> str:
