@@ -95,6 +95,62 @@ def kernel_env(path: Path) -> dict[str, str]:
     return env
 
 
+def mode_of(nb: nbformat.NotebookNode) -> str:
+    from vgg_course import stored
+
+    return stored.stored_mode(nb.metadata)
+
+
+CORES = os.cpu_count() or 1
+_RUN_TIME = re.compile(r"\*\*(?:Expected run time|Run time):\*\*.*?(?=\n\n|\Z)", re.S)
+
+
+def run_time_line(mode: str, seconds: float) -> str:
+    """The header's run-time sentence, from the run that stored the outputs."""
+    return (f"**Run time:** {seconds:.0f} s on {CORES} CPU cores in {mode} mode, measured by "
+            f"`make notebooks`; other modes and machines: the table in notebook 00.")
+
+
+def record_run_time(nb: nbformat.NotebookNode, mode: str, seconds: float) -> None:
+    """Store the measured time in the notebook's metadata and its header's run-time sentence."""
+    nb.metadata.setdefault("vgg_course", {})["run"] = {"mode": mode, "seconds": round(seconds, 1),
+                                                        "cpus": CORES}
+    header = nb.cells[0]
+    if _RUN_TIME.search(header.source):
+        header.source = _RUN_TIME.sub(lambda _: run_time_line(mode, seconds), header.source, count=1)
+    else:
+        raise ValueError("the first cell has no '**Run time:**' sentence to fill in")
+
+
+RUN_TIMES_START, RUN_TIMES_END = "<!-- run-times:start -->", "<!-- run-times:end -->"
+
+
+def run_time_table() -> str:
+    """Every lesson's measured time, from the metadata the last regeneration stored."""
+    rows = ["| notebook | mode the course's checks run it in | measured on %d CPU cores |" % CORES, "|---|---|---:|"]
+    for path in lesson_notebooks():
+        run = nbformat.read(path, as_version=4).metadata.get("vgg_course", {}).get("run")
+        if run:
+            rows.append(f"| {path.stem} | {run['mode']} mode | {run['seconds']:.0f} s |")
+    return "\n".join(rows)
+
+
+def write_run_time_tables() -> None:
+    """Fill the run-time tables between the markers in notebook 00 and the README."""
+    table = f"{RUN_TIMES_START}\n{run_time_table()}\n{RUN_TIMES_END}"
+    marked = re.compile(re.escape(RUN_TIMES_START) + ".*?" + re.escape(RUN_TIMES_END), re.S)
+    setup = NOTEBOOKS / "00_setup_check.ipynb"
+    nb = nbformat.read(setup, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and RUN_TIMES_START in cell.source:
+            cell.source = marked.sub(lambda _: table, cell.source)
+    nbformat.write(nb, setup)
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    if RUN_TIMES_START in text:
+        readme.write_text(marked.sub(lambda _: table, text), encoding="utf-8")
+
+
 def run(path: Path, *, timeout: int = 600) -> float:
     env = kernel_env(path)  # ValueError in real mode without the photos
     nb = nbformat.read(path, as_version=4)
@@ -105,11 +161,13 @@ def run(path: Path, *, timeout: int = 600) -> float:
                             resources={"metadata": {"path": str(path.parent)}},
                             store_widget_state=True)
     client.execute(env=env)
+    seconds = time.perf_counter() - start
     clean_metadata(nb)
+    record_run_time(nb, mode_of(nb), seconds)
     nb = stable_widget_ids(nb, path.name)
     nbformat.validate(nb)
     nbformat.write(nb, path)
-    return time.perf_counter() - start
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:  # real mode without the photos
             failed.append(path.name)
             print(f"{path.name}: not run: {exc}", file=sys.stderr)
+    write_run_time_tables()
     from vgg_course.instructor.authoring import write_student_notebooks
 
     for path in write_student_notebooks():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 
 import matplotlib
@@ -22,7 +23,8 @@ from vgg_course.__main__ import main
 SMALL = v2.Compose([v2.Resize((32, 32)), v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
 # trainable parameters of each recipe on tiny_vgg with 2 classes (see vc.recipes' doctests)
 TINY_TRAINABLE = {"transfer_learning": 66, "finetune_new_classifier": 51_330,
-                  "finetune_pretrained_classifier": 51_330, "partial_finetune": 79_074,
+                  "finetune_pretrained_classifier": 51_330, "finetune_imagenet_rows": 51_330,
+                  "partial_finetune": 79_074,
                   "full_finetune": 109_158, "from_scratch": 109_158}
 
 
@@ -40,9 +42,9 @@ def tiny_run(practice, tmp_path_factory):
     starts, caches = [], []
     real_apply, real_cache = vc.recipes.apply, vc.features.cache
 
-    def spy_apply(name, model, num_classes):  # the weights each recipe application starts from
+    def spy_apply(name, model, num_classes, **kw):  # the weights each application starts from
         starts.append((name, model.features[0].weight.detach().clone()))
-        return real_apply(name, model, num_classes)
+        return real_apply(name, model, num_classes, **kw)
 
     def spy_cache(*args, **kwargs):
         caches.append(args[0])
@@ -50,7 +52,8 @@ def tiny_run(practice, tmp_path_factory):
 
     vc.recipes.apply, vc.features.cache = spy_apply, spy_cache
     try:
-        result = compare.run(vc.models.tiny_vgg(2), practice,
+        # ImageNet's 1,000 outputs: finetune_imagenet_rows has rows 310 and 309 to start from
+        result = compare.run(vc.models.tiny_vgg(1000), practice,
                              budget=compare.Budget(epochs=2, repeats=2, scratch=SMALL_SCRATCH,
                                                    device="cpu"),
                              transforms=(SMALL, SMALL), progress=False, out=out)
@@ -82,8 +85,8 @@ def test_recipes_with_a_frozen_prefix_cache_it_once_for_every_seed(tiny_run):
     cached = {r.recipe for r in result.results if r.cached_features}
     # every recipe with a frozen prefix caches it (the lab names none: cacheable.check decides)
     assert cached == {"transfer_learning", "finetune_new_classifier",
-                      "finetune_pretrained_classifier", "partial_finetune"}
-    # three prefixes: up to classifier.1 (TL), up to flatten (both finetune_* share it),
+                      "finetune_pretrained_classifier", "finetune_imagenet_rows", "partial_finetune"}
+    # three prefixes: up to classifier.1 (TL), up to flatten (the three finetune_* share it),
     # up to features.23 (partial): one caching pass each, whatever the number of seeds
     assert len(caches) == 3
     assert sum(1 for r in result.results if r.setup_s > 0) == 3
@@ -199,7 +202,7 @@ def test_recipes_that_do_not_fit_the_model_are_skipped_with_the_reason(practice)
                          transforms=(SMALL, SMALL), progress=False)
     assert [r.recipe for r in result.results] == ["transfer_learning", "full_finetune", "from_scratch"]
     assert set(result.skipped) == {"finetune_new_classifier", "finetune_pretrained_classifier",
-                                   "partial_finetune"}
+                                   "finetune_imagenet_rows", "partial_finetune"}
     assert "`features` section" in result.skipped["partial_finetune"]
     assert result.result("transfer_learning").trainable_params == 4 * 2 + 2
     assert "was not run" in result.to_markdown()
@@ -271,11 +274,12 @@ def test_a_diverged_run_is_a_failure_with_the_fix_not_an_accuracy(practice, monk
     assert result.best().recipe == "transfer_learning" and scratch not in result.tied_with_best()
 
 
-def _result(name, accs, trainable=1):
+def _result(name, accs, trainable=1, n_val=None, settings="", seconds=1.0, untrained=None):
     runs = [vc.compare.results.Run(seed, {"val_acc": [a], "val_loss": [0.5], "train_loss": [0.5],
-                                  "train_acc": [a]}, 1.0) for seed, a in enumerate(accs)]
+                                  "train_acc": [a]}, seconds, untrained_val_acc=untrained)
+            for seed, a in enumerate(accs)]
     return vc.compare.results.RecipeResult(name, trainable, 1, runs, 0.0, None, None, "cpu", "fp32",
-                                   False, 100)
+                                   False, 100, settings=settings, n_val=n_val)
 
 
 def test_differences_inside_the_noise_are_not_wins():
@@ -309,14 +313,24 @@ def test_recipes_that_train_the_same_parameters_are_one_recipe(practice, monkeyp
     squeeze = vc.companion.load_squeezenet(pretrained=False)  # vc.recipes.signature says so
     result = compare.run(squeeze, practice, recipe_names=["transfer_learning",
                                                           "finetune_new_classifier",
-                                                          "finetune_pretrained_classifier"],
-                         budget=compare.Budget(epochs=1, repeats=1, device="cpu"),
+                                                          "finetune_pretrained_classifier",
+                                                          "finetune_imagenet_rows"],
+                         budget=compare.Budget(epochs=1, repeats=1, device="cpu", precision="fp32"),
                          transforms=(SMALL, SMALL), keep_predictions=False,
                          progress=False)
-    assert [r.recipe for r in result.results] == ["transfer_learning"]
+    # the rows recipe trains the same head from other values: a recipe of its own
+    assert [r.recipe for r in result.results] == ["transfer_learning", "finetune_imagenet_rows"]
     assert result.results[0].same_as == ["finetune_new_classifier", "finetune_pretrained_classifier"]
     assert result.result("finetune_new_classifier") is result.results[0]
     assert "transfer_learning (= finetune_new_classifier, finetune_pretrained_classifier)" in result.to_markdown()
+    # untrained, the rows head is the network's own ImageNet outputs: the baseline, exactly
+    rows = result.result("finetune_imagenet_rows")
+    assert rows.untrained_val_acc == result.baseline
+    # ... which known_classes measures on its own, one image at a time
+    val = vc.data.image_folders(practice, train_transform=SMALL, val_transform=SMALL)[1]
+    known = vc.imagenet.known_classes(squeeze, torch.utils.data.DataLoader(val, batch_size=1))
+    assert result.baseline == pytest.approx(known.accuracy)
+    assert "310, 309 ('ant', 'bee')" in result.baseline_note
 
 
 def _with_bad_files(tmp_path, practice):
@@ -503,10 +517,10 @@ def _spy_streaming(monkeypatch):
 
 def test_a_folder_too_big_for_memory_trains_every_recipe_streamed(practice, monkeypatch):
     budget = compare.Budget(epochs=1, repeats=1, scratch=SMALL_SCRATCH, device="cpu")
-    kept = compare.run(vc.models.tiny_vgg(2), practice, budget=budget, transforms=(SMALL, SMALL),
-                       progress=False)
+    kept = compare.run(vc.models.tiny_vgg(1000), practice, budget=budget,
+                       transforms=(SMALL, SMALL), progress=False)
     passes = _spy_streaming(monkeypatch)
-    streamed = compare.run(vc.models.tiny_vgg(2), practice, budget=budget,
+    streamed = compare.run(vc.models.tiny_vgg(1000), practice, budget=budget,
                            transforms=(SMALL, SMALL), progress=False)
     assert [r.recipe for r in streamed.results] == list(vc.recipes.RECIPES)
     assert all(r.failure is None for r in streamed.results), streamed.to_markdown()
@@ -514,11 +528,13 @@ def test_a_folder_too_big_for_memory_trains_every_recipe_streamed(practice, monk
     assert streamed.result("from_scratch").settings == str(SMALL_SCRATCH)
     # 4 KB holds no feature cache: every frozen prefix runs each epoch instead
     assert not any(r.cached_features for r in streamed.results)
-    assert [r.cached_features for r in kept.results] == [True] * 4 + [False] * 2
+    assert [r.cached_features for r in kept.results] == [True] * 5 + [False] * 2
     # the same training, decoded per batch instead of once: the same numbers
     for a, b in zip(kept.results, streamed.results):
         assert a.curves["train_loss"] == pytest.approx(b.curves["train_loss"], rel=1e-4), a.recipe
         assert a.curves["val_acc"] == pytest.approx(b.curves["val_acc"]), a.recipe
+        assert a.untrained_val_acc == pytest.approx(b.untrained_val_acc), a.recipe
+    assert kept.baseline == pytest.approx(streamed.baseline)
 
 
 def test_the_cli_trains_every_recipe_on_a_flat_folder_too_big_for_memory(tmp_path, practice,
@@ -568,3 +584,150 @@ def test_a_streamed_lab_caches_features_only_while_all_caches_fit_its_limit(prac
     # beside transfer_learning's 15 KB it would not: the limit holds all caches together
     assert cached("transfer_learning", "finetune_new_classifier", "partial_finetune") == [
         True, False, False]
+
+
+# ---------------------------------------------------------------- the honest reading
+
+
+def _table(results, n_val=153, classes=("ants", "bees"), baseline=None, note="", majority=None):
+    table = vc.compare.results.Comparison("m", "", "d", list(classes), 244, n_val,
+                                          compare.Budget(), results, baseline=baseline,
+                                          baseline_note=note)
+    if majority is not None:
+        table.majority_share, table.majority_class = majority, classes[1]
+    return table
+
+
+def test_every_accuracy_gets_its_wilson_interval_on_the_val_images(tiny_run):
+    result, out, _, _ = tiny_run
+    for r in result.results:
+        low, high = compare.stats.wilson(r.final_val_acc * 40, 40)
+        assert (r.ci_low, r.ci_high) == (pytest.approx(low), pytest.approx(high))
+        assert r.n_val == 40 and 0 <= r.untrained_val_acc <= 1
+        assert r.untrained_val_acc == pytest.approx(
+            sum(run.untrained_val_acc for run in r.runs) / len(r.runs))
+    saved = json.loads((out / "comparison.json").read_text())
+    assert {"ci_low", "ci_high", "untrained_val_acc"} <= set(saved["results"][0])
+    assert saved["majority_share"] == 0.5 and saved["baseline"] == result.baseline is not None
+    with open(out / "comparison.csv") as fh:
+        row = next(csv.DictReader(fh))
+    assert float(row["ci_low"]) == pytest.approx(result.results[0].ci_low)
+    header = next(line for line in result.to_markdown().splitlines() if line.startswith("| recipe"))
+    assert "| 95% CI (val images) | untrained |" in header
+    best = result.best()
+    assert f"{best.ci_low:.1%} - {best.ci_high:.1%}" in result.conclusion()
+
+
+def test_the_reading_says_when_the_sample_of_images_is_the_larger_noise():
+    table = _table([_result("transfer_learning", [0.92, 0.92, 0.93], n_val=153),
+                    _result("full_finetune", [0.89, 0.91, 0.91], n_val=153)])
+    # sqrt(0.9233 * 0.0767 / 153) = 0.0215; the seed spreads are 0.6 and 1.2 points
+    assert table.sampling_sd() == pytest.approx(0.0215, abs=1e-4)
+    assert table.dominant_noise() == "sampling"
+    text = table.conclusion()
+    assert ("The larger noise is the choice of validation images: one accuracy on 153 images has "
+            "a standard error of 2.2%, and the largest seed spread is 1.2% (full_finetune)") in text
+    assert "picked on the same 153 validation images it is reported on" in text
+    low, high = compare.stats.wilson(0.92333 * 153, 153)
+    assert f"95% interval on these 153 validation images: {low:.1%} - {high:.1%})" in text
+    one_seed = _table([_result("transfer_learning", [0.9], n_val=153)])
+    assert "only one seed ran, so the seed spread is not measured" in one_seed.conclusion()
+
+
+def test_the_reading_says_when_the_seeds_are_the_larger_noise():
+    table = _table([_result("transfer_learning", [0.95, 0.95, 0.96], n_val=500),
+                    _result("from_scratch", [0.60, 0.75, 0.70], n_val=500)], n_val=500)
+    assert table.dominant_noise() == "seeds"
+    text = table.conclusion()
+    # sqrt(0.9533 * 0.0467 / 500) = 0.0094, below from_scratch's 7.6-point spread ...
+    assert ("The larger noise is the seed: from_scratch's runs spread 7.6%, more than the 0.9% "
+            "standard error of one accuracy on 500 images") in text
+    # ... and above the best recipe's own 0.6: for it, the images weigh more
+    assert "for the best recipe the images weigh more (its seeds spread 0.6%)" in text
+    steady = _table([_result("transfer_learning", [0.95, 0.95, 0.96], n_val=2000),
+                     _result("from_scratch", [0.60, 0.75, 0.70], n_val=2000)], n_val=2000)
+    assert "0.5% standard error" in steady.conclusion() and "weigh more" not in steady.conclusion()
+
+
+def test_a_trained_recipe_beyond_the_noise_above_and_below_the_untrained_baseline():
+    above = _table([_result("transfer_learning", [0.95, 0.96, 0.95], n_val=153),
+                    _result("full_finetune", [0.86, 0.87, 0.87], n_val=153),
+                    _result("partial_finetune", [0.90, 0.91, 0.92], n_val=153)], baseline=0.90)
+    text = above.conclusion()
+    assert "The untrained baseline, the starting network's own ImageNet outputs for ants, bees, scores 90.0%" in text
+    assert ("Above it beyond the noise: transfer_learning. Within the noise of it: partial_finetune. "
+            "Below it beyond the noise: full_finetune.") in text
+    assert "No recipe's training added accuracy" not in text
+    below = _table([_result("transfer_learning", [0.92, 0.92, 0.93], n_val=153)], baseline=0.954)
+    assert "Below it beyond the noise: transfer_learning. No recipe's training added accuracy" in below.conclusion()
+
+
+def test_from_scratch_is_read_next_to_always_answering_one_class():
+    own = str(compare.ScratchBudget())
+    level = _table([_result("transfer_learning", [0.92, 0.93, 0.92], n_val=153),
+                    _result("from_scratch", [0.55, 0.54, 0.56], n_val=153, settings=own)],
+                   majority=83 / 153)
+    text = level.conclusion()
+    assert ("from_scratch, trained from random weights with its own settings at 96 px (the "
+            "pretrained recipes see the model's own input size), reaches 55.0% ± 1.0%: no better "
+            "than answering 'bees' for every image (54.2%)") in text
+    learned = _table([_result("from_scratch", [0.68, 0.70, 0.66], n_val=153, settings=own)],
+                     majority=83 / 153)
+    assert "above answering 'bees' for every image (54.2%), beyond the noise" in learned.conclusion()
+    # a recipe with the shared settings is not read as from scratch
+    assert "random weights" not in _table([_result("transfer_learning", [0.6, 0.6])],
+                                          majority=0.6).conclusion()
+
+
+def test_without_a_baseline_the_reading_says_why():
+    table = _table([_result("transfer_learning", [0.9, 0.9])], note="the model has random weights")
+    assert "No untrained baseline: the model has random weights." in table.conclusion()
+    assert "- baseline (untrained): the model has random weights" in table.to_markdown()
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_reading_is_true_whichever_recipe_wins(seed):
+    """Random tables: every sentence is checked against the numbers by an independent rule."""
+    g = torch.Generator().manual_seed(seed)
+    n_val = int(torch.randint(20, 400, (1,), generator=g))
+    names = ["transfer_learning", "finetune_imagenet_rows", "full_finetune", "from_scratch"]
+    results = [_result(name, [round(float(torch.rand(1, generator=g)) * 0.5 + 0.5, 3)
+                              for _ in range(int(torch.randint(1, 4, (1,), generator=g)))],
+                       n_val=n_val, settings="own" if name == "from_scratch" else "")
+               for name in names]
+    baseline = float(torch.rand(1, generator=g)) * 0.5 + 0.5
+    table = _table(results, n_val=n_val, baseline=baseline, majority=0.54)
+    text = table.conclusion()
+    best = max(results, key=lambda r: (r.final_val_acc, -r.total_s))
+    assert text.startswith(f"Highest mean accuracy: **{best.recipe}**")
+    spread = max(r.val_acc_sd for r in results)
+    error = (best.final_val_acc * (1 - best.final_val_acc) / n_val) ** 0.5
+    assert ("choice of validation images" in text) == (error > spread)
+    for r in results:
+        gap, noise = r.final_val_acc - baseline, max(r.val_acc_sd, 1 / n_val)
+        side = "Above it" if gap > noise else "Below it" if gap < -noise else "Within the noise of it"
+        named = re.search(side + r"[^:.]*: ([^.]*)\.", text).group(1).split(", ")
+        assert r.recipe in named, (r.recipe, text)
+
+
+def test_without_imagenet_rows_the_rows_recipe_is_skipped_and_the_baseline_says_why(tmp_path,
+                                                                                     practice):
+    budget = compare.Budget(epochs=1, repeats=1, device="cpu")
+    names = ["transfer_learning", "finetune_imagenet_rows"]
+    # a head with 2 outputs has no row 310: nothing to start from, nothing to score untrained
+    small = compare.run(vc.models.tiny_vgg(2), practice, recipe_names=names, budget=budget,
+                        transforms=(SMALL, SMALL), keep_predictions=False, progress=False)
+    assert [r.recipe for r in small.results] == ["transfer_learning"]
+    assert "has 2 outputs, so no row 310" in small.skipped["finetune_imagenet_rows"]
+    assert small.baseline is None and "head has 2 outputs" in small.baseline_note
+    assert "No untrained baseline: the model's head has 2 outputs" in small.conclusion()
+    # classes ImageNet has no output for
+    root = tmp_path / "pets"
+    for split in ("train", "val"):
+        for old, new in (("ants", "cats"), ("bees", "dogs")):
+            shutil.copytree(practice / split / old, root / split / new)
+    pets = compare.run(vc.models.tiny_vgg(1000), root, recipe_names=names, budget=budget,
+                       transforms=(SMALL, SMALL), keep_predictions=False, progress=False)
+    assert "have no ImageNet rows" in pets.skipped["finetune_imagenet_rows"]
+    assert pets.baseline is None and "cats, dogs have no ImageNet output" in pets.baseline_note
+    assert "was not run" in pets.to_markdown()

@@ -270,3 +270,48 @@ def test_course_folder_and_results_can_be_configured(monkeypatch, tmp_path):
 def test_the_repository_root_is_a_course_folder():
     repo = Path(__file__).resolve().parents[1]
     assert vc.config.course_folder(repo / "notebooks" / "student") == repo
+
+
+# ---------------------------------------------------------------- what a student reads
+
+
+def test_the_quick_banner_tells_a_student_who_set_nothing_what_they_see_and_how_to_switch(monkeypatch):
+    _clear(monkeypatch)
+    text = vc.config.use("quick").banner().text
+    assert text.startswith("QUICK MODE")
+    for words in ("not real results", "the course's checks made these outputs",
+                  "the mode you choose (full mode unless you set one)", 'vc.config.use("full")',
+                  "no restart"):
+        assert words in text, words
+    assert "VGG_COURSE_" not in text  # the switch is the one call, not a variable to unset
+
+
+def test_every_banner_names_its_mode_first_and_practice_names_the_way_back(monkeypatch):
+    _clear(monkeypatch)
+    firsts = {mode: vc.config.use(mode).banner().text.split(":")[0] for mode in vc.config.MODES}
+    assert firsts["quick"] == "QUICK MODE" and firsts["practice"] == "PRACTICE MODE"
+    assert firsts["real"] == "REAL MODE" and firsts["full"].startswith("Full mode")
+    assert 'vc.config.use("full")' in vc.config.use("practice").banner().text
+
+
+def test_paths_show_relative_to_the_course_folder_or_home(monkeypatch, tmp_path):
+    _clear(monkeypatch)
+    course = tmp_path / "course"
+    s = vc.config.use(course_dir=course)
+    assert s.shown(course / "data" / "practice") == "<course folder>/data/practice"
+    assert s.shown(course) == "<course folder>"
+    assert s.shown(tmp_path / "shared" / "hymenoptera_data") == "<course folder>/../shared/hymenoptera_data"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert s.shown(tmp_path / "home" / "Downloads" / "photos") == "~/Downloads/photos"
+    assert s.shown("/srv/photos") == "/srv/photos"  # nowhere near: as given, the student's own
+    assert s.shown("photos/train") == "photos/train"
+
+
+def test_a_folder_report_shows_its_folder_relative_and_keeps_the_full_path(monkeypatch, tmp_path):
+    _clear(monkeypatch)
+    vc.config.use("quick", course_dir=tmp_path)
+    photos = vc.datasets.practice_dataset(tmp_path / "data" / "photos")
+    report = vc.folders.validate_folder(photos)
+    assert report.root == photos.resolve()  # the full path, for whoever needs it
+    shown = report.summary() + repr(report) + report._repr_html_()
+    assert "<course folder>/data/photos" in report.summary() and str(tmp_path) not in shown

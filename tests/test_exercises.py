@@ -11,6 +11,7 @@ import pytest
 import torch
 from torch import nn
 
+from vgg_course import compare as vc_compare
 from vgg_course import config as vc_config
 from vgg_course import exercises
 from vgg_course.instructor import authoring
@@ -99,7 +100,7 @@ def test_no_check_uses_only_the_notebooks_tiny_vgg():
     for ex in (e for e in ALL if e.kind == "function"):
         specs = [c.get("model") for c in ex.cases(0)]
         others = [s for s in specs if s and (s["arch"] != "tiny_vgg" or s["width"] != 4)]
-        tables = [c for c in ex.cases(0) if "rows" in c or "weights" in c]
+        tables = [c for c in ex.cases(0) if "rows" in c or "weights" in c or "comparison" in c]
         assert others or tables, ex.id
 
 
@@ -220,6 +221,8 @@ def test_prediction_digests_match_torch_itself():
         transfer_learning.q1: {"resnet_trainable": head(resnet),
                                "vgg_total": total - vgg.classifier[6].weight.numel() - 1000 + 4096 * 10 + 10},
         fine_tuning.q4: {"sgd_momentum": 12, "adamw": 16, "frozen": 4},
+        fine_tuning.q5: _frozen_batchnorm_step(),
+        fine_tuning.q6: _one_optimizer_step(),
         comparison_lab.q4: {"fewest": "transfer_learning", "same_as_full": "from_scratch",
                             "conv5": conv5},
         other_networks.q4: {"squeezenet": head(squeeze), "mobilenet": head(mobile)},
@@ -228,6 +231,60 @@ def test_prediction_digests_match_torch_itself():
     for ex, values in truth.items():
         assert ex.verdict(values).passed, ex.id
         assert ex.verdict({k: 1 for k in values}).score == 0
+
+
+def _small():
+    """The verify cells' small network and batch; torch's global seed left as it was (the
+    checks spot an answer that re-seeds it by the seed changing)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
+                              nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+        return model, torch.randn(8, 3, 16, 16), torch.randint(0, 2, (8,))
+
+
+def _frozen_batchnorm_step() -> dict:
+    """fine_tuning.q5 measured: one step with the conv and BatchNorm frozen."""
+    import copy
+
+    said = {}
+    for key, bn_eval in (("running_mean", False), ("after_eval", True)):
+        model, x, y = _small()
+        model[:2].requires_grad_(False)
+        optimizer = torch.optim.SGD(model[5].parameters(), lr=0.1)
+        model.train()
+        if bn_eval:
+            model[1].eval()
+        before = copy.deepcopy(model[1])
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        said[key] = "stays" if torch.equal(before.running_mean, model[1].running_mean) else "changes"
+        if not bn_eval:
+            said["bn_weight"] = "stays" if torch.equal(before.weight, model[1].weight) else "changes"
+    return said
+
+
+def _one_optimizer_step() -> dict:
+    """fine_tuning.q6 measured: the loss after a small step, a frozen weight, zero_grad()."""
+    model, x, y = _small()
+    model.eval()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    before = nn.functional.cross_entropy(model(x), y)
+    before.backward()
+    optimizer.step()
+    with torch.no_grad():
+        after = nn.functional.cross_entropy(model(x), y).item()
+    optimizer.zero_grad()
+    grad = model[5].weight.grad
+    model, x, y = _small()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.01)
+    model[0].requires_grad_(False)
+    conv = model[0].weight.detach().clone()
+    nn.functional.cross_entropy(model.eval()(x), y).backward()
+    optimizer.step()
+    return {"loss_after": "lower" if after < before.item() else "higher",
+            "frozen_in_optimizer": "stays" if torch.equal(conv, model[0].weight) else "changes",
+            "grad_after_zero_grad": "None" if grad is None else "zeros" if not grad.any() else "values"}
 
 
 def test_memory_prediction_oracle_measures_optimizer_state():
@@ -449,3 +506,54 @@ def test_no_kit_helper_a_student_can_import_answers_an_exercise(ex):
         verdict = ex.verdict(fn, 1, hidden=True)
         assert verdict.score < verdict.points, f"{where} answers {ex.id}"
     assert tried > 0
+
+
+def test_lab_reading_truths_agree_with_the_labs_own_reading():
+    """Exercises 5 to 8 of lesson 06 are judged by the lab's own rules: the instructor's truth on
+    every built result equals what the real Comparison says (differs, tied_with_best, and its
+    above / within / below against a fixed accuracy)."""
+    from vgg_course.exercises import lab_results
+
+    checked = 0
+    for ex in (comparison_lab.q5, comparison_lab.q6, comparison_lab.q7, comparison_lab.q8):
+        for seed in range(3):
+            for case in ex.cases(seed, hidden=True):
+                if case.get("own"):
+                    continue
+                result, want = lab_results.build(case["comparison"]), case["expected"]
+                assert type(result) is vc_compare.Comparison
+                if ex is comparison_lab.q5:
+                    tied = result.tied_with_best()
+                    assert want["value"] == (result.best().recipe if len(tied) == 1 else None)
+                elif ex is comparison_lab.q6:
+                    assert want["beyond_noise"] == result.differs(case["a"], case["b"])
+                elif ex is comparison_lab.q7 and want["value"] is not None:
+                    scratch = result.result("from_scratch")
+                    assert want["value"] == result._against(scratch, result.majority_share)
+                elif ex is comparison_lab.q8 and want["value"] is not None:
+                    assert want["value"] == {r.recipe: result._against(r, result.baseline)
+                                             for r in result.trained()}
+                checked += 1
+    assert checked > 60
+
+
+def test_the_students_own_lab_result_is_judged_on_its_own_numbers(monkeypatch):
+    """An answer right on every built result but wrong on the notebook's own ``result`` loses
+    the part that result counts for; without a ``result`` (the lab cell did not run) that case
+    is not judged, and in a student build it is left to the instructor's grader."""
+    from vgg_course.exercises import lab_results
+
+    ex = comparison_lab.q7
+    own = lab_results.spec(77, 40, [{"recipe": "transfer_learning", "runs": [70, 72]},
+                                    {"recipe": "from_scratch", "runs": [60, 62]}], baseline=70)
+    notebook = {"result": lab_results.build(own), "right": ex.reference()}
+    exec("def scratch_vs_majority(result):\n"  # noqa: S102  (right everywhere but on 77 images)
+         "    return 'below' if result.n_val == 77 else right(result)\n", notebook)
+    answer = notebook["scratch_vs_majority"]
+    verdict = ex.verdict(answer, 0, hidden=True)
+    assert not verdict.passed and "your own lab `result`" in repr(verdict)
+    result = notebook.pop("result")
+    assert ex.verdict(answer, 0, hidden=True).passed  # no result: nothing of its own to judge
+    notebook["result"] = result
+    monkeypatch.setattr(core, "instructor_module", lambda lesson: None)
+    assert ex.check(answer).passed  # a student build: the instructor's grader judges it

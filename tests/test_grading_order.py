@@ -44,7 +44,7 @@ def test_steps_run_every_cell_in_order_but_the_checks():
     nb.cells.append(nbformat.v4.new_code_cell("z = 3  # after the last exercise"))
     steps = cells.steps(nb, LESSON)
     shown = [s.get("probe") or (s["kind"], s["source"].splitlines()[0][:12]) for s in steps]
-    assert shown[0] == ("other", "import math")
+    assert shown[0] == ("lesson", "import math")  # above the exercises: a full share
     probes = [s["probe"] for s in steps if "probe" in s]
     assert probes == ["freezing.q1", "freezing.q2", "freezing.q3"]
     sources = [s.get("source", "") for s in steps]

@@ -45,3 +45,22 @@ def test_the_pretrained_companion_already_knows_ants_and_bees(photos_dir):
     # val/ants' first photo is a swarm on a trunk (read as a starfish); its second is one ant
     tops = imagenet.top_k(model, torch.stack([val[1][0], val[first_bee][0]]))
     assert tops[0].classes[0] == "ant" and tops[1].classes[0] == "bee", tops
+
+
+def test_rows_for_finds_each_class_by_name_in_class_order():
+    assert imagenet.rows_for(["ants", "bees"]) == (imagenet.ANT, imagenet.BEE) == (310, 309)
+    assert imagenet.rows_for(("bees", "ants")) == (309, 310)
+    assert imagenet.rows_for(["Ant", "BEE"]) == (310, 309)  # case and plural do not matter
+    assert imagenet.rows_for(["golden_retriever", "tabby"]) == (207, 281)
+    for rows in [(207, 281), (310, 309)]:
+        names = [imagenet.CATEGORIES[r] for r in rows]
+        assert imagenet.rows_for(names) == rows  # the oracle: ImageNet's own category names
+
+
+def test_rows_for_is_none_when_a_class_has_no_row_or_no_single_one():
+    assert imagenet.rows_for(["cats", "dogs"]) is None  # no category of either name
+    assert imagenet.rows_for(["ants", "wasps"]) is None  # one of the two is enough
+    assert imagenet.rows_for(["ants", "ant"]) is None  # two classes on one row
+    # 'Cardigan' (264, the corgi) and 'cardigan' (474, the sweater): case ignored, two rows
+    assert [c.lower() for c in imagenet.CATEGORIES].count("cardigan") == 2
+    assert imagenet.rows_for(["cardigan", "bees"]) is None

@@ -51,6 +51,9 @@ def test_pretrained_without_weights_is_a_clear_error_not_a_fallback(monkeypatch,
     assert 'vc.config.use("practice")' in message and "VGG_COURSE_PRACTICE=1" in message
     assert "internet" in message
     assert len(message.splitlines()) <= 15
+    path = str(tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth")  # alone on its line
+    assert all(len(line) <= 100 for line in message.splitlines() if line.strip() != path), message
+    assert message.index('vc.config.use("practice")') < message.index("weights install")
     vc.config.use("practice")  # the first way out, in the same process: no restart
     assert sum(p.numel() for p in vc.models.load_vgg16().parameters()) == 138_357_544
 

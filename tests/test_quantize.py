@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import pytest
@@ -246,3 +250,65 @@ def test_one_int8_plan_caches_in_int8_and_trains_the_head_at_autos_dtype():
     assert history.precision == vc.devices.plan("cpu", "auto").precision
     assert not torch.equal(model.classifier[6].weight, before)  # the model's own head trained
     assert all(r.train_loss == r.train_loss for r in history.records)  # no NaN
+
+
+def _records(logger_name: str, msg: str, *args: object) -> list[logging.LogRecord]:
+    """What a handler of ``logger_name`` receives when it logs ``msg % args`` (a logger's
+    filters run before its handlers, and before torch's handler that writes to stderr)."""
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append
+    logger = logging.getLogger(logger_name)
+    logger.addHandler(handler)
+    try:
+        logger.warning(msg, *args)
+    finally:
+        logger.removeHandler(handler)
+    return seen
+
+
+def test_exactly_the_known_benign_torch_log_records_are_dropped_and_only_inside():
+    class KernelPreference:  # stands in for torchao's enum (its repr names the class)
+        def __repr__(self) -> str:
+            return "<enum 'KernelPreference'>"
+
+    pytree_msg = ("%s is an Enum subclass and is now natively supported by torch.compile as an "
+                  "opaque value type. Calling register_constant() on Enum subclasses is deprecated")
+    cuda_msg = "No CUDA runtime is found, using CUDA_HOME='%s'"
+    before = {name: list(logging.getLogger(name).filters)
+              for name, *_ in quantize.BENIGN_TORCH_LOGS}
+    with quantize.benign_torch_logs_silenced():
+        assert _records("torch.utils._pytree", pytree_msg, KernelPreference()) == []
+        assert _records("torch.utils.cpp_extension", cuda_msg, "/usr/local") == []
+        # the same logger's other records, another enum, and other loggers still get through
+        assert len(_records("torch.utils._pytree", pytree_msg, "<enum 'OtherEnum'>")) == 1
+        assert len(_records("torch.utils.cpp_extension", "Error building extension %s", "x")) == 1
+        assert len(_records("torch._inductor", cuda_msg, "/usr/local")) == 1
+    assert {name: list(logging.getLogger(name).filters) for name in before} == before
+    assert len(_records("torch.utils.cpp_extension", cuda_msg, "/usr/local")) == 1  # restored
+
+
+@pytest.mark.slow
+def test_a_fresh_int8_copy_writes_nothing_to_stderr():
+    """In a new process (torchao's import warns once per process), with torch's own handler."""
+    script = textwrap.dedent("""
+        import torch
+        from torch import nn
+        from vgg_course.features import quantize
+
+        torch.set_num_threads(1)
+        prefix = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()).eval().requires_grad_(False)
+        x = torch.randn(4, 3, 16, 16)
+        quantized = quantize.int8_copy(prefix, x)
+        print(tuple(quantized(x).shape))
+        import logging
+        logging.getLogger("torch.utils.cpp_extension").warning("No CUDA runtime is found, after")
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("(4, 4, 14, 14)")
+    # the only line on stderr is the one logged after the int8 copy: silenced inside, not after
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].endswith("] No CUDA runtime is found, after"), (
+        result.stderr[-2000:])

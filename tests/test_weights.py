@@ -213,3 +213,43 @@ def test_weights_installed_from_a_read_only_copy_are_the_owners(torch_home, tmp_
     # mode bits, not a write attempt: the tests run as root, who may write anyway
     assert dest.stat().st_mode & 0o600 == 0o600
     assert (src.stat().st_mode & 0o777, src.parent.stat().st_mode & 0o777) == (0o444, 0o555)
+
+
+def _fits_one_screen(message: str, path) -> None:
+    """At most 15 lines of at most 100 characters; only the file's own path may be longer."""
+    lines = message.splitlines()
+    assert len(lines) <= 15, message
+    too_wide = [line for line in lines if len(line) > 100 and line.strip() != str(path)]
+    assert not too_wide, too_wide
+
+
+def test_missing_weights_error_fits_one_screen_and_names_the_switch_first(torch_home):
+    with pytest.raises(vw.WeightsUnavailableError) as info:
+        vw.load_state_dict(download=False)
+    message = str(info.value)
+    _fits_one_screen(message, vw.cache_path())
+    assert f"  {vw.cache_path()}" in message.splitlines()  # the full path, on a line of its own
+    assert message.index('vc.config.use("practice")') < message.index("weights install")
+
+
+def test_a_long_download_failure_is_shortened_to_one_line(torch_home, monkeypatch):
+    def fail(*args, **kwargs):
+        raise vc.downloads.DownloadError("x " * 200)
+    monkeypatch.setattr(vc.downloads, "download", fail)
+    with pytest.raises(vw.WeightsUnavailableError) as info:
+        vw.load_state_dict(progress=False)
+    assert "downloading them failed: x x" in str(info.value)
+    _fits_one_screen(str(info.value), vw.cache_path())
+
+
+def test_status_shows_the_cache_relative_to_torch_home_or_home(torch_home, monkeypatch, tmp_path):
+    shown = repr(vw.status())
+    assert "$TORCH_HOME/hub/checkpoints/vgg16-397923af.pth" in shown
+    assert str(tmp_path) not in shown  # a stored output never shows this machine's folders
+    assert vw.status().path == torch_home / "hub" / "checkpoints" / "vgg16-397923af.pth"  # full
+    monkeypatch.delenv("TORCH_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))  # torch's default cache, under the home folder
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    assert "Pretrained weights file is missing: ~/.cache/torch/hub/checkpoints/vgg16-" in repr(vw.status())
+    assert str(tmp_path) not in repr(vw.status())
+    assert vw.shown("/srv/models/x.pth") == "/srv/models/x.pth"  # elsewhere: in full

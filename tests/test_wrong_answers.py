@@ -392,6 +392,28 @@ def setup_partial_finetune(model, lr):
             "frozen keeps a gradient": {"sgd_momentum": 12, "adamw": 16, "frozen": 8},
             "weights only": {"sgd_momentum": 4, "adamw": 4, "frozen": 4},
         }},
+    "fine_tuning.q5": {
+        "right": [{"running_mean": " Changes", "bn_weight": "STAYS", "after_eval": "stays"}],
+        "wrong": {
+            "frozen means nothing moves": {"running_mean": "stays", "bn_weight": "stays",
+                                           "after_eval": "stays"},
+            "everything in BatchNorm moves in train mode": {
+                "running_mean": "changes", "bn_weight": "changes", "after_eval": "stays"},
+            "eval() changes nothing for BatchNorm": {
+                "running_mean": "changes", "bn_weight": "stays", "after_eval": "changes"},
+        }},
+    "fine_tuning.q6": {
+        "right": [{"loss_after": "Lower", "frozen_in_optimizer": " stays ",
+                   "grad_after_zero_grad": "none"}],
+        "wrong": {
+            "zero_grad fills zeros": {"loss_after": "lower", "frozen_in_optimizer": "stays",
+                                      "grad_after_zero_grad": "zeros"},
+            "weight decay moves a frozen weight": {"loss_after": "lower",
+                                                   "frozen_in_optimizer": "changes",
+                                                   "grad_after_zero_grad": "None"},
+            "one step makes no difference": {"loss_after": "same", "frozen_in_optimizer": "stays",
+                                             "grad_after_zero_grad": "None"},
+        }},
     # --- 06 comparison lab ---------------------------------------------------------------------
     "comparison_lab.q1": {
         "right": ['''
@@ -531,6 +553,195 @@ def evaluate(model, loader):
                          "conv5": 2_359_808},
             "a classifier recipe": {"fewest": "finetune_new_classifier",
                                     "same_as_full": "from_scratch", "conv5": 7_079_424},
+        }},
+    "comparison_lab.q5": {
+        "right": ['''
+def clear_winner(result):
+    return result.best().recipe if len(result.tied_with_best()) == 1 else None
+''', '''
+def clear_winner(result):
+    rows = [r for r in result.rows if not r["failure"]]
+    rows.sort(key=lambda r: r["final_val_acc"], reverse=True)
+    best = rows[0]
+    for other in rows[1:]:
+        gap = best["final_val_acc"] - other["final_val_acc"]
+        if gap <= max(best["val_acc_sd"] + other["val_acc_sd"], 1 / result.n_val):
+            return None
+    return best["recipe"]
+'''],
+        "wrong": {
+            "the best, always": '''
+def clear_winner(result):
+    return max(result.trained(), key=lambda r: r.final_val_acc).recipe
+''',
+            "compares with the runner-up only": '''
+def clear_winner(result):
+    ranked = sorted(result.trained(), key=lambda r: r.final_val_acc, reverse=True)
+    return ranked[0].recipe if result.differs(ranked[0].recipe, ranked[1].recipe) else None
+''',
+            "failed recipes counted": '''
+def clear_winner(result):
+    best = max(result.results, key=lambda r: r.final_val_acc)
+    others = [r for r in result.results if r is not best]
+    return best.recipe if all(result.differs(best.recipe, r.recipe) for r in others) else None
+''',
+            "no one-image floor": '''
+def clear_winner(result):
+    trained = [r for r in result.results if not r.failure]
+    best = max(trained, key=lambda r: r.final_val_acc)
+    for r in trained:
+        if r is not best and best.final_val_acc - r.final_val_acc <= best.val_acc_sd + r.val_acc_sd:
+            return None
+    return best.recipe
+''',
+        }},
+    "comparison_lab.q6": {
+        "right": ['''
+import math
+
+def read_gap(result, a, b):
+    ra, rb = result.result(a), result.result(b)
+    gap = abs(ra.final_val_acc - rb.final_val_acc)
+    seeds = ra.val_acc_sd + rb.val_acc_sd
+    se = [math.sqrt(r.final_val_acc * (1 - r.final_val_acc) / result.n_val) for r in (ra, rb)]
+    return {"beyond_noise": gap > max(seeds, result.one_image),
+            "bigger_noise": "sampling" if sum(se) > seeds else "seeds"}
+'''],
+        "wrong": {
+            "a signed gap": '''
+def read_gap(result, a, b):
+    ra, rb = result.result(a), result.result(b)
+    seeds = ra.val_acc_sd + rb.val_acc_sd
+    se = sum((r.final_val_acc * (1 - r.final_val_acc) / result.n_val) ** 0.5 for r in (ra, rb))
+    return {"beyond_noise": ra.final_val_acc - rb.final_val_acc > max(seeds, result.one_image),
+            "bigger_noise": "sampling" if se > seeds else "seeds"}
+''',
+            "the standard error counted on n_train": '''
+def read_gap(result, a, b):
+    ra, rb = result.result(a), result.result(b)
+    seeds = ra.val_acc_sd + rb.val_acc_sd
+    se = sum((r.final_val_acc * (1 - r.final_val_acc) / result.n_train) ** 0.5 for r in (ra, rb))
+    return {"beyond_noise": result.differs(a, b), "bigger_noise": "sampling" if se > seeds else "seeds"}
+''',
+            "sqrt(p(1-p)) / n": '''
+def read_gap(result, a, b):
+    ra, rb = result.result(a), result.result(b)
+    seeds = ra.val_acc_sd + rb.val_acc_sd
+    se = sum((r.final_val_acc * (1 - r.final_val_acc)) ** 0.5 / result.n_val for r in (ra, rb))
+    return {"beyond_noise": result.differs(a, b), "bigger_noise": "sampling" if se > seeds else "seeds"}
+''',
+            "always the seeds": '''
+def read_gap(result, a, b):
+    return {"beyond_noise": result.differs(a, b), "bigger_noise": "seeds"}
+''',
+        }},
+    "comparison_lab.q7": {
+        "right": ['''
+def scratch_vs_majority(result):
+    row = next((r for r in result.rows if r["recipe"] == "from_scratch"), None)
+    if row is None or row["failure"]:
+        return None
+    noise = max(row["val_acc_sd"], 1 / result.n_val)
+    if row["final_val_acc"] > result.majority_share + noise:
+        return "above"
+    if row["final_val_acc"] < result.majority_share - noise:
+        return "below"
+    return "within"
+'''],
+        "wrong": {
+            "against 50%": '''
+def scratch_vs_majority(result):
+    try:
+        r = result.result("from_scratch")
+    except KeyError:
+        return None
+    if r.failure:
+        return None
+    gap, noise = r.final_val_acc - 0.5, max(r.val_acc_sd, result.one_image)
+    return "above" if gap > noise else "below" if -gap > noise else "within"
+''',
+            "no noise at all": '''
+def scratch_vs_majority(result):
+    try:
+        r = result.result("from_scratch")
+    except KeyError:
+        return None
+    if r.failure:
+        return None
+    gap = r.final_val_acc - result.majority_share
+    return "above" if gap > 0 else "below" if gap < 0 else "within"
+''',
+            "the seed spread without the one-image floor": '''
+def scratch_vs_majority(result):
+    try:
+        r = result.result("from_scratch")
+    except KeyError:
+        return None
+    if r.failure:
+        return None
+    gap = r.final_val_acc - result.majority_share
+    return "above" if gap > r.val_acc_sd else "below" if -gap > r.val_acc_sd else "within"
+''',
+            "a failed from scratch read anyway": '''
+def scratch_vs_majority(result):
+    try:
+        r = result.result("from_scratch")
+    except KeyError:
+        return None
+    gap, noise = r.final_val_acc - result.majority_share, max(r.val_acc_sd, result.one_image)
+    return "above" if gap > noise else "below" if -gap > noise else "within"
+''',
+        }},
+    "comparison_lab.q8": {
+        "right": ['''
+def versus_baseline(result):
+    if result.baseline is None:
+        return None
+    words = {}
+    for row in result.rows:
+        if row["failure"] is None:
+            gap = row["final_val_acc"] - result.baseline
+            noise = max(row["val_acc_sd"], result.one_image)
+            words[row["recipe"]] = ("within" if abs(gap) <= noise else
+                                    "above" if gap > 0 else "below")
+    return words
+'''],
+        "wrong": {
+            "against each recipe's own untrained accuracy": '''
+def versus_baseline(result):
+    if result.baseline is None:
+        return None
+    words = {}
+    for r in result.trained():
+        gap, noise = r.final_val_acc - r.untrained_val_acc, max(r.val_acc_sd, result.one_image)
+        words[r.recipe] = "above" if gap > noise else "below" if -gap > noise else "within"
+    return words
+''',
+            "failed recipes kept": '''
+def versus_baseline(result):
+    if result.baseline is None:
+        return None
+    return {r.recipe: ("above" if r.final_val_acc - result.baseline > max(r.val_acc_sd, result.one_image)
+                       else "below" if result.baseline - r.final_val_acc > max(r.val_acc_sd, result.one_image)
+                       else "within") for r in result.results}
+''',
+            "an empty dict without a baseline": '''
+def versus_baseline(result):
+    words = {}
+    if result.baseline is not None:
+        for r in result.trained():
+            gap, noise = r.final_val_acc - result.baseline, max(r.val_acc_sd, result.one_image)
+            words[r.recipe] = "above" if gap > noise else "below" if -gap > noise else "within"
+    return words
+''',
+            "no one-image floor": '''
+def versus_baseline(result):
+    if result.baseline is None:
+        return None
+    return {r.recipe: ("above" if r.final_val_acc - result.baseline > r.val_acc_sd
+                       else "below" if result.baseline - r.final_val_acc > r.val_acc_sd
+                       else "within") for r in result.trained()}
+''',
         }},
     # --- 07 other networks ---------------------------------------------------------------------
     "other_networks.q1": {

@@ -332,6 +332,34 @@ def setup_partial_finetune(model, lr):
                            lr=lr, momentum=0.9)
 ''',
         }},
+    "fine_tuning.q5": {
+        "right": [{"running_mean": "changes", "bn_weight": "stays", "after_eval": "stays"},
+                  {"running_mean": "CHANGES ", "bn_weight": " Stays", "after_eval": "STAYS"}],
+        "wrong": {
+            "requires_grad=False freezes the statistics too": {
+                "running_mean": "stays", "bn_weight": "stays", "after_eval": "stays"},
+            "the scale moves with the statistics": {
+                "running_mean": "changes", "bn_weight": "changes", "after_eval": "stays"},
+            "eval() on one layer is undone by the step": {
+                "running_mean": "changes", "bn_weight": "stays", "after_eval": "changes"},
+            "everything moves": {"running_mean": "changes", "bn_weight": "changes",
+                                 "after_eval": "changes"},
+        }},
+    "fine_tuning.q6": {
+        "right": [{"loss_after": "lower", "frozen_in_optimizer": "stays",
+                   "grad_after_zero_grad": "None"},
+                  {"loss_after": " LOWER", "frozen_in_optimizer": "Stays",
+                   "grad_after_zero_grad": "none "}],
+        "wrong": {
+            "zero_grad() writes zeros": {"loss_after": "lower", "frozen_in_optimizer": "stays",
+                                         "grad_after_zero_grad": "zeros"},
+            "momentum and weight decay move a frozen weight": {
+                "loss_after": "lower", "frozen_in_optimizer": "changes",
+                "grad_after_zero_grad": "None"},
+            "a step can raise the loss on its own batch": {
+                "loss_after": "higher", "frozen_in_optimizer": "stays",
+                "grad_after_zero_grad": "None"},
+        }},
 }
 
 

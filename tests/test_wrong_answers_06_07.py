@@ -7,7 +7,10 @@ accuracy counted on the last batch, training steps that forget ``zero_grad()`` o
 ``model.train()`` (checked over several steps on one model and one optimizer), frozen
 BatchNorm statistics that still move, a forgotten ``return``, methods patched on the
 instance, NaN weights, global state left changed; and right answers in other styles, which
-must keep full marks. Each wrong answer must lose marks in the student's check (public
+must keep full marks. For the exercises that read a lab's result (06 q5 to q8): the highest
+mean taken as a clear win, a failed recipe read, the one-image floor forgotten, a signed gap,
+one recipe's noises only, 50% taken for "always one class", each recipe's own untrained
+accuracy taken for the baseline. Each wrong answer must lose marks in the student's check (public
 cases) and in grading (hidden cases too) on seeds 0 to 4, and its feedback must name the
 mistake where ``says`` is given.
 """
@@ -204,6 +207,177 @@ def evaluate(model, loader):
             "conv5 without biases, partial = full": {
                 "fewest": "transfer_learning", "same_as_full": "partial_finetune",
                 "conv5": 7_077_888},
+        }},
+    "comparison_lab.q5": {
+        "right": ['''
+def clear_winner(result):
+    trained = sorted(result.trained(), key=lambda r: -r.final_val_acc)
+    best, rest = trained[0], trained[1:]
+    return None if any(not result.differs(best.recipe, r.recipe) for r in rest) else best.recipe
+''', '''
+def clear_winner(result):
+    tied = result.tied_with_best()
+    return tied[0].recipe if len(tied) == 1 else None
+'''],
+        "wrong": {
+            "the highest mean whatever the noise": ('''
+def clear_winner(result):
+    return result.best().recipe
+''', "within the noise of the best"),
+            "a failed recipe can win": ('''
+def clear_winner(result):
+    best = max(result.results, key=lambda r: r.final_val_acc)
+    rivals = [r for r in result.results if r is not best and not r.failure]
+    return best.recipe if all(result.differs(best.recipe, r.recipe) for r in rivals) else None
+''', "failed"),
+            "the seed spreads only, no one-image floor": ('''
+def clear_winner(result):
+    best = result.best()
+    for r in result.trained():
+        if r is not best and best.final_val_acc - r.final_val_acc <= best.val_acc_sd + r.val_acc_sd:
+            return None
+    return best.recipe
+''', "one image"),
+        }},
+    "comparison_lab.q6": {
+        "right": ['''
+def read_gap(result, a, b):
+    ra, rb = result.result(a), result.result(b)
+    seeds = ra.val_acc_sd + rb.val_acc_sd
+    images = vc.compare.stats.sampling_sd(ra.final_val_acc, result.n_val) + \\
+        vc.compare.stats.sampling_sd(rb.final_val_acc, result.n_val)
+    return {"bigger_noise": "sampling" if images > seeds else "seeds",
+            "beyond_noise": result.differs(b, a)}
+''', '''
+def read_gap(result, a, b):
+    rows = {name: r for r in result.rows for name in [r["recipe"], *r["same_as"]]}
+    ra, rb = rows[a], rows[b]
+    noise = max(ra["val_acc_sd"] + rb["val_acc_sd"], result.one_image)
+    se = sum((r["final_val_acc"] * (1 - r["final_val_acc"]) / result.n_val) ** 0.5 for r in (ra, rb))
+    return {"beyond_noise": abs(ra["final_val_acc"] - rb["final_val_acc"]) > noise,
+            "bigger_noise": "sampling" if se > ra["val_acc_sd"] + rb["val_acc_sd"] else "seeds"}
+'''],
+        "wrong": {
+            "a ahead only": ('''
+def read_gap(result, a, b):
+    ra, rb = result.result(a), result.result(b)
+    seeds = ra.val_acc_sd + rb.val_acc_sd
+    se = sum((r.final_val_acc * (1 - r.final_val_acc) / result.n_val) ** 0.5 for r in (ra, rb))
+    return {"beyond_noise": ra.final_val_acc - rb.final_val_acc > max(seeds, result.one_image),
+            "bigger_noise": "sampling" if se > seeds else "seeds"}
+''', "whichever recipe is ahead"),
+            "one recipe's noises only": ('''
+def read_gap(result, a, b):
+    ra = result.result(a)
+    se = (ra.final_val_acc * (1 - ra.final_val_acc) / result.n_val) ** 0.5
+    return {"beyond_noise": result.differs(a, b),
+            "bigger_noise": "sampling" if se > ra.val_acc_sd else "seeds"}
+''', "standard errors"),
+            "the lab's dominant noise instead of this pair's": '''
+def read_gap(result, a, b):
+    return {"beyond_noise": result.differs(a, b), "bigger_noise": result.dominant_noise()}
+''',
+        }},
+    "comparison_lab.q7": {
+        "right": ['''
+def scratch_vs_majority(result):
+    runs = [r for r in result.trained() if r.recipe == "from_scratch"]
+    if not runs:
+        return None
+    r = runs[0]
+    noise = max(r.val_acc_sd, result.one_image)
+    if abs(r.final_val_acc - result.majority_share) <= noise:
+        return "within"
+    return "above" if r.final_val_acc > result.majority_share else "below"
+''', '''
+def scratch_vs_majority(result):
+    rows = {r["recipe"]: r for r in result.rows}
+    row = rows.get("from_scratch")
+    if not row or row["failure"] is not None:
+        return None
+    gap = row["final_val_acc"] - result.majority_share
+    noise = max(row["val_acc_sd"], result.one_image)
+    return ["below", "within", "above"][(gap > noise) - (gap < -noise) + 1]
+'''],
+        "wrong": {
+            "chance is 50%": ('''
+def scratch_vs_majority(result):
+    try:
+        r = result.result("from_scratch")
+    except KeyError:
+        return None
+    if r.failure:
+        return None
+    gap, noise = r.final_val_acc - 0.5, max(r.val_acc_sd, result.one_image)
+    return "above" if gap > noise else "below" if -gap > noise else "within"
+''', "majority_share"),
+            "the best recipe instead of from scratch": '''
+def scratch_vs_majority(result):
+    r = result.best()
+    gap, noise = r.final_val_acc - result.majority_share, max(r.val_acc_sd, result.one_image)
+    return "above" if gap > noise else "below" if -gap > noise else "within"
+''',
+            "a KeyError when from scratch did not run": ('''
+def scratch_vs_majority(result):
+    r = result.result("from_scratch")
+    if r.failure:
+        return None
+    gap, noise = r.final_val_acc - result.majority_share, max(r.val_acc_sd, result.one_image)
+    return "above" if gap > noise else "below" if -gap > noise else "within"
+''', "KeyError"),
+        }},
+    "comparison_lab.q8": {
+        "right": ['''
+def versus_baseline(result):
+    if result.baseline is None:
+        return None
+    out = {}
+    for r in result.trained():
+        noise = max(r.val_acc_sd, result.one_image)
+        if r.final_val_acc > result.baseline + noise:
+            out[r.recipe] = "above"
+        elif r.final_val_acc < result.baseline - noise:
+            out[r.recipe] = "below"
+        else:
+            out[r.recipe] = "within"
+    return out
+''', '''
+def versus_baseline(result):
+    base = result.baseline
+    return None if base is None else {
+        r["recipe"]: ("above" if r["final_val_acc"] - base > max(r["val_acc_sd"], 1 / result.n_val)
+                      else "below" if base - r["final_val_acc"] > max(r["val_acc_sd"], 1 / result.n_val)
+                      else "within")
+        for r in result.rows if not r["failure"]}
+'''],
+        "wrong": {
+            "each recipe's own untrained accuracy": ('''
+def versus_baseline(result):
+    if result.baseline is None:
+        return None
+    return {r.recipe: ("above" if r.final_val_acc - r.untrained_val_acc > max(r.val_acc_sd, result.one_image)
+                       else "below" if r.untrained_val_acc - r.final_val_acc > max(r.val_acc_sd, result.one_image)
+                       else "within") for r in result.trained()}
+''', "untrained accuracy"),
+            "above and below swapped": ('''
+def versus_baseline(result):
+    if result.baseline is None:
+        return None
+    return {r.recipe: ("below" if r.final_val_acc - result.baseline > max(r.val_acc_sd, result.one_image)
+                       else "above" if result.baseline - r.final_val_acc > max(r.val_acc_sd, result.one_image)
+                       else "within") for r in result.trained()}
+''', "wrong side"),
+            "aliases listed too": '''
+def versus_baseline(result):
+    if result.baseline is None:
+        return None
+    out = {}
+    for r in result.trained():
+        gap, noise = r.final_val_acc - result.baseline, max(r.val_acc_sd, result.one_image)
+        for name in [r.recipe, *r.same_as]:
+            out[name] = "above" if gap > noise else "below" if -gap > noise else "within"
+    return out
+''',
         }},
     # --- 07 other networks -------------------------------------------------------------------
     "other_networks.q1": {

@@ -9,27 +9,29 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+_SWITCH = 'vc.config.use("full"), "real", "practice" or "quick" in any cell switches, no restart'
+
 _MESSAGES = {
     "quick": (
-        "QUICK MODE (VGG_COURSE_QUICK=1): random 'practice' weights, small data and tiny "
-        "budgets so every cell finishes in seconds. Numbers below are not the real results; "
-        "unset VGG_COURSE_QUICK to run the full lesson."
+        "QUICK MODE: random 'practice' weights, small data and tiny budgets, so every cell "
+        "finishes in seconds; the numbers below are not real results. If you see this before "
+        "running anything, the course's checks made these outputs in quick mode; your own run "
+        "uses the mode you choose (full mode unless you set one). " + _SWITCH + "."
     ),
     "practice": (
-        "PRACTICE MODE (VGG_COURSE_PRACTICE=1): VGG16 has random weights, not the pretrained "
-        "ImageNet ones. Shapes and counts are real; predictions and accuracies are not."
+        "PRACTICE MODE: VGG16 has random weights, not the pretrained ImageNet ones. Shapes and "
+        "counts are real; predictions and accuracies are not. " + _SWITCH + "."
     ),
-    "full": "Full mode: pretrained weights and full budgets.",
+    "full": "Full mode (the default): pretrained VGG16 weights and full budgets.",
     "real": (
-        "REAL MODE (VGG_COURSE_REAL=1): the ants/bees photos and a real pretrained network, "
-        "with budgets sized for a 2-core CPU. Every accuracy below comes from a real run."
+        "REAL MODE: the ants/bees photos and a real pretrained network, with budgets sized "
+        "for a 2-core CPU. Every accuracy below comes from a real run."
     ),
     "real-companion": (
-        "REAL MODE (VGG_COURSE_REAL=1): the ants/bees photos and a real pretrained network, "
-        "with budgets sized for a 2-core CPU. VGG16's ImageNet weights are not installed "
-        "here, so VGG16 cells use random practice weights (its structure and counts are "
-        "real) and every result comes from the labelled offline companion, SqueezeNet 1.1 "
-        "with ImageNet weights."
+        "REAL MODE: the ants/bees photos and a real pretrained network, with budgets sized "
+        "for a 2-core CPU. VGG16's ImageNet weights are not installed here, so VGG16 cells use "
+        "random practice weights (its structure and counts are real) and every result comes "
+        "from the labelled offline companion, SqueezeNet 1.1 with ImageNet weights."
     ),
 }
 
@@ -40,7 +42,9 @@ class Banner:
 
     Example:
         >>> Banner("full", practice=False)
-        Full mode: pretrained weights and full budgets.
+        Full mode (the default): pretrained VGG16 weights and full budgets.
+        >>> Banner("quick", practice=True).text.startswith("QUICK MODE")
+        True
     """
 
     mode: str

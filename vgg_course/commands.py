@@ -24,6 +24,7 @@ HERE_HELP = ("use the working directory as the course folder for this command (w
              "a command run outside a course folder stops and says where it would write)")
 LAB_MODELS = ("vgg16", "squeezenet")
 LAB_RECIPES = ("transfer_learning", "finetune_new_classifier", "finetune_pretrained_classifier",
+               "finetune_imagenet_rows",
                "partial_finetune", "full_finetune", "from_scratch")
 LAB_PRECISIONS = ("auto", "fp32", "bf16", "int8")
 # Budget's defaults: epochs, batch_size, lr, backbone_lr, seed, repeats, precision.

@@ -150,6 +150,31 @@ class Settings:
             return "real"
         return "practice" if self.practice else "full"
 
+    def shown(self, path: str | os.PathLike) -> str:
+        """A path as a notebook shows it: from the course folder, else from the home folder.
+
+        ``<course folder>/...``, else ``~/...``, else ``<course folder>/../...`` for a folder
+        beside the course folder, else the path as given. Stored outputs travel to other
+        machines, so they never show the folders of the one that made them; errors keep the
+        full path.
+
+        Example:
+            >>> s = dataclasses.replace(Choices.from_env(), course_dir=Path("/srv/course")).resolve()
+            >>> s.shown("/srv/course/data/x"), s.shown("/srv/photos"), s.shown(Path.home() / "y")
+            ('<course folder>/data/x', '<course folder>/../photos', '~/y')
+        """
+        path = Path(path).expanduser()
+        if not path.is_absolute():
+            return str(path)
+        if path.is_relative_to(self.course_dir):
+            rel = path.relative_to(self.course_dir).as_posix()
+            return "<course folder>" + ("" if rel == "." else "/" + rel)
+        if path.is_relative_to(Path.home()):
+            return "~/" + path.relative_to(Path.home()).as_posix()
+        if path.is_relative_to(self.course_dir.parent):  # beside it, e.g. a shared data folder
+            return "<course folder>/../" + path.relative_to(self.course_dir.parent).as_posix()
+        return str(path)
+
     def banner(self) -> banner.Banner:
         """What mode this notebook runs in, in words: the first output of every notebook."""
         return banner.Banner(self.mode, self.practice)
@@ -158,10 +183,7 @@ class Settings:
         """Every setting by the name ``use()`` takes, and what follows for VGG16's weights."""
         vgg16 = "random (practice)" if self.practice else "ImageNet (pretrained)"
 
-        def shown(path: Path) -> str:  # under the course folder: relative to it, as students see it
-            inside = path.is_relative_to(self.course_dir)
-            return f"<course folder>/{path.relative_to(self.course_dir).as_posix()}" if inside else str(path)
-
+        shown = self.shown
         rows = [("mode", self.mode), ("lang", self.lang),
                 ("data_dir", shown(self.data_dir) if self.data_dir else "(not set)"),
                 ("data_home", shown(self.data_home)),

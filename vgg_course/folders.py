@@ -21,7 +21,7 @@ from pathlib import Path
 from PIL import Image
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
-from vgg_course import tables
+from vgg_course import config, tables
 
 SPLITS = ("train", "val")
 _SHOWN = 20  # skipped files listed in a cell; the report keeps all of them
@@ -72,11 +72,16 @@ class FolderReport:
                             + "\n  - ".join(problems))
         return self
 
+    @property
+    def shown_root(self) -> str:
+        """The folder as a notebook shows it (``Settings.shown``); ``root`` is the full path."""
+        return config.settings().shown(self.root)
+
     def summary(self) -> str:
         """Which files were checked, and how: one sentence for a log or a results file."""
         used = self.total("train") + self.total("val")
-        return (f"{used + len(self.skipped)} files under {self.root} ({self.layout}) were each "
-                f"opened and fully decoded before training: {self.total('train')} train and "
+        return (f"{used + len(self.skipped)} files under {self.shown_root} ({self.layout}) were "
+                f"each opened and fully decoded before training: {self.total('train')} train and "
                 f"{self.total('val')} val images used, {len(self.skipped)} skipped.")
 
     def _table(self) -> tables.Table:
@@ -88,7 +93,7 @@ class FolderReport:
                             right=range(1, len(self.classes) + 2))
 
     def __repr__(self) -> str:
-        lines = [f"Image folder {self.root} ({self.layout})", self._table().text()]
+        lines = [f"Image folder {self.shown_root} ({self.layout})", self._table().text()]
         lines.append(f"Skipped {len(self.skipped)} file(s)" + (":" if self.skipped else "."))
         lines += [f"  {s.path}: {s.reason}" for s in self.skipped[:_SHOWN]]
         if len(self.skipped) > _SHOWN:
@@ -102,7 +107,7 @@ class FolderReport:
 
     def _repr_html_(self) -> str:
         esc = html.escape
-        parts = [f"<b>Image folder</b> <code>{esc(str(self.root))}</code> ({esc(self.layout)})",
+        parts = [f"<b>Image folder</b> <code>{esc(self.shown_root)}</code> ({esc(self.layout)})",
                  self._table().html(),
                  f"<b>Skipped {len(self.skipped)} file(s)</b>"]
         if self.skipped:

@@ -3,7 +3,8 @@
 The head is the layer that turns features into one score per class: ``classifier.6``
 (``Linear(4096, 1000)``) in VGG16, ``fc`` in ResNet, ``classifier.1``
 (``Conv2d(512, 1000, kernel_size=1)``) in SqueezeNet. New layers get PyTorch's default
-initialisation and are put on the old head's device and dtype.
+initialisation (``keep_rows``: the old head's rows for the chosen classes) and are put on the
+old head's device and dtype.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from typing import Sequence
+
+import torch
 from torch import nn
 
-__all__ = ["Head", "find_head", "new_classifier", "replace_head", "set_head"]
+__all__ = ["Head", "find_head", "keep_rows", "new_classifier", "replace_head", "set_head"]
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,44 @@ def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
     _place(model, head.path, _fresh(head.kind, head.in_features, num_classes))
     if isinstance(getattr(model, "num_classes", None), int):
         model.num_classes = num_classes  # torchvision's SqueezeNet keeps it
+    return model
+
+
+def keep_rows(model: nn.Module, rows: Sequence[int]) -> nn.Module:
+    """Replace the head with one that keeps only ``rows`` of its outputs, in that order (in place).
+
+    Output ``i`` of the new head is output ``rows[i]`` of the old one: the same weights and
+    bias, copied, and trainable. On ImageNet's head, ``rows=(310, 309)`` gives a 2-class head
+    that starts as the pretrained network's own "ant" and "bee" scores.
+
+    Raises:
+        ValueError: no rows, a row the head does not have, or the same row twice.
+
+    Example:
+        >>> from vgg_course.models import tiny_vgg
+        >>> model = tiny_vgg(10)
+        >>> old = model.classifier[6].weight[[7, 3]].clone()
+        >>> head = keep_rows(model, (7, 3)).classifier[6]
+        >>> head.out_features, torch.equal(head.weight, old)
+        (2, True)
+    """
+    head = find_head(model)
+    rows = [int(r) for r in rows]
+    if not rows or len(set(rows)) != len(rows):
+        raise ValueError(f"rows must name each kept output once, got {rows}")
+    outside = [r for r in rows if not 0 <= r < head.out_features]
+    if outside:
+        raise ValueError(f"the head `{head.path}` has {head.out_features:,} outputs, so no row "
+                         f"{outside[0]}; keep_rows needs the pretrained head (ImageNet's 1,000 "
+                         "outputs), before any other head has replaced it")
+    old = model.get_submodule(head.path)
+    replace_head(model, len(rows))
+    new = model.get_submodule(head.path)
+    with torch.no_grad():  # (k, in) or (k, in, 1, 1): the old rows, in the chosen order
+        new.weight.copy_(old.weight[rows])
+        if new.bias is not None:  # an old head without a bias had zeros there
+            new.bias.copy_(old.bias[rows]) if old.bias is not None else new.bias.zero_()
+    new.requires_grad_(True)
     return model
 
 

@@ -3,7 +3,7 @@
 A network trained on ImageNet has 1,000 outputs, and "ant" (310) and "bee" (309) are two
 of them. Before any transfer learning, ``top_k`` shows what it sees in a photo, and
 ``known_classes`` measures how often the pretrained head's own outputs for the dataset's
-classes already pick the right one. That is not "zero-shot": these classes were in
+classes already pick the right one (``rows_for`` finds those outputs by the classes' names). That is not "zero-shot": these classes were in
 ImageNet's training set; it is the pretrained head restricted to two of its classes.
 """
 
@@ -53,6 +53,36 @@ def top_k(model: nn.Module, images: torch.Tensor, *, k: int = 5,
     best = probs.topk(k, dim=1)
     return [TopK(tuple(categories[i] for i in idx.tolist()), tuple(p.tolist()))
             for p, idx in zip(best.values, best.indices)]
+
+
+def _names(klass: str) -> list[str]:
+    name = klass.strip().lower().replace("_", " ").replace("-", " ")
+    return [name] + ([name[:-1]] if name.endswith("s") else [])  # "ants" -> "ant"
+
+
+def rows_for(classes: Sequence[str]) -> tuple[int, ...] | None:
+    """ImageNet's output for each class, by name, in class order; ``None`` if one has none.
+
+    A class matches the ImageNet category of the same name, case and ``_``/``-`` ignored,
+    plural or singular ("ants" is "ant", row 310). ``None`` when a class matches no category
+    or more than one, or two classes match the same one.
+
+    Example:
+        >>> rows_for(["ants", "bees"])
+        (310, 309)
+        >>> rows_for(["Golden_Retriever", "tabby"]), rows_for(["cats", "dogs"])
+        ((207, 281), None)
+    """
+    lowered = [c.lower() for c in CATEGORIES]
+    rows = []
+    for klass in classes:
+        names = _names(klass)
+        found = next(([i for i, c in enumerate(lowered) if c == name] for name in names
+                      if name in lowered), [])
+        if len(found) != 1:
+            return None
+        rows.append(found[0])
+    return tuple(rows) if len(set(rows)) == len(rows) else None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ hash only while downloading.
 from __future__ import annotations
 
 import os
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -23,6 +24,7 @@ from torchvision.models import VGG16_Weights, WeightsEnum, vgg16
 from vgg_course import downloads
 
 DEFAULT_WEIGHTS = VGG16_Weights.IMAGENET1K_V1
+_WIDTH = 100  # a student's error fits on one screen: at most 15 lines of this many characters
 
 # file name -> (SHA-256, size in bytes). torchvision's file names carry only a hash prefix.
 KNOWN_FILES: dict[str, tuple[str, int]] = {
@@ -57,6 +59,26 @@ def cache_dir() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
+def shown(path: str | os.PathLike) -> str:
+    """A path as a notebook shows it: ``$TORCH_HOME/...``, ``~/...``, or in full elsewhere.
+
+    Stored outputs travel to other machines, so they never show the home folder of the one
+    that made them; the full path stays in ``status().path`` and in error messages.
+
+    Example:
+        >>> shown(Path.home() / "Downloads" / "vgg16-397923af.pth")
+        '~/Downloads/vgg16-397923af.pth'
+    """
+    path = Path(path)
+    torch_home = os.environ.get("TORCH_HOME")
+    folders = (("$TORCH_HOME", torch_home and Path(torch_home).expanduser()), ("~", Path.home()))
+    for name, folder in folders:
+        if folder and path.is_relative_to(folder):
+            rest = path.relative_to(folder).as_posix()
+            return name if rest == "." else f"{name}/{rest}"
+    return str(path)
+
+
 def file_name(weights: WeightsEnum = DEFAULT_WEIGHTS) -> str:
     return weights.url.rsplit("/", 1)[-1]
 
@@ -67,7 +89,17 @@ def cache_path(weights: WeightsEnum = DEFAULT_WEIGHTS) -> Path:
 
 
 def expected(weights: WeightsEnum = DEFAULT_WEIGHTS) -> tuple[str, int]:
-    """The (SHA-256, size) the weights file must have."""
+    """The (SHA-256, size) the weights file must have.
+
+    Test-only hook: ``VGG_COURSE_TEST_WEIGHTS_SHA256="<sha256>:<size>"`` names a stand-in
+    file (random VGG16 weights saved under torchvision's file name) that the tests run every
+    lesson with, because VGG16's real file cannot be had where they run. The file must still be
+    a safe ``state_dict`` with VGG16's keys and shapes.
+    """
+    hook = os.environ.get("VGG_COURSE_TEST_WEIGHTS_SHA256", "")
+    if hook and weights == DEFAULT_WEIGHTS:
+        sha, _, size = hook.partition(":")
+        return sha.strip().lower(), int(size)
     try:
         return KNOWN_FILES[file_name(weights)]
     except KeyError:
@@ -190,16 +222,17 @@ def load_state_dict(
     if not path.is_file():
         if not download:
             raise WeightsUnavailableError(
-                f"The pretrained VGG16 weights are not on this machine (no {path}).\n"
+                f"The pretrained VGG16 weights are not on this machine: no file\n  {path}\n"
                 + ways_out(weights))
         sha, size = expected(weights)
         try:
             downloads.download(weights.url, path, sha256=sha, size=size, progress=progress)
         except (downloads.DownloadError, downloads.ChecksumError) as exc:
             why = exc.__cause__ if isinstance(exc, downloads.DownloadError) and exc.__cause__ else exc
+            failed = textwrap.shorten(f"and downloading them failed: {why}", _WIDTH)
             raise WeightsUnavailableError(  # from None: a student reads one short error, no chain
-                f"The pretrained VGG16 weights are not on this machine (no {path}),\n"
-                f"and downloading them failed: {why}\n" + ways_out(weights)) from None
+                f"The pretrained VGG16 weights are not on this machine: no file\n  {path}\n"
+                f"{failed}\n" + ways_out(weights)) from None
     verify_cached(path, weights, progress=progress)
     return read_state_dict(path, arch=arch)
 
@@ -217,11 +250,11 @@ class WeightsStatus:
     def ready(self) -> bool:
         return self.present and self.size_ok
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # the full path is .path; a stored output shows it relative
         if self.ready:
-            return f"Pretrained weights found: {self.path} (hash checked when loaded)"
+            return f"Pretrained weights found: {shown(self.path)} (hash checked when loaded)"
         what = "has the wrong size" if self.present else "is missing"
-        return f"Pretrained weights file {what}: {self.path}\n{self.advice}"
+        return f"Pretrained weights file {what}: {shown(self.path)}\n{self.advice}"
 
 
 def status(weights: WeightsEnum = DEFAULT_WEIGHTS) -> WeightsStatus:

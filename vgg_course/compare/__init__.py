@@ -6,7 +6,9 @@
 - ``lab``: the lab itself, ``run()`` (its command, ``python -m vgg_course compare``, is in
   ``vgg_course.commands``);
 - ``runs``: one recipe trained once per seed from the same start;
-- ``results``: the rows, the table, the figures and the files of a comparison.
+- ``recipe_result``: one recipe's result over its seeds (accuracy, spread, 95% interval, costs);
+- ``stats``: the uncertainty of an accuracy measured on n images (Wilson interval, standard error);
+- ``results``: the rows, the table, its reading, the figures and the files of a comparison.
 """
 
 from __future__ import annotations

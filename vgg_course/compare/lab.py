@@ -8,6 +8,9 @@ almost nothing. One recipe's seeds are trained by ``vc.compare.runs``; the resul
 ``vc.compare.results.Comparison``: a table in a cell, and ``save(out)`` writes JSON, CSV, a
 Markdown summary and PNG figures; ``python -m vgg_course compare`` does all of it from a shell.
 ``results_folder()`` gives each mode and model its own folder, so runs never overwrite each other.
+Beside the recipes it measures what needs no training: always answering the commonest class
+(``Comparison.majority_share``) and the pretrained head's own outputs for the classes
+(``Comparison.baseline``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from torch import nn
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from vgg_course import config, data, datasets, devices, engine, models, recipes
+from vgg_course import config, data, datasets, devices, engine, heads, imagenet, models, recipes
 from vgg_course.compare import runs
 from vgg_course.compare.budget import Budget
 from vgg_course.compare.results import Comparison, Predictions, RecipeResult
@@ -75,6 +78,23 @@ def _preload(train_ds: Dataset, val_ds: Dataset, budget: Budget, progress: bool
             data.InMemory(val_ds, progress=progress), True)
 
 
+def _baseline_or_why(base: nn.Module, rows: tuple[int, ...] | None, classes: list[str],
+                     random_weights: bool) -> str:
+    """Why the lab has no untrained baseline for this model and these classes ("" if it has one)."""
+    if rows is None:
+        return (f"the classes {', '.join(classes)} have no ImageNet output of the same name "
+                "(vc.imagenet.rows_for), so there is nothing to score untrained")
+    if random_weights:
+        return "the model has random weights, so its ImageNet outputs know nothing yet"
+    try:
+        outputs = heads.find_head(base).out_features
+    except ValueError as exc:
+        return str(exc)
+    if outputs <= max(rows):
+        return f"the model's head has {outputs:,} outputs, not ImageNet's 1,000"
+    return ""
+
+
 def run(
     model: str | nn.Module = "squeezenet",
     data_root: str | os.PathLike | None = None,
@@ -97,7 +117,12 @@ def run(
     ``from_scratch``'s standardisation is computed in one pass over the training images and
     applied to each image on the fly, so memory stays bounded whatever the folder's size.
     Recipes that train exactly the same parameters from the same values on this model run
-    once (``same_as``).
+    once (``same_as``). A recipe whose head starts from the pretrained head's rows
+    (``finetune_imagenet_rows``) gets the classes' rows (``vc.imagenet.rows_for``), or is
+    skipped when they have none. Every recipe's accuracy before training is kept (one
+    validation pass a seed), and so is the ``baseline``: the starting model's own ImageNet
+    outputs for the classes, untrained (``None`` for random weights, a head without those
+    rows, or classes without one; ``baseline_note`` says why).
     Each recipe runs once per seed of the budget (``vc.compare.runs``); a recipe with a frozen
     prefix computes it once for all its seeds (and for other recipes with the same prefix).
     A recipe that starts from random weights (``vc.recipes.Recipe.random_start``:
@@ -178,14 +203,19 @@ def run(
     comparison = Comparison(label, note, str(data_root), list(train_ds.classes), len(train_ds),
                             len(val_ds), budget, [], skipped_files=skipped_files,
                             data_check=report.summary())
+    rows = imagenet.rows_for(train_ds.classes)
     lab = runs.Lab(base, loaders, (train_ds, val_ds), budget, chosen, progress,
-                   cache_limit=None if in_memory else _PRELOAD_LIMIT)
+                   cache_limit=None if in_memory else _PRELOAD_LIMIT, rows=rows)
     first_with: dict[tuple, RecipeResult] = {}
     best: tuple[tuple[float, float], str, nn.Module] | None = None
     bar = tqdm(names, desc="recipes", unit="recipe", **({} if progress else {"disable": True}))
     for name in bar:
         bar.set_postfix_str(name)
-        signature, why_not = recipes.signature(name, base, num_classes)
+        if recipes.get(name).imagenet_rows and rows is None:
+            comparison.skipped[name] = (f"the classes {', '.join(train_ds.classes)} have no "
+                                        "ImageNet rows to start from (vc.imagenet.rows_for)")
+            continue
+        signature, why_not = recipes.signature(name, base, num_classes, rows=lab.rows_for(name))
         if signature is None:
             comparison.skipped[name] = why_not
             continue
@@ -203,6 +233,16 @@ def run(
             best = (key, name, trained)
         del trained  # at most the best model and the one training are kept
     comparison.note_majority(labels)
+    random_weights = isinstance(model, str) and model == "vgg16" and config.settings().practice
+    why = _baseline_or_why(base, rows, comparison.classes, random_weights)
+    if why:
+        comparison.baseline_note = why
+    else:
+        comparison.baseline = lab.baseline(rows)
+        comparison.baseline_note = (
+            f"the starting model's own outputs {', '.join(map(str, rows))} ("
+            + ", ".join(repr(imagenet.CATEGORIES[r]) for r in rows)
+            + "), the highest of them picked for each validation image, with no training")
     if best is not None:
         got = engine.predict(best[2], lab.loaders_for(best[1])[1], plan=chosen)
         comparison.predictions = Predictions(best[1], paths, *got)

@@ -4,137 +4,29 @@
 ``vc.figures``, it displays as a Markdown table in a notebook cell, and ``save(out)``
 writes ``comparison.json``, ``comparison.csv``, ``summary.md`` and the PNG figures.
 Each recipe ran once per seed; accuracies are the mean of the final epochs with their
-standard deviation over seeds, and ``Comparison.differs`` says whether two recipes are
-further apart than that noise (and than one validation image).
+standard deviation over seeds and their 95% interval on the validation images
+(``vc.compare.recipe_result``), and ``Comparison.differs`` says whether two recipes are
+further apart than the seed noise (and than one validation image). ``conclusion()`` reads the
+table in sentences built from its numbers alone: which noise dominates, what always answering
+one class scores, and where each recipe stands against the pretrained network's own outputs
+for the classes (``baseline``), untrained.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import math
 import os
-import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
-from vgg_course import figures, tables
+from vgg_course import config, figures, tables
+from vgg_course.compare import stats
 from vgg_course.compare.budget import Budget
+from vgg_course.compare.recipe_result import ROW_KEYS, RecipeResult, Run
 
-ROW_KEYS = ("recipe", "same_as", "trainable_params", "epochs", "seeds", "final_val_acc",
-            "val_acc_sd", "val_acc_runs", "best_val_acc", "final_val_loss", "s_per_epoch",
-            "setup_s", "total_s", "images_per_s", "peak_gpu_mb", "peak_cpu_mb", "device",
-            "precision", "cached_features", "failure")
-
-
-def mean_sd(values: list[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for a single value).
-
-    Example:
-        >>> [round(x, 4) for x in mean_sd([0.9, 0.92, 0.94])]
-        [0.92, 0.02]
-    """
-    if not values:
-        return math.nan, math.nan
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
-
-
-@dataclass
-class Run:
-    """One training run of a recipe with one seed: its per-epoch curves and cost."""
-
-    seed: int
-    curves: dict[str, list[float]]
-    seconds: float  # training and validation, every epoch (feature caching not included)
-    diverged: bool = False
-
-    @property
-    def final_val_acc(self) -> float:
-        return self.curves["val_acc"][-1]
-
-
-@dataclass
-class RecipeResult:
-    """One recipe over its seeds: mean ± sd of the final accuracy, costs, curves and notes.
-
-    ``failure`` is set (and the accuracies are not to be read) when a run diverged.
-    ``same_as`` lists other recipes that train exactly the same parameters from the same
-    values on this network: they were not run again.
-    """
-
-    recipe: str
-    trainable_params: int
-    epochs: int
-    runs: list[Run]
-    setup_s: float  # one-off work before the epochs: feature caching
-    peak_gpu_mb: float | None
-    peak_cpu_mb: float | None
-    device: str
-    precision: str
-    cached_features: bool
-    n_images: int  # train + val images of one epoch
-    same_as: list[str] = field(default_factory=list)
-    settings: str = ""  # a recipe with its own settings says which (from_scratch)
-    failure: str | None = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def seeds(self) -> list[int]:
-        return [r.seed for r in self.runs]
-
-    @property
-    def val_acc_runs(self) -> list[float]:
-        return [r.final_val_acc for r in self.runs]
-
-    @property
-    def final_val_acc(self) -> float:
-        return mean_sd(self.val_acc_runs)[0]
-
-    @property
-    def val_acc_sd(self) -> float:
-        return mean_sd(self.val_acc_runs)[1]
-
-    @property
-    def best_val_acc(self) -> float:
-        """Mean over seeds of each run's best epoch (optimistic: the epoch is picked on val)."""
-        return statistics.fmean(max(r.curves["val_acc"]) for r in self.runs)
-
-    @property
-    def final_val_loss(self) -> float:
-        return statistics.fmean(r.curves["val_loss"][-1] for r in self.runs)
-
-    @property
-    def s_per_epoch(self) -> float:
-        return statistics.fmean(r.seconds for r in self.runs) / self.epochs
-
-    @property
-    def total_s(self) -> float:
-        """What one run costs: the one-off caching plus one seed's epochs (mean over seeds)."""
-        return self.setup_s + statistics.fmean(r.seconds for r in self.runs)
-
-    @property
-    def images_per_s(self) -> float:
-        return self.n_images * self.epochs / self.total_s
-
-    @property
-    def curves(self) -> dict[str, list[float]]:
-        """Per-epoch curves, averaged over seeds."""
-        keys = self.runs[0].curves
-        return {k: [statistics.fmean(r.curves[k][i] for r in self.runs)
-                    for i in range(len(self.runs[0].curves[k]))] for k in keys}
-
-    @property
-    def name(self) -> str:
-        return self.recipe + (f" (= {', '.join(self.same_as)})" if self.same_as else "")
-
-    def row(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ROW_KEYS}
-
-    def accuracy_text(self) -> str:
-        if self.failure:
-            return "failed"
-        return f"{self.final_val_acc:.1%} ± {self.val_acc_sd:.1%}"
+# ROW_KEYS, RecipeResult and Run live in vgg_course.compare.recipe_result; kept here too
+__all__ = ["ROW_KEYS", "Comparison", "Predictions", "RecipeResult", "Run"]
 
 
 @dataclass
@@ -164,6 +56,10 @@ class Comparison:
     skipped: dict[str, str] = field(default_factory=dict)  # recipe -> why it does not apply
     skipped_files: list[dict[str, str]] = field(default_factory=list)  # {"path", "reason"}
     data_check: str = ""  # which files were checked, and how
+    majority_share: float | None = None  # "always the commonest val class" accuracy
+    majority_class: str = ""
+    baseline: float | None = None  # the pretrained head's own outputs for the classes, untrained
+    baseline_note: str = ""  # what the baseline is, or why there is none
 
     @property
     def rows(self) -> list[dict]:
@@ -210,34 +106,111 @@ class Comparison:
         return [r for r in self.trained() if not self.differs(best.recipe, r.recipe)]
 
     def note_majority(self, labels: list[int]) -> None:
-        """Note each trained recipe no better than always answering the commonest val class."""
+        """Keep the commonest val class's share; note each trained recipe no better than it."""
         majority = max(set(labels), key=labels.count)
         share = labels.count(majority) / len(labels)
+        self.majority_share, self.majority_class = share, self.classes[majority]
         for result in self.trained():
             if result.final_val_acc <= share + self.one_image:
                 result.notes.append(f"no better than answering '{self.classes[majority]}' for "
                                     f"every image ({share:.1%}): it learned nothing useful")
 
+    def sampling_sd(self, recipe: str | None = None) -> float:
+        """Standard error of the best (or named) recipe's accuracy on the ``n_val`` images."""
+        result = self.best() if recipe is None else self.result(recipe)
+        return stats.sampling_sd(min(max(result.final_val_acc, 0.0), 1.0), self.n_val)
+
+    def dominant_noise(self) -> str:
+        """``"sampling"`` when the validation sample's standard error (``sampling_sd()``) is
+        larger than every trained recipe's seed spread, else ``"seeds"``."""
+        spread = max(r.val_acc_sd for r in self.trained())
+        return "sampling" if self.sampling_sd() > spread else "seeds"
+
     def conclusion(self) -> str:
-        """The table's reading in one paragraph, with the noise taken into account."""
+        """The table's reading in one paragraph, every sentence built from the numbers."""
         if not self.trained():
             return "Every recipe failed; see the notes."
         best, tied = self.best(), self.tied_with_best()
-        cheapest = min(tied, key=lambda r: r.total_s)
-        text = (f"Highest mean accuracy: **{best.recipe}** ({best.accuracy_text()}). One validation "
-                f"image is worth {self.one_image:.1%}; a difference counts only when it is larger "
-                "than the two recipes' seed spreads added together and than one image. ")
+        text = [f"Highest mean accuracy: **{best.recipe}** ({best.accuracy_text()} over "
+                f"{len(best.runs)} seed(s); 95% interval on these {self.n_val} validation images: "
+                f"{best.interval_text()}). A difference counts only when it is larger than the "
+                f"two recipes' seed spreads added together and than one image "
+                f"({self.one_image:.1%}): every recipe is scored on the same images, so their "
+                "sampling error mostly cancels in a difference between two recipes, while the "
+                "95% interval says how far one accuracy could move on other photos."]
         others = [r.recipe for r in tied if r is not best]
         if others:
-            text += (f"Within that noise of the best: {', '.join(others)}. The cheapest of them is "
-                     f"**{cheapest.recipe}** ({cheapest.total_s:.1f} s a run).")
+            cheapest = min(tied, key=lambda r: r.total_s)
+            text.append(f"Within that noise of the best: {', '.join(others)}; the cheapest of "
+                        f"them is **{cheapest.recipe}** ({cheapest.total_s:.1f} s a run).")
         else:
-            text += "No other recipe is within that noise of it."
+            text.append("No other recipe is within that noise of it.")
+        text.append(self._noise_sentence())
+        text.append(f"The best recipe is picked on the same {self.n_val} validation images it is "
+                    "reported on, so its number is slightly optimistic; an unbiased one needs a "
+                    "third split of images that played no part in the choice.")
+        text += [self._majority_sentence(r) for r in self.trained() if r.settings]
+        text.append(self._baseline_sentence())
+        return " ".join(t for t in text if t)
+
+    def _against(self, result: RecipeResult, reference: float) -> str:
+        """``"above"``, ``"within"`` or ``"below"``: beyond its seed spread and one image?"""
+        gap, noise = result.final_val_acc - reference, max(result.val_acc_sd, self.one_image)
+        return "above" if gap > noise else "below" if gap < -noise else "within"
+
+    def _noise_sentence(self) -> str:
+        spread = max(self.trained(), key=lambda r: r.val_acc_sd)
+        best, error = self.best(), self.sampling_sd()
+        sd, images = spread.val_acc_sd, f"one accuracy on {self.n_val} images"
+        if sd == 0 and error == 0:
+            return ("Neither noise shows in these numbers (every seed agrees, at 0% or 100%); "
+                    "the 95% interval is the honest range.")
+        if self.dominant_noise() == "sampling":
+            seeds = ("only one seed ran, so the seed spread is not measured" if len(spread.runs) < 2
+                     else f"the largest seed spread is {sd:.1%} ({spread.recipe})")
+            return (f"The larger noise is the choice of validation images: {images} has a "
+                    f"standard error of {error:.1%}, and {seeds}. Another set of photos could "
+                    "move every number by about that much.")
+        text = (f"The larger noise is the seed: {spread.recipe}'s runs spread {sd:.1%}, more than "
+                f"the {error:.1%} standard error of {images}")
+        if best.val_acc_sd < error:
+            text += (f"; for the best recipe the images weigh more (its seeds spread "
+                     f"{best.val_acc_sd:.1%})")
+        return text + "."
+
+    def _majority_sentence(self, result: RecipeResult) -> str:
+        if self.majority_share is None:
+            return ""
+        size = self.budget.scratch.image_size if self.budget.scratch else None
+        seen = self.budget.image_size or "the model's own input size"
+        at = f" at {size} px (the pretrained recipes see {seen})" if size else ""
+        always = f"answering '{self.majority_class}' for every image ({self.majority_share:.1%})"
+        verdict = {"above": f"above {always}, beyond the noise",
+                   "within": f"no better than {always}: it learned little or nothing",
+                   "below": f"below {always}"}[self._against(result, self.majority_share)]
+        return (f"{result.recipe}, trained from random weights with its own settings{at}, "
+                f"reaches {result.accuracy_text()}: {verdict}.")
+
+    def _baseline_sentence(self) -> str:
+        if self.baseline is None:
+            return f"No untrained baseline: {self.baseline_note}." if self.baseline_note else ""
+        sides: dict[str, list[str]] = {"above": [], "within": [], "below": []}
+        for r in self.trained():
+            sides[self._against(r, self.baseline)].append(r.recipe)
+        text = (f"The untrained baseline, the starting network's own ImageNet outputs for "
+                f"{', '.join(self.classes)}, scores {self.baseline:.1%} on these images.")
+        for side, words in (("above", "Above it beyond the noise"), ("within", "Within the "
+                            "noise of it"), ("below", "Below it beyond the noise")):
+            if sides[side]:
+                text += f" {words}: {', '.join(sides[side])}."
+        if not sides["above"]:
+            text += (" No recipe's training added accuracy, beyond the noise, to what the "
+                     "starting network already knew about these classes.")
         return text
 
     def to_markdown(self) -> str:
         seeds = self.results[0].seeds if self.results else []
-        lines = [f"**{self.model}** on `{self.data}` ({self.n_train} train / {self.n_val} val "
+        lines = [f"**{self.model}** on `{config.settings().shown(self.data)}` ({self.n_train} train / {self.n_val} val "
                  f"images, classes {', '.join(self.classes)}); {self.budget.epochs} epoch(s), "
                  f"batch {self.budget.batch_size}, lr {self.budget.lr:g} (head) / "
                  f"{self.budget.backbone_lr:g} (backbone), seeds {', '.join(map(str, seeds))}, on "
@@ -246,16 +219,20 @@ class Comparison:
                  f"{', cached passes in int8' if self.budget.precision == 'int8' else ''}). "
                  f"Accuracy: the final "
                  f"epoch's, mean ± standard deviation over the seeds; one validation image is "
-                 f"{self.one_image:.1%}.", ""]
+                 f"{self.one_image:.1%}; 95% CI: the Wilson interval of that mean on the "
+                 f"{self.n_val} validation images (what another sample of images could move); "
+                 f"untrained: before the first epoch, mean over the seeds.", ""]
         rows = []
         for r in self.results:
             mb = ["-" if v is None else f"{v:,.0f}" for v in (r.peak_cpu_mb, r.peak_gpu_mb)]
             rows.append([r.name + (" (cached features)" if r.cached_features else ""),
-                         f"{r.trainable_params:,}", r.accuracy_text(),
+                         f"{r.trainable_params:,}", r.accuracy_text(), r.interval_text(),
+                         "-" if r.untrained_val_acc is None else f"{r.untrained_val_acc:.1%}",
                          "-" if r.failure else " / ".join(f"{a:.1%}" for a in r.val_acc_runs),
                          "-" if r.failure else f"{r.final_val_loss:.3f}",
                          f"{r.s_per_epoch:.1f}", f"{r.total_s:.1f}", f"{r.images_per_s:.0f}", *mb])
-        lines.append(tables.Table(["recipe", "trainable", "val acc (mean ± sd)", "runs",
+        lines.append(tables.Table(["recipe", "trainable", "val acc (mean ± sd)",
+                                   "95% CI (val images)", "untrained", "runs",
                                    "final val loss", "s/epoch", "s a run", "images/s", "peak CPU MB",
                                    "peak GPU MB"], rows).markdown())
         notes = [f"- {r.recipe} FAILED: {r.failure}" for r in self.results if r.failure]
@@ -265,6 +242,8 @@ class Comparison:
                   f"{', '.join(r.same_as)} on this network: one recipe, run once"
                   for r in self.results if r.same_as]
         notes += [f"- {name} was not run: {why}" for name, why in self.skipped.items()]
+        if self.baseline_note:
+            notes.append(f"- baseline (untrained): {self.baseline_note}")
         if notes:
             lines += ["", "Notes:", *notes]
         if self.data_check or self.skipped_files:
@@ -297,7 +276,9 @@ class Comparison:
                 "classes": self.classes, "n_train": self.n_train, "n_val": self.n_val,
                 "one_image": self.one_image, "budget": asdict(self.budget),
                 "skipped": self.skipped, "skipped_files": self.skipped_files,
-                "data_check": self.data_check,
+                "data_check": self.data_check, "majority_share": self.majority_share,
+                "majority_class": self.majority_class, "baseline": self.baseline,
+                "baseline_note": self.baseline_note,
                 "results": [{**r.row(), "settings": r.settings, "notes": r.notes,
                              "curves": r.curves, "runs": [asdict(x) for x in r.runs]}
                             for r in self.results],

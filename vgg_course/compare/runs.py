@@ -9,7 +9,9 @@ frozen in the same place. A recipe that starts from random weights
 loss becomes NaN or infinite makes the recipe a failure, reported with the fix. Everything
 runs with the one ``vc.devices.Plan`` the lab resolved. Streamed data (too big for memory) is
 standardised on the fly (``vc.standardizing``), and a prefix is cached only while the caches
-fit the lab's memory limit.
+fit the lab's memory limit. Each seed's model is validated once before its first epoch (the
+untrained accuracy; on the cached features when there are some), and ``Lab.baseline`` scores
+the starting model's own outputs for the classes' ImageNet rows, untrained.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from torch.utils.data import DataLoader, Dataset
 from vgg_course import data, devices, engine, features, freezing, memory, optim, recipes
 from vgg_course import standardizing
 from vgg_course.compare.budget import Budget, ScratchBudget
-from vgg_course.compare.results import RecipeResult, Run
+from vgg_course.compare.recipe_result import RecipeResult, Run
 from vgg_course.features import cacheable
 
 
@@ -41,14 +43,17 @@ class Lab:
         progress: show progress bars.
         cache_limit: bytes all feature caches may hold together (``None``: no limit); a
             prefix whose features would pass it trains uncached.
+        rows: the pretrained head's rows for the classes (``vc.imagenet.rows_for``), passed to
+            a recipe whose head starts from them (``vc.recipes.Recipe.imagenet_rows``).
     """
 
     def __init__(self, base: nn.Module, loaders: tuple[DataLoader, DataLoader],
                  datasets: tuple[Dataset, Dataset], budget: Budget, chosen: devices.Plan,
-                 progress: bool, cache_limit: int | None = None) -> None:
+                 progress: bool, cache_limit: int | None = None,
+                 rows: tuple[int, ...] | None = None) -> None:
         self.base, self.loaders, self.datasets = base, loaders, datasets
         self.budget, self.chosen, self.progress = budget, chosen, progress
-        self.cache_limit = cache_limit
+        self.cache_limit, self.rows = cache_limit, rows
         self.caches: dict[tuple, features.Cached] = {}
         self._scratch: tuple[DataLoader, DataLoader] | None = None
 
@@ -88,7 +93,8 @@ class Lab:
             peak_gpu_mb=None if gpu_peak is None else gpu_peak / 2**20,
             peak_cpu_mb=None if cpu_peak is None else cpu_peak / 2**20,
             device=str(self.chosen.device), precision=self.chosen.precision,
-            cached_features=bool(notes), settings=str(own) if own else "", notes=notes)
+            cached_features=bool(notes), settings=str(own) if own else "", notes=notes,
+            n_val=len(self.loaders[1].dataset))
         diverged = [r.seed for r in runs if r.diverged]
         if diverged:
             lr = own.lr if own else self.budget.backbone_lr
@@ -148,20 +154,80 @@ class Lab:
         need = 4 * per_image * (len(train_loader.dataset) + len(val_loader.dataset))
         return held + need <= self.cache_limit
 
+    def rows_for(self, name: str) -> tuple[int, ...] | None:
+        """The rows to pass to recipe ``name``: the classes' rows if it takes them, else None."""
+        return self.rows if recipes.get(name).imagenet_rows else None
+
+    @torch.no_grad()
+    def baseline(self, rows: tuple[int, ...]) -> float:
+        """Accuracy of the starting model's own outputs ``rows`` (class ``i``: ``rows[i]``), untrained.
+
+        On the features a recipe cached when there are some (the base model's layers after the
+        cached prefix; the prefix is the same frozen copy), else one pass over the val images.
+        """
+        cached = max(self.caches.values(), key=lambda c: c.head_start, default=None)
+        net, val = self.base, self.loaders[1]
+        if cached is not None:
+            after = cacheable.stages(self.base)[cached.head_start:]
+            net, val = nn.Sequential(*(m for _, m in after)), cached.val
+        picked = nn.Sequential(copy.deepcopy(net), _Rows(rows))  # the base stays where it is
+        devices.prepare(picked, self.chosen)
+        return engine.evaluate(picked, val, plan=self.chosen).accuracy
+
+    def _on_a_shared_cache(self, model: nn.Module) -> tuple[nn.Module | None, object]:
+        """``model``'s layers after a cached prefix it still holds unchanged, and that cache's val.
+
+        Before training, a recipe that trains its prefix (``full_finetune``) computes there what
+        a cache already holds: its untrained accuracy is then one pass over the cached features.
+        """
+        if not self.caches:  # nothing cached (or a model caching cannot split)
+            return None, None
+        mine, base = cacheable.stages(model), cacheable.stages(self.base)
+
+        def tensors(module: nn.Module) -> list[torch.Tensor]:
+            return [*module.parameters(), *module.buffers()]
+
+        for cached in sorted(self.caches.values(), key=lambda c: -c.head_start):
+            pairs = zip(mine[:cached.head_start], base[:cached.head_start])
+            if len(mine) == len(base) and all(
+                    len(tensors(m)) == len(tensors(n))
+                    and all(torch.equal(a, b) for a, b in zip(tensors(m), tensors(n)))
+                    for (_, m), (_, n) in pairs):
+                return nn.Sequential(*(m for _, m in mine[cached.head_start:])), cached.val
+        return None, None
+
     def _once(self, name: str, num_classes: int, seed: int) -> tuple[Run, nn.Module, float, str]:
         model = copy.deepcopy(self.base)  # every recipe and seed starts from the same weights
         torch.manual_seed(seed)  # ... and each seed from its own new-head initialisation
-        recipes.apply(name, model, num_classes)
+        recipes.apply(name, model, num_classes, rows=self.rows_for(name))
         optimizer, epochs, scheduler = self._optimizer(name, model)
         train_loader, val_loader = self.loaders_for(name)
         cached, caching = (None, 0.0) if self.own_settings(name) else self._cached(
             model, train_loader, val_loader)
         net, train_data, val_data = ((cached.head, cached.train, cached.val) if cached
                                      else (model, train_loader, val_loader))
+        before, before_val = (None, None) if cached or self.own_settings(name) else (
+            self._on_a_shared_cache(model))  # compared with the base before it moves
+        devices.prepare(net, self.chosen)  # as fit() would; fit() re-seeds each epoch after this
+        if before is None:
+            before, before_val = net, val_data
+        untrained = engine.evaluate(before, before_val, plan=self.chosen).accuracy
         start = time.perf_counter()
         history = engine.fit(net, train_data, val_data, optimizer, epochs=epochs, plan=self.chosen,
                              seed=seed, progress=self.progress, scheduler=scheduler)
         seconds = time.perf_counter() - start
         curves = history.curves()
         diverged = not all(math.isfinite(v) for v in curves["train_loss"] + curves["val_loss"])
-        return Run(seed, curves, seconds, diverged), model, caching, str(cached) if cached else ""
+        run = Run(seed, curves, seconds, diverged, untrained_val_acc=untrained)
+        return run, model, caching, str(cached) if cached else ""
+
+
+class _Rows(nn.Module):
+    """Keep the given columns of a model's outputs, in order: ImageNet's rows for the classes."""
+
+    def __init__(self, rows: tuple[int, ...]) -> None:
+        super().__init__()
+        self.rows = list(rows)
+
+    def forward(self, logits: torch.Tensor) -> torch.Tensor:
+        return logits[:, self.rows]

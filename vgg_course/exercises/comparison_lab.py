@@ -1,8 +1,9 @@
 """Exercises for ``06_comparison_lab.ipynb``: reading the lab's results, and a buggy evaluation.
 
-The checks use results tables made for each case (``LAB_RESULTS`` reordered, and tables
-built with ties and near misses: ``vgg_course.exercises.lab_tables``), never the numbers of
-the student's own run, so every verdict is deterministic. What a right answer gives on a
+Exercises 1 and 2 are checked on results tables made for each case (``LAB_RESULTS``
+reordered, and tables built with ties and near misses: ``vgg_course.exercises.lab_tables``);
+exercises 5 to 8 read a lab's result object, built results and the student's own
+(``vgg_course.exercises.lab_reading``). What a right answer gives on a
 case comes from the instructor's side (``case["expected"]``); nothing here computes it.
 """
 
@@ -16,6 +17,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from vgg_course import recipes
 from vgg_course.exercises import integrity, zoo
+from vgg_course.exercises.lab_reading import q5, q6, q7, q8
 from vgg_course.exercises.lab_tables import (LAB_PAIRS, LAB_RESULTS, edge_table, pair_table,
                                               q3_hits, random_table, shuffled, table,
                                               tied_best_table)
@@ -80,8 +82,10 @@ q1 = Exercise(
     title="larger than the seed spread?",
     task=("Each recipe of the lab runs with several seeds. A results table (the lab's "
           "`result.rows`, or `ex.LAB_RESULTS` below, whose numbers are **invented for this "
-          "exercise**: a plausible VGG16 run, not a measured one) gives the mean final validation "
-          "accuracy over seeds, `final_val_acc`, and its standard deviation, `val_acc_sd`:\n\n"
+          "exercise**, not measured: they have the shape of the lab's run on the photos, where "
+          "no recipe beats transfer learning beyond the noise and from scratch stays far below) "
+          "gives the mean final validation accuracy over seeds, `final_val_acc`, and its "
+          "standard deviation, `val_acc_sd`:\n\n"
           + table(LAB_RESULTS) + "\n\n"
           "Call recipe `a` **clearly better** than recipe `b` when its mean is higher by more "
           "than the two standard deviations added together "
@@ -322,4 +326,4 @@ q4 = prediction_exercise(
             "             conv5=counts[\"partial_finetune\"] - counts[\"finetune_pretrained_classifier\"])"),
 )
 
-EXERCISES = (q1, q2, q3, q4)
+EXERCISES = (q1, q2, q3, q4, q5, q6, q7, q8)

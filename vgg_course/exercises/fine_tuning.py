@@ -1,4 +1,4 @@
-"""Exercises for ``05_fine_tuning.ipynb``: the last block, learning rates, optimizers, memory."""
+"""Exercises for ``05_fine_tuning.ipynb``: the last block, learning rates, memory, one step."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from vgg_course.exercises.observed import (OPTIMIZER_STEPS, class_name, group_se
                                            returned, run_steps, settings_problem, snapshot,
                                            state_problem)
 from vgg_course.exercises.predictions import Prediction, prediction_exercise
+from vgg_course.exercises.step_predictions import q5, q6
 
 # --- q1: unfreezing the last conv block ------------------------------------------------------
 
@@ -285,4 +286,5 @@ q4 = prediction_exercise(
             "    frozen=bytes_per_parameter(None, frozen=True))"),
 )
 
-EXERCISES = (q1, q2, q3, q4)
+
+EXERCISES = (q1, q2, q3, q4, q5, q6)

@@ -165,8 +165,12 @@ q3 = prediction_exercise(
     id="freezing.q3",
     title="predict what trains and what gets a gradient",
     task=("**Predict first, run later.** Take `model = vc.models.tiny_vgg(num_classes=5, "
-          "width=2, hidden=16)`: its five conv blocks have 2, 4, 8, 16 and 16 channels (3×3 "
-          "kernels, one bias per channel), `classifier` is `Linear(16*7*7, 16)`, "
+          "width=2, hidden=16)`: as in VGG16, its five conv blocks have 2, 2, 3, 3 and 3 "
+          "convolutions (13 in all), each followed by a ReLU, and a max-pool ends each block; "
+          "every convolution of a block has that block's width, 2, 4, 8, 16 and 16 channels "
+          "(3×3 kernels, one bias per channel; a block's first convolution takes the previous "
+          "block's channels, the very first one the image's 3), "
+          "`classifier` is `Linear(16*7*7, 16)`, "
           "`Linear(16, 16)`, `Linear(16, 5)`. Then `vc.freezing.freeze_up_to(model, \"conv4\")` "
           "(it freezes conv1 … conv4, the first four blocks) and one "
           "`model(x).sum().backward()`. Predict:\n\n"

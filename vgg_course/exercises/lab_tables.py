@@ -15,33 +15,34 @@ from fractions import Fraction
 from vgg_course import tables
 
 # Results in the lab's own columns (the keys of ``vc.compare.run(...).rows``): the final
-# validation accuracy, mean and standard deviation over seeds, and seconds per recipe. An
-# example for VGG16 on ants/bees (2 classes, 3 seeds), not this machine's run; the checks
-# compute from whatever table they are given, so a measured table can replace this one.
+# validation accuracy, mean and standard deviation over seeds, and seconds per recipe. INVENTED
+# for the exercises (not measured), in the shape the lab measures on the ants/bees photos:
+# no recipe beats transfer learning beyond the seed noise, from scratch stays far below. The
+# checks compute from whatever table they are given, so a measured table can replace this one.
 LAB_RESULTS: tuple[dict, ...] = (
-    {"recipe": "transfer_learning", "final_val_acc": 0.928, "val_acc_sd": 0.006,
+    {"recipe": "transfer_learning", "final_val_acc": 0.931, "val_acc_sd": 0.006,
      "total_s": 114.0, "trainable_params": 8_194},
-    {"recipe": "finetune_new_classifier", "final_val_acc": 0.917, "val_acc_sd": 0.013,
+    {"recipe": "finetune_new_classifier", "final_val_acc": 0.915, "val_acc_sd": 0.012,
      "total_s": 384.0, "trainable_params": 119_554_050},
-    {"recipe": "finetune_pretrained_classifier", "final_val_acc": 0.937, "val_acc_sd": 0.008,
+    {"recipe": "finetune_pretrained_classifier", "final_val_acc": 0.934, "val_acc_sd": 0.009,
      "total_s": 396.0, "trainable_params": 119_554_050},
-    {"recipe": "partial_finetune", "final_val_acc": 0.946, "val_acc_sd": 0.010,
+    {"recipe": "partial_finetune", "final_val_acc": 0.942, "val_acc_sd": 0.010,
      "total_s": 672.0, "trainable_params": 126_633_474},
-    {"recipe": "full_finetune", "final_val_acc": 0.941, "val_acc_sd": 0.015,
+    {"recipe": "full_finetune", "final_val_acc": 0.938, "val_acc_sd": 0.015,
      "total_s": 1458.0, "trainable_params": 134_268_738},
-    {"recipe": "from_scratch", "final_val_acc": 0.603, "val_acc_sd": 0.041,
+    {"recipe": "from_scratch", "final_val_acc": 0.612, "val_acc_sd": 0.038,
      "total_s": 1476.0, "trainable_params": 134_268_738},
 )
 
 # Pairs of LAB_RESULTS asked about, by kind (a and b as in ``clearly_better(results, a, b)``):
 # far from the boundary either way, and gaps larger than either spread but not both.
 LAB_PAIRS: dict[str, tuple[tuple[str, str], ...]] = {
-    "larger": (("partial_finetune", "transfer_learning"),
-               ("partial_finetune", "finetune_new_classifier")),
-    "within": (("finetune_pretrained_classifier", "transfer_learning"),
-               ("finetune_pretrained_classifier", "finetune_new_classifier"),
+    "larger": (("partial_finetune", "finetune_new_classifier"),
+               ("transfer_learning", "from_scratch")),
+    "within": (("partial_finetune", "transfer_learning"),
+               ("transfer_learning", "finetune_new_classifier"),
                ("full_finetune", "finetune_new_classifier")),
-    "reversed": (("transfer_learning", "partial_finetune"),
+    "reversed": (("from_scratch", "transfer_learning"),
                  ("finetune_new_classifier", "partial_finetune")),
 }
 

@@ -14,13 +14,17 @@ convolution into one oneDNN int8 kernel (linear layers stay fp32). That compile 
 of the speed: it needs a C++ compiler, runs once per copy inside ``int8_copy``, and
 Inductor's on-disk cache makes a repeat cheaper. The original model is never modified, and
 training never runs in int8 -- only the cached features are computed this way, so the
-trainable head still learns in full precision.
+trainable head still learns in full precision. Two log records that torch writes on the way,
+known and harmless, are dropped inside these calls and nowhere else
+(``benign_torch_logs_silenced``), so a notebook shows no warning text for them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator
 
 import torch
 from torch import nn
@@ -30,6 +34,54 @@ from vgg_course import devices
 
 CALIBRATION_IMAGES = 8  # enough to set activation ranges (histogram observers); ~2 s on VGG16
 CHUNK = 16  # images per call of the compiled int8 graph
+
+# Log records torch writes on the way to an int8 copy that say nothing about it: (logger,
+# start of the message, text its arguments must hold). Importing torchao 0.18 registers its
+# ``KernelPreference`` enum as a pytree constant, which torch 2.14 calls deprecated; Inductor
+# looks for CUDA's headers on a machine without CUDA. Both are torch's own and harmless here.
+BENIGN_TORCH_LOGS = (
+    ("torch.utils._pytree", "%s is an Enum subclass and is now natively supported", "KernelPreference"),
+    ("torch.utils.cpp_extension", "No CUDA runtime is found", ""),
+)
+
+
+class _DropBenign(logging.Filter):
+    """Drops the one known record of a logger (``BENIGN_TORCH_LOGS``); passes every other."""
+
+    def __init__(self, message: str, argument: str) -> None:
+        super().__init__()
+        self.message, self.argument = message, argument
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        known = (str(record.msg).startswith(self.message)
+                 and self.argument in " ".join(map(str, record.args or ())))
+        return not known
+
+
+@contextlib.contextmanager
+def benign_torch_logs_silenced() -> Iterator[None]:
+    """Inside: exactly the records of ``BENIGN_TORCH_LOGS`` are dropped; afterwards none are.
+
+    Only those loggers get a filter, and only for the duration: any other record of torch
+    (and any other record of those loggers) still reaches stderr.
+
+    Example:
+        >>> log = logging.getLogger("torch.utils.cpp_extension")
+        >>> with benign_torch_logs_silenced():
+        ...     log.filters[-1].filter(logging.makeLogRecord({"msg": "No CUDA runtime is found"}))
+        False
+        >>> log.filters
+        []
+    """
+    added = [(logging.getLogger(name), _DropBenign(message, argument))
+             for name, message, argument in BENIGN_TORCH_LOGS]
+    for logger, drop in added:
+        logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        for logger, drop in added:
+            logger.removeFilter(drop)
 
 
 def calibration_batch(loader: Iterable, n: int = CALIBRATION_IMAGES) -> torch.Tensor:
@@ -77,7 +129,8 @@ class Int8Copy(nn.Module):
 
         # Freezing turns the int8 weights into prepacked oneDNN constants. torch.compile's
         # options= would not reach Dynamo, which reads this setting whenever it (re)traces.
-        with torch.inference_mode(), torch._inductor.config.patch(freezing=True):
+        with (torch.inference_mode(), torch._inductor.config.patch(freezing=True),
+              benign_torch_logs_silenced()):
             outputs = []
             # (N, ...) -> chunks of CHUNK images, the last one padded with zeros: one input
             # shape, so one compile serves every batch size (images never mix in a chunk)
@@ -156,11 +209,12 @@ def int8_copy(prefix: nn.Module, calibration: torch.Tensor) -> nn.Module:
     if trainable:
         raise ValueError(f"Only frozen layers are quantized; {trainable[0]} is trainable.")
     # imported here: torchao takes a second or two, and only int8 needs it
-    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
-    from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
-        X86InductorQuantizer,
-        get_default_x86_inductor_quantization_config,
-    )
+    with benign_torch_logs_silenced():
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+        from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
+            X86InductorQuantizer,
+            get_default_x86_inductor_quantization_config,
+        )
 
     model = copy.deepcopy(prefix).cpu().eval()
     calibration = calibration.detach().float().cpu()

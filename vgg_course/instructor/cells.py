@@ -26,7 +26,8 @@ def _role(cell) -> str | None:
 
 def steps(nb: nbformat.NotebookNode, lesson: str) -> list[dict]:
     """The notebook's steps in order: ``{"cell": index, "source", "kind", "exercise"}``
-    (``kind`` ``"setup"``, ``"own"`` for an exercise's own cells, ``"other"``) and
+    (``kind`` ``"setup"``, ``"own"`` for an exercise's own cells, ``"lesson"`` for the lesson's
+    cells above the exercises, ``"other"`` for any other cell) and
     ``{"probe": exercise id}``. A deleted setup cell is replaced by the kit's, run just
     before the first exercise (its ``"cell"`` is ``None``).
 
@@ -49,6 +50,8 @@ def steps(nb: nbformat.NotebookNode, lesson: str) -> list[dict]:
                        and c.source.strip() == ex.check_source()), len(nb.cells))
         probe_at.setdefault(at, []).append(ex.id)
     has_setup = any(c.cell_type == "code" and _role(c) == "setup" for c in nb.cells)
+    exercises_start = min([i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                           and _role(c) == "setup"] + list(owner) + list(probe_at))
     out: list[dict] = []
     setup_done = has_setup
     for index in range(len(nb.cells) + 1):
@@ -56,7 +59,8 @@ def steps(nb: nbformat.NotebookNode, lesson: str) -> list[dict]:
         if cell is not None and cell.cell_type == "code":
             role = _role(cell)
             if role != "check" and cell.source.strip() not in checks:
-                kind = "own" if index in owner else "setup" if role == "setup" else "other"
+                kind = ("own" if index in owner else "setup" if role == "setup"
+                        else "lesson" if index < exercises_start else "other")
                 if kind == "own" and not setup_done:
                     out.append(_setup(nb, lesson))
                     setup_done = True

@@ -17,8 +17,10 @@ Limits (``T`` is the job's ``timeout``). Every step may use ``T`` seconds of CPU
 (``RLIMIT_CPU``: the kernel stops it, however busy the machine) and at most ``3 T`` seconds
 of wall-clock time, and no more than its share of the time the notebook has left (the
 job's ``seconds``), where ``m`` exercises are still to be probed: a probe may use what is
-left for its exercise (``1/m``), an exercise's own cells and the setup cell half that each,
-any other cell (lesson, scratch) a quarter. So a slow scratch cell under a right answer
+left for its exercise (``1/m``), and so may each of the lesson's cells above the exercises
+(a lesson that trains, such as 06's lab, whose result the exercises read); an exercise's own
+cells and the setup cell half that each; any other cell (scratch) a quarter. So a slow
+scratch cell under a right answer
 is stopped with time to spare for the probe, and each exercise keeps a fair share of the
 notebook's time. After each step every process the step left behind is killed. One JSON
 line per step goes to the grader through ``SANDBOX_REPORT_FD`` (``start`` before it, then
@@ -65,7 +67,8 @@ class MainLine:
     def limits(self, step: dict) -> tuple[int, float]:
         """(CPU seconds, wall-clock seconds) for ``step``: see the module's docstring."""
         share = (self.end - forks.monotonic()) / max(1, len(self.todo))
-        part = 1 if "probe" in step else 2 if step["kind"] in ("own", "setup") else 4
+        part = (1 if "probe" in step or step["kind"] == "lesson"
+                else 2 if step["kind"] in ("own", "setup") else 4)
         wall = min(float(self.job["wall"]), share / part)
         return max(1, min(int(self.job["timeout"]), int(wall) + 1)), wall
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from fractions import Fraction
 
 import torch
@@ -147,3 +148,193 @@ HIDDEN = {
     "q2": Hidden((Part("hidden: a large tolerance", hidden=True),), _q2_hidden),
     "q3": Hidden((Part("hidden: dropout without BatchNorm", hidden=True),), _q3_hidden),
 }
+
+
+# --- reading the lab's own result (q5 to q8) -------------------------------------------------
+
+# comparison_lab.q5
+def clear_winner(result) -> str | None:
+    """The best trained recipe when it is beyond the noise of every other one, else None."""
+    ### BEGIN SOLUTION
+    trained = [r for r in result.results if r.failure is None]
+    best = max(trained, key=lambda r: r.final_val_acc)
+    if all(result.differs(best.recipe, r.recipe) for r in trained if r is not best):
+        return best.recipe
+    return None  # another recipe is within the noise of the best
+    ### END SOLUTION
+
+
+# comparison_lab.q6
+def read_gap(result, a: str, b: str) -> dict:
+    """Is the gap between a and b beyond the noise, and which noise is bigger for it?"""
+    ### BEGIN SOLUTION
+    ra, rb = result.result(a), result.result(b)
+    seeds = ra.val_acc_sd + rb.val_acc_sd
+    sampling = sum((r.final_val_acc * (1 - r.final_val_acc) / result.n_val) ** 0.5
+                   for r in (ra, rb))  # standard errors: another set of n_val images
+    return {"beyond_noise": result.differs(a, b),
+            "bigger_noise": "sampling" if sampling > seeds else "seeds"}
+    ### END SOLUTION
+
+
+# comparison_lab.q7
+def scratch_vs_majority(result) -> str | None:
+    """Where from scratch's mean accuracy lies against always answering the commonest class."""
+    ### BEGIN SOLUTION
+    scratch = next((r for r in result.results if r.recipe == "from_scratch"), None)
+    if scratch is None or scratch.failure:
+        return None  # it did not run, or it failed: no accuracy to read
+    gap = scratch.final_val_acc - result.majority_share
+    noise = max(scratch.val_acc_sd, result.one_image)
+    return "above" if gap > noise else "below" if -gap > noise else "within"
+    ### END SOLUTION
+
+
+# comparison_lab.q8
+def versus_baseline(result) -> dict | None:
+    """Each trained recipe against the pretrained network's own, untrained accuracy."""
+    ### BEGIN SOLUTION
+    if result.baseline is None:
+        return None
+    reading = {}
+    for r in result.results:
+        if r.failure:
+            continue
+        gap = r.final_val_acc - result.baseline
+        noise = max(r.val_acc_sd, result.one_image)
+        reading[r.recipe] = "above" if gap > noise else "below" if -gap > noise else "within"
+    return reading
+    ### END SOLUTION
+
+
+def _rows(spec: dict) -> list[dict]:
+    """The spec's recipes with their mean and sd computed as the lab computes them."""
+    def sd(runs: list[float]) -> float:
+        return statistics.stdev(runs) if len(runs) > 1 else 0.0
+
+    return [{**r, "names": [r["recipe"], *r["same_as"]], "mean": statistics.fmean(r["runs"]),
+             "sd": sd(r["runs"])} for r in spec["recipes"]]
+
+
+def _find(rows: list[dict], name: str) -> dict | None:
+    return next((r for r in rows if name in r["names"]), None)
+
+
+def _against(row: dict, reference: float, one_image: float, *, floor: bool = True) -> str:
+    gap, noise = row["mean"] - reference, max(row["sd"], one_image if floor else 0.0)
+    return "above" if gap > noise else "below" if -gap > noise else "within"
+
+
+def _differs(a: dict, b: dict, one_image: float) -> bool:
+    return abs(a["mean"] - b["mean"]) > max(a["sd"] + b["sd"], one_image)
+
+
+def expect_q5(case: dict) -> dict:
+    """The clear winner (or None), its names, the failed recipes and the best trained one."""
+    if "comparison" not in case:
+        return {"own": True}  # judged on the numbers observed
+    spec = case["comparison"]
+    rows, one = _rows(spec), 1 / spec["n_val"]
+    trained = [r for r in rows if r["failure"] is None]
+    best = max(trained, key=lambda r: r["mean"])
+    clear = all(_differs(best, r, one) for r in trained if r is not best)
+    return {"value": best["recipe"] if clear else None, "names": best["names"],
+            "best": best["recipe"], "failed": [n for r in rows if r["failure"] for n in r["names"]],
+            "recipes": [n for r in rows for n in r["names"]]}
+
+
+def expect_q6(case: dict) -> dict:
+    if "comparison" not in case:
+        return {"own": True}
+    spec = case["comparison"]
+    rows, n = _rows(spec), spec["n_val"]
+    a, b = _find(rows, case["a"]), _find(rows, case["b"])
+    seeds = a["sd"] + b["sd"]
+    sampling = sum((r["mean"] * (1 - r["mean"]) / n) ** 0.5 for r in (a, b))
+    return {"beyond_noise": _differs(a, b, 1 / n), "reversed": a["mean"] < b["mean"],
+            "bigger_noise": "sampling" if sampling > seeds else "seeds"}
+
+
+def expect_q7(case: dict) -> dict:
+    if "comparison" not in case:
+        return {"own": True}
+    spec = case["comparison"]
+    scratch = _find(_rows(spec), "from_scratch")
+    if scratch is None or scratch["failure"] is not None:
+        return {"value": None, "chance": None, "no_floor": None}
+    one = 1 / spec["n_val"]
+    return {"value": _against(scratch, spec["majority_share"], one),
+            "chance": _against(scratch, 0.5, one),
+            "no_floor": _against(scratch, spec["majority_share"], one, floor=False)}
+
+
+def expect_q8(case: dict) -> dict:
+    if "comparison" not in case:
+        return {"own": True}
+    spec = case["comparison"]
+    rows, one = _rows(spec), 1 / spec["n_val"]
+    trained = [r for r in rows if r["failure"] is None]
+    failed = [n for r in rows if r["failure"] for n in r["names"]]
+    if spec["baseline"] is None:
+        return {"value": None, "failed": failed, "untrained": {}, "no_floor": {}}
+    return {"value": {r["recipe"]: _against(r, spec["baseline"], one) for r in trained},
+            "failed": failed,
+            "untrained": {r["recipe"]: _against(r, r["untrained"], one) for r in trained
+                          if r["untrained"] is not None},
+            "no_floor": {r["recipe"]: _against(r, spec["baseline"], one, floor=False)
+                         for r in trained}}
+
+
+def _q5_hidden(rng) -> list[dict]:
+    from vgg_course.exercises.lab_results import spec
+
+    b, names = rng.randint(130, 145), ["transfer_learning", "partial_finetune", "full_finetune"]
+    one_seed = [{"recipe": names[0], "runs": [b], "same_as": ["finetune_new_classifier"]},
+                {"recipe": names[1], "runs": [b - 2]}, {"recipe": names[2], "runs": [b - 3]}]
+    wide = [{"recipe": f"recipe_{i}", "runs": [b - 3 * i - 1, b - 3 * i, b - 3 * i + 1]}
+            for i in range(7)]
+    return [{"part": "hidden: one seed, seven recipes", "label": "one seed", "comparison":
+             spec(153, 83, one_seed)},
+            {"part": "hidden: one seed, seven recipes", "label": "seven recipes", "comparison":
+             spec(153, 83, wide)}]
+
+
+def _q6_hidden(rng) -> list[dict]:
+    from vgg_course.exercises.lab_results import spec
+
+    x = rng.randint(136, 146)
+    rows = [{"recipe": "transfer_learning", "runs": [x, x + 1, x - 1],
+             "same_as": ["finetune_new_classifier", "finetune_pretrained_classifier"]},
+            {"recipe": "full_finetune", "runs": [x - 8, x - 7, x - 9]}]
+    return [{"part": "hidden: names in same_as", "aspect": aspect, "label": "a name in same_as",
+             "a": "finetune_pretrained_classifier", "b": "full_finetune",
+             "comparison": spec(153, 83, rows)} for aspect in ("beyond", "bigger")]
+
+
+def _q7_hidden(rng) -> list[dict]:
+    from vgg_course.exercises.lab_results import spec
+
+    tl = {"recipe": "transfer_learning", "runs": [140, 141, 142]}
+    return [{"part": "hidden: ants the commonest class", "label": "100 ants of 160",
+             "comparison": spec(160, 100, [tl, {"recipe": "from_scratch", "runs": [r, r, r]}],
+                                classes=("ants", "bees"))}
+            for r in (rng.randint(104, 110), 94)]
+
+
+def _q8_hidden(rng) -> list[dict]:
+    from vgg_course.exercises.lab_results import spec
+
+    base = rng.randint(138, 146)
+    rows = [{"recipe": "transfer_learning", "runs": [base]},
+            {"recipe": "partial_finetune", "runs": [base + 3]},
+            {"recipe": "from_scratch", "runs": [base - 40]}]
+    return [{"part": "hidden: one seed each", "label": "one seed each",
+             "comparison": spec(153, 83, rows, baseline=base)}]
+
+
+HIDDEN.update({
+    "q5": Hidden((Part("hidden: one seed, seven recipes", hidden=True),), _q5_hidden),
+    "q6": Hidden((Part("hidden: names in same_as", hidden=True),), _q6_hidden),
+    "q7": Hidden((Part("hidden: ants the commonest class", hidden=True),), _q7_hidden),
+    "q8": Hidden((Part("hidden: one seed each", hidden=True),), _q8_hidden),
+})

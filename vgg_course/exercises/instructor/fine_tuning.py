@@ -18,6 +18,21 @@ MISTAKES = {
         "frozen": {0: "a frozen weight is still used in the forward pass",
                    8: "a frozen parameter gets no gradient"},
     },
+    "q5": {
+        "running_mean": {"stays": "requires_grad freezes what the optimizer moves; in train "
+                                  "mode BatchNorm still updates its running statistics"},
+        "bn_weight": {"changes": "a parameter with requires_grad=False gets no gradient"},
+        "after_eval": {"changes": "in eval mode BatchNorm uses its running statistics and "
+                                  "leaves them as they are"},
+    },
+    "q6": {
+        "loss_after": {"higher": "a small step against the gradient lowers the loss on that batch",
+                       "same": "the step moved the weights: the loss moved too"},
+        "frozen_in_optimizer": {"changes": "a frozen tensor gets no .grad, and SGD skips a "
+                                           "parameter without one, weight decay and momentum too"},
+        "grad_after_zero_grad": {"zeros": "zero_grad() sets the gradients to None by default "
+                                          "(set_to_none=True)"},
+    },
 }
 
 # fine_tuning.q1
@@ -64,6 +79,34 @@ def predictions() -> dict[str, object]:
     ### END SOLUTION
     predictions = {"sgd_momentum": sgd_momentum, "adamw": adamw, "frozen": frozen}
     return predictions
+
+
+# fine_tuning.q5
+def bn_predictions() -> dict[str, object]:
+    """fine_tuning.q5: the prediction cell (its body); the grader judges `bn_predictions`."""
+    # Predict, then run the check; run the verify cell only after that.
+    ### BEGIN SOLUTION
+    running_mean = "changes"  # train mode: BatchNorm updates its statistics, frozen or not
+    bn_weight = "stays"       # requires_grad=False: no gradient, and not in the optimizer
+    after_eval = "stays"      # eval mode: BatchNorm uses its statistics, never updates them
+    ### END SOLUTION
+    bn_predictions = {"running_mean": running_mean, "bn_weight": bn_weight,
+                      "after_eval": after_eval}
+    return bn_predictions
+
+
+# fine_tuning.q6
+def step_predictions() -> dict[str, object]:
+    """fine_tuning.q6: the prediction cell (its body); the grader judges `step_predictions`."""
+    # Predict, then run the check; run the verify cell only after that.
+    ### BEGIN SOLUTION
+    loss_after = "lower"           # a small step against the gradient
+    frozen_in_optimizer = "stays"  # no .grad: SGD skips it (weight decay and momentum too)
+    grad_after_zero_grad = "None"  # zero_grad(set_to_none=True) is the default
+    ### END SOLUTION
+    step_predictions = {"loss_after": loss_after, "frozen_in_optimizer": frozen_in_optimizer,
+                        "grad_after_zero_grad": grad_after_zero_grad}
+    return step_predictions
 
 
 def last_block_start(features: nn.Sequential) -> int:
