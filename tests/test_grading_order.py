@@ -187,3 +187,45 @@ def test_a_cell_error_that_quotes_a_hidden_case_is_withheld():
     assert verdict["score"] == 0 and "raised KeyError (its message quoted a hidden test" in (
         verdict["problem"])
     assert secret not in json.dumps([verdict, sub.reasons])
+
+
+def test_a_lesson_cell_above_the_exercises_gets_a_full_share_a_scratch_cell_a_quarter():
+    from vgg_course.instructor import probing
+
+    job = {"seconds": 300, "timeout": 60, "wall": 180, "exercises": [],
+           "steps": [{"probe": "a"}, {"probe": "b"}]}
+    line = probing.MainLine(job, None, None, 0, 0)
+    _, lesson = line.limits({"kind": "lesson"})
+    _, scratch = line.limits({"kind": "other"})
+    assert lesson == pytest.approx(150, abs=1)  # the lab a later exercise reads may train
+    assert scratch == pytest.approx(37.5, abs=1)
+
+
+@pytest.mark.slow  # two lesson-06 notebooks in sandboxes, each running the lab (quick mode)
+@needs_sandbox
+def test_lesson_06_answers_are_judged_on_the_students_own_lab_result_when_graded(tmp_path):
+    """The lab cell runs in the grader, so an answer right everywhere but on the student's own
+    `result` loses that part there too, as it does in the student's check."""
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parents[1] / "notebooks" / "06_comparison_lab.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    for c in nb.cells:
+        if c.cell_type == "code":
+            c.outputs, c.execution_count = [], None
+    right = nbformat.from_dict(nb)
+    answer = next(c for c in nb.cells if c.cell_type == "code"
+                  and c.source.startswith("def clear_winner("))
+    lines = answer.source.split("\n")
+    lines.insert(2, '    mine = globals().get("result")  # wrong only on my own lab\n'
+                    "    if mine is not None and [r.final_val_acc for r in result.results] == "
+                    "[r.final_val_acc for r in mine.results]:\n        return 'from_scratch'")
+    answer.source = "\n".join(lines)
+    lesson = "06_comparison_lab"
+    points = {ex.id: grading._points(ex) for ex in exercises.exercises(lesson)}
+    subs = {}
+    for name, notebook in (("right", right), ("own", nb)):
+        path = write(tmp_path, name, notebook, lesson)
+        subs[name] = grading.grade_notebook(submissions.Found(name, path, lesson), seed=1)
+    assert subs["right"].scores == points, subs["right"].reasons
+    assert subs["own"].scores == {**points, "comparison_lab.q5": points["comparison_lab.q5"] - 1}
