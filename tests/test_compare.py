@@ -227,6 +227,7 @@ def test_cli_runs_the_vgg16_comparison_in_quick_mode(tmp_path, practice, capsys,
     trainable = {r["recipe"]: r["trainable_params"] for r in saved["results"]}
     assert trainable == {"transfer_learning": 8_194, "finetune_new_classifier": 119_554_050,
                          "finetune_pretrained_classifier": 119_554_050,
+                         "finetune_imagenet_rows": 119_554_050,  # the same layers, another start
                          "partial_finetune": 126_633_474, "full_finetune": 134_268_738,
                          "from_scratch": 134_268_738}
     assert "RANDOM practice weights" in saved["model_note"]

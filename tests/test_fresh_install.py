@@ -39,7 +39,7 @@ def test_the_wheel_installed_elsewhere_copies_the_lessons_and_runs_one_from_ther
     # every lesson's student copy is there, under a name (a JupyterLab tab title) of its own
     lessons = sorted(p.name for p in dest.glob("[0-9][0-9]_*.ipynb"))
     students = sorted(p.name for p in (dest / "student").glob("*.ipynb"))
-    assert len(lessons) == len(students) == 8 and not set(lessons) & set(students)
+    assert len(lessons) == len(students) == 9 and not set(lessons) & set(students)
 
     before = sorted(p for p in kit.rglob("*") if "__pycache__" not in p.parts)
     times = fresh.run_lessons(python, dest, ["06_comparison_lab"], tmp_path / "jupyter")
