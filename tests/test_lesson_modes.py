@@ -12,7 +12,7 @@ lesson also runs, in a fresh kernel, in the other modes a class meets:
   the test names its SHA-256 through the test-only hook ``VGG_COURSE_TEST_WEIGHTS_SHA256``.
 
 So that VGG16 trains in seconds on a CPU, the photos are a small subset of the real ones
-(2 training and 2 validation photos per class). A lesson passes when every cell runs without
+(4 training and 2 validation photos per class). A lesson passes when every cell runs without
 an error and its banner names the mode; what the text says is built from the run's numbers.
 """
 
@@ -32,7 +32,7 @@ SHARED_PHOTOS = REPO.parent / "shared" / "datasets" / "hymenoptera_data"
 MODES = ("quick", "real", "practice", "vgg16")
 BANNER = {"quick": "QUICK MODE", "real": "REAL MODE", "practice": "PRACTICE MODE",
           "vgg16": "Full mode"}
-PER_CLASS = {"train": 2, "val": 2}
+PER_CLASS = {"train": 4, "val": 2}  # 07 picks 8 training photos
 
 
 def _stored_mode(path: Path) -> str:
