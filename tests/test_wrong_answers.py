@@ -608,14 +608,6 @@ def read_gap(result, a, b):
             "bigger_noise": "sampling" if sum(se) > seeds else "seeds"}
 '''],
         "wrong": {
-            "a signed gap": '''
-def read_gap(result, a, b):
-    ra, rb = result.result(a), result.result(b)
-    seeds = ra.val_acc_sd + rb.val_acc_sd
-    se = sum((r.final_val_acc * (1 - r.final_val_acc) / result.n_val) ** 0.5 for r in (ra, rb))
-    return {"beyond_noise": ra.final_val_acc - rb.final_val_acc > max(seeds, result.one_image),
-            "bigger_noise": "sampling" if se > seeds else "seeds"}
-''',
             "the standard error counted on n_train": '''
 def read_gap(result, a, b):
     ra, rb = result.result(a), result.result(b)
@@ -649,17 +641,6 @@ def scratch_vs_majority(result):
     return "within"
 '''],
         "wrong": {
-            "against 50%": '''
-def scratch_vs_majority(result):
-    try:
-        r = result.result("from_scratch")
-    except KeyError:
-        return None
-    if r.failure:
-        return None
-    gap, noise = r.final_val_acc - 0.5, max(r.val_acc_sd, result.one_image)
-    return "above" if gap > noise else "below" if -gap > noise else "within"
-''',
             "no noise at all": '''
 def scratch_vs_majority(result):
     try:
@@ -881,8 +862,6 @@ def train_step(model, images, labels, optimizer):
     "other_networks.q4": {
         "right": [{"squeezenet": 512 * 5 + 5, "mobilenet": np.int64(5125)}],
         "wrong": {
-            "3x3 kernel": {"squeezenet": 23_045, "mobilenet": 5_125},
-            "no biases": {"squeezenet": 2_560, "mobilenet": 5_120},
             "swapped": {"squeezenet": 5_125, "mobilenet": 2_565},
             "1000 classes": {"squeezenet": 513_000, "mobilenet": 1_025_000},
         }},
