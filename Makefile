@@ -4,6 +4,7 @@
 # environment in .venv on first use and installs the kit there: `.[lab]` for the lessons,
 # `.[lab,test]` for the tests; nothing is installed system-wide.
 # `make lab CPU=1`: PyTorch's CPU-only build (Linux without an NVIDIA GPU: no CUDA download).
+# `make lab LANG=ja`: the Japanese edition (notebooks/ja/), JupyterLab in Japanese (日本語版).
 PYTHON ?= python3
 VENV ?= .venv
 RUN = $(PYTHON) scripts/course.py
@@ -17,7 +18,7 @@ setup:
 ## lab: set up (first time only) and open the course in JupyterLab, rooted at the repository so the
 ## file browser shows data/ and results/ beside notebooks/
 lab:
-	$(RUN) lab --venv $(VENV) $(if $(CPU),--cpu)
+	$(RUN) lab --venv $(VENV) $(if $(CPU),--cpu) $(if $(and $(filter command line,$(origin LANG)),$(filter ja,$(LANG))),--lang ja)
 
 ## test: set up with the test tools (first time only) and run unit tests, nbval notebook checks and
 ## browser tests

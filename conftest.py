@@ -23,9 +23,12 @@ os.environ.setdefault("VGG_COURSE_QUICK", "1")
 os.environ.setdefault("PYTHONHASHSEED", "0")
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-# Student notebooks are stored without outputs (the grader tests run them), and grader
-# fixtures are deliberately broken submissions: neither is an nbval target.
-collect_ignore_glob = ["notebooks/student/*", "tests/fixtures/*", "tests/**/fixtures/*"]
+# nbval checks the bilingual master lessons (notebooks/NN_*.ipynb) once; their English and
+# Japanese editions (notebooks/en/, notebooks/ja/) hold the same code cells and outputs (a
+# test compares them), and student notebooks are stored without outputs (the grader tests
+# run them). Grader fixtures are deliberately broken submissions. None is an nbval target.
+collect_ignore_glob = ["notebooks/en/*", "notebooks/ja/*", "notebooks/student/*",
+                       "tests/fixtures/*", "tests/**/fixtures/*"]
 
 _modes: dict[Path, str] = {}
 

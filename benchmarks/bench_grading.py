@@ -37,7 +37,7 @@ def _wrong(ex: exercises.Exercise) -> str:
 
 
 def _notebook(lesson: str, kind: str) -> nbformat.NotebookNode:
-    copy = workspace.lessons_folder() / "student" / workspace.student_name(f"{lesson}.ipynb")
+    copy = workspace.lessons_folder() / "en" / "student" / workspace.student_name(f"{lesson}.ipynb")
     nb = nbformat.read(copy, as_version=4)
     found = exercises.exercises(lesson)
     for i, ex in enumerate(found):

@@ -36,7 +36,7 @@ HANGS = [
 
 
 def notebook(lesson: str) -> nbformat.NotebookNode:
-    nb = nbformat.read(workspace.lessons_folder() / "student" / workspace.student_name(
+    nb = nbformat.read(workspace.lessons_folder() / "en" / "student" / workspace.student_name(
         f"{lesson}.ipynb"), as_version=4)
     for ex, (answer, scratch) in zip(exercises.exercises(lesson), HANGS):
         cell = next(c for c in nb.cells if c.metadata.get("vgg_course", {}).get("role") ==

@@ -2,6 +2,7 @@
 
 Usage (``python3`` on Linux and macOS, ``py`` on Windows):
     python3 scripts/course.py lab          # set up .venv (first time only), open JupyterLab on lesson 00
+    python3 scripts/course.py lab --lang ja  # the Japanese edition, JupyterLab in Japanese
     python3 scripts/course.py test [ARGS]  # set up .venv with the test tools, run pytest ARGS
     python3 scripts/course.py test --fast  # the quick tier: everything not marked slow (~3 min)
     python3 scripts/course.py setup [--test]
@@ -31,10 +32,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
-EXTRAS = {"lab": ["lab"], "test": ["lab", "test"]}  # what each kind of set-up installs
+# what each kind of set-up installs; `ja`: JupyterLab's Japanese language pack (`lab --lang ja`,
+# and the tests, whose browser test opens the Japanese edition in a Japanese JupyterLab)
+EXTRAS = {"lab": ["lab"], "lab-ja": ["lab", "ja"], "test": ["lab", "test", "ja"]}
 STAMP = ".installed"
 FAST = ("-m", "not slow")  # the quick tier (`make test-fast`): pyproject.toml says what is slow
-LESSON_00 = "notebooks/00_setup_check.ipynb"
+LANGS = ("en", "ja")
+LESSON_00 = "notebooks/{lang}/00_setup_check.ipynb"  # the edition's first lesson
+UI_LOCALE = {"en": "en", "ja": "ja_JP"}  # JupyterLab's interface language for each edition
 # jupyter_server's ContentsManager.hide_globs defaults, plus what only the kit's packaging uses
 # (`notebooks/__init__.py` ships the folder as `vgg_course.lessons`; nothing for a student).
 HIDE_GLOBS = ("__pycache__", "*.pyc", "*.pyo", ".DS_Store", "*~", "__init__.py", "*.egg-info")
@@ -79,7 +84,7 @@ def install_commands(env: Path, extras: list[str], *, cpu: bool, editable: bool 
     return commands
 
 
-def setup(env: Path, kind: str, *, cpu: bool = False) -> Path:
+def setup(env: Path, kind: str, *, cpu: bool = False, lang: str = "en") -> Path:
     """Create ``env`` if needed, install the kit with the extras ``kind`` needs, and write
     the course's JupyterLab settings there (also into an environment installed before)."""
     extras = EXTRAS[kind]
@@ -93,7 +98,7 @@ def setup(env: Path, kind: str, *, cpu: bool = False) -> Path:
             _run(command, cwd=REPO)
         (env / STAMP).write_text(json.dumps(_wanted(sorted(set(extras) | set(have.get("extras", []))))),
                                  encoding="utf-8")
-    write_lab_settings(env)
+    write_lab_settings(env, lang)
     return python_in(env)
 
 
@@ -104,27 +109,45 @@ def lab_settings_file(env: Path) -> Path:
     return env / "share" / "jupyter" / "lab" / "settings" / "overrides.d" / "vgg-course.json"
 
 
-def write_lab_settings(env: Path) -> Path:
-    """Write :data:`LAB_OVERRIDES` into ``env``'s JupyterLab settings; returns the file."""
+def lab_overrides(lang: str = "en") -> dict:
+    """:data:`LAB_OVERRIDES` with JupyterLab's interface language for the edition ``lang``."""
+    return {**LAB_OVERRIDES,
+            "@jupyterlab/translation-extension:plugin": {"locale": UI_LOCALE[lang]}}
+
+
+def write_lab_settings(env: Path, lang: str = "en") -> Path:
+    """Write :func:`lab_overrides` into ``env``'s JupyterLab settings; returns the file."""
     path = lab_settings_file(env)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(LAB_OVERRIDES, indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(lab_overrides(lang), indent=2) + "\n", encoding="utf-8")
     return path
 
 
-def lab_server_args(root_dir: str | Path = ".") -> list[str]:
+def lab_server_args(root_dir: str | Path = ".", lang: str = "en") -> list[str]:
     """The server options of ``make lab`` (the browser test starts its server with them too):
     rooted at ``root_dir`` (the repository: data/ and results/ beside notebooks/), landing on
-    lesson 00 (the URL printed in the terminal is that page), the kit's own files hidden."""
+    lesson 00 of the ``lang`` edition (the URL printed in the terminal is that page), the kit's
+    own files hidden."""
     return [f"--ServerApp.root_dir={root_dir}",
-            f"--LabApp.default_url=/lab/tree/{LESSON_00}",
+            f"--LabApp.default_url=/lab/tree/{LESSON_00.format(lang=lang)}",
             *(f"--ContentsManager.hide_globs={glob}" for glob in HIDE_GLOBS)]
 
 
-def lab_command(python: Path) -> list[str]:
-    """JupyterLab on lesson 00, rooted at the repository (run it from there)."""
+def lab_command(python: Path, lang: str = "en") -> list[str]:
+    """JupyterLab on lesson 00 of the ``lang`` edition, rooted at the repository (run it from
+    there)."""
     root = hasattr(os, "geteuid") and os.geteuid() == 0  # Jupyter refuses root without this
-    return [str(python), "-m", "jupyterlab", *(["--allow-root"] if root else []), *lab_server_args()]
+    return [str(python), "-m", "jupyterlab", *(["--allow-root"] if root else []),
+            *lab_server_args(lang=lang)]
+
+
+def child_env() -> dict[str, str]:
+    """This environment for JupyterLab, without a bare ``LANG=ja`` (``make lab LANG=ja`` puts
+    the make variable into the environment too; it names no locale the C library knows)."""
+    env = dict(os.environ)
+    if env.get("LANG", "").strip() in LANGS:
+        env.pop("LANG")
+    return env
 
 
 def hub_install(env: Path, *, source: str, prefix: str, cpu: bool) -> None:
@@ -154,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
                              help=f"the environment (default: {'/opt/vgg-course' if hub else '.venv'})")
         if name == "setup":
             command.add_argument("--test", action="store_true", help="also the test tools")
+        if name in ("setup", "lab"):
+            command.add_argument("--lang", choices=LANGS, default="en",
+                                 help="the edition: en (English) or ja (日本語: JupyterLab in "
+                                      "Japanese, opens notebooks/ja/)")
         if name == "test":
             command.add_argument("--fast", action="store_true",
                                  help="the quick tier: skip tests marked slow (the lesson "
@@ -171,10 +198,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "hub-install":
             hub_install(env, source=args.source, prefix=args.prefix, cpu=args.cpu)
             return 0
-        kind = "test" if args.command in ("test", "notebooks") or getattr(args, "test", False) else "lab"
-        python = setup(env, kind, cpu=args.cpu)
+        lang = getattr(args, "lang", "en")
+        kind = ("test" if args.command in ("test", "notebooks") or getattr(args, "test", False)
+                else "lab-ja" if lang == "ja" else "lab")
+        python = setup(env, kind, cpu=args.cpu, lang=lang)
         if args.command == "lab":
-            return subprocess.call(lab_command(python), cwd=REPO)
+            return subprocess.call(lab_command(python, lang), cwd=REPO, env=child_env())
         if args.command == "test":
             return subprocess.call([str(python), "-m", "pytest", *FAST * args.fast, *rest], cwd=REPO)
         if args.command == "notebooks":

@@ -143,7 +143,8 @@ def imports(name: str, path: Path, known: set[str]) -> tuple[set[str], list[str]
                 child = _short(f"{base}.{alias.name}")
                 if child in known:
                     bound[alias.asname or alias.name] = child
-                elif alias.name.startswith("_") and not alias.name.startswith("__"):
+                elif (alias.name.startswith("_") and not alias.name.startswith("__")
+                      and (base, alias.name) != ("vgg_course.i18n", "_")):  # gettext's public `_`
                     private.append(f"from {base} import {alias.name} (line {node.lineno})")
         elif isinstance(node, ast.Import):
             for alias in node.names:

@@ -12,8 +12,10 @@ photos are found as the tests find them (``VGG_COURSE_DATA``, ``../shared/datase
 kit's data folder); without them real-mode notebooks are not run, and the script says so. Volatile metadata (execution timings) is dropped and the stored widgets' random
 model ids are renamed in a fixed order, so diffs show only real changes.
 A notebook that raises is not written, and the script exits non-zero. Afterwards the
-student copies ``notebooks/student/NN_name_student.ipynb`` are regenerated from the lessons
-(solutions removed; ``python -m vgg_course student-notebooks`` does the same).
+English and Japanese editions ``notebooks/{en,ja}/NN_name.ipynb`` and their student copies
+``notebooks/{en,ja}/student/NN_name_student.ipynb`` are regenerated from the bilingual lessons
+(``python -m vgg_course editions`` does the same). The header's run-time sentence and the
+run-time tables are written in both languages; a Japanese cell that was current stays so.
 Each lesson's first cell gets the Colab block that ``vgg_course/colab.py`` sets (``vc.colab.stamped``).
 """
 
@@ -103,6 +105,8 @@ def mode_of(nb: nbformat.NotebookNode) -> str:
 
 CORES = os.cpu_count() or 1
 _RUN_TIME = re.compile(r"\*\*(?:Expected run time|Run time):\*\*.*?(?=\n\n|\Z)", re.S)
+_RUN_TIME_JA = re.compile(r"\*\*実行時間:\*\*.*?(?=\n\n|\Z)", re.S)
+MODE_JA = {"quick": "クイック", "real": "実データ", "practice": "練習", "full": "フル"}
 
 
 def run_time_line(mode: str, seconds: float) -> str:
@@ -111,26 +115,57 @@ def run_time_line(mode: str, seconds: float) -> str:
             f"`make notebooks`; other modes and machines: the table in notebook 00.")
 
 
+def run_time_line_ja(mode: str, seconds: float) -> str:
+    """The Japanese header's run-time sentence."""
+    return (f"**実行時間:** {seconds:.0f} 秒（{CORES} CPU コア、{MODE_JA[mode]}モード、"
+            "`make notebooks` で計測）。ほかのモードやマシンでの時間は、ノートブック 00 の表を"
+            "参照してください。")
+
+
+def _rewrite_pair(nb: nbformat.NotebookNode, index: int, en, ja) -> None:
+    """Rewrite the English cell ``index`` with ``en`` and its Japanese cell with ``ja``
+    (both ``str -> str``); a Japanese cell that was current for the old English stays current."""
+    from vgg_course.instructor import editions
+
+    cell = nb.cells[index]
+    pair = nb.cells[index + 1] if index + 1 < len(nb.cells) else None
+    paired = pair is not None and editions.cell_lang(pair) == "ja"
+    current = paired and editions.translates(pair).get("sha256") == editions.sha256(cell.source)
+    cell.source = en(cell.source)
+    if paired:
+        pair.source = ja(pair.source)
+        if current:
+            pair.metadata["vgg_course"]["translates"]["sha256"] = editions.sha256(cell.source)
+
+
 def record_run_time(nb: nbformat.NotebookNode, mode: str, seconds: float) -> None:
     """Store the measured time in the notebook's metadata and its header's run-time sentence."""
     nb.metadata.setdefault("vgg_course", {})["run"] = {"mode": mode, "seconds": round(seconds, 1),
                                                         "cpus": CORES}
-    header = nb.cells[0]
-    if _RUN_TIME.search(header.source):
-        header.source = _RUN_TIME.sub(lambda _: run_time_line(mode, seconds), header.source, count=1)
-    else:
+    if not _RUN_TIME.search(nb.cells[0].source):
         raise ValueError("the first cell has no '**Run time:**' sentence to fill in")
+    _rewrite_pair(nb, 0,
+                  lambda text: _RUN_TIME.sub(lambda _: run_time_line(mode, seconds), text, count=1),
+                  lambda text: _RUN_TIME_JA.sub(lambda _: run_time_line_ja(mode, seconds), text,
+                                                count=1))
 
 
 RUN_TIMES_START, RUN_TIMES_END = "<!-- run-times:start -->", "<!-- run-times:end -->"
 
 
-def run_time_table() -> str:
+def run_time_table(lang: str = "en") -> str:
     """Every lesson's measured time, from the metadata the last regeneration stored."""
-    rows = ["| notebook | mode the course's checks run it in | measured on %d CPU cores |" % CORES, "|---|---|---:|"]
+    if lang == "ja":
+        rows = ["| ノートブック | コースのチェックで実行するモード | %d CPU コアでの計測値 |" % CORES,
+                "|---|---|---:|"]
+    else:
+        rows = ["| notebook | mode the course's checks run it in | measured on %d CPU cores |" % CORES,
+                "|---|---|---:|"]
     for path in lesson_notebooks():
         run = nbformat.read(path, as_version=4).metadata.get("vgg_course", {}).get("run")
-        if run:
+        if run and lang == "ja":
+            rows.append(f"| {path.stem} | {MODE_JA[run['mode']]}モード | {run['seconds']:.0f} 秒 |")
+        elif run:
             rows.append(f"| {path.stem} | {run['mode']} mode | {run['seconds']:.0f} s |")
     return "\n".join(rows)
 
@@ -138,17 +173,22 @@ def run_time_table() -> str:
 def write_run_time_tables() -> None:
     """Fill the run-time tables between the markers in notebook 00 and the README."""
     table = f"{RUN_TIMES_START}\n{run_time_table()}\n{RUN_TIMES_END}"
+    table_ja = f"{RUN_TIMES_START}\n{run_time_table('ja')}\n{RUN_TIMES_END}"
     marked = re.compile(re.escape(RUN_TIMES_START) + ".*?" + re.escape(RUN_TIMES_END), re.S)
     setup = NOTEBOOKS / "00_setup_check.ipynb"
     nb = nbformat.read(setup, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "markdown" and RUN_TIMES_START in cell.source:
-            cell.source = marked.sub(lambda _: table, cell.source)
+    from vgg_course.instructor import editions
+
+    for index, cell in enumerate(nb.cells):
+        if (cell.cell_type == "markdown" and RUN_TIMES_START in cell.source
+                and editions.cell_lang(cell) != "ja"):
+            _rewrite_pair(nb, index, lambda text: marked.sub(lambda _: table, text),
+                          lambda text: marked.sub(lambda _: table_ja, text))
     nbformat.write(nb, setup)
-    readme = ROOT / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    if RUN_TIMES_START in text:
-        readme.write_text(marked.sub(lambda _: table, text), encoding="utf-8")
+    for readme, text_table in ((ROOT / "README.md", table), (ROOT / "README.ja.md", table_ja)):
+        text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+        if RUN_TIMES_START in text:
+            readme.write_text(marked.sub(lambda _, t=text_table: t, text), encoding="utf-8")
 
 
 def run(path: Path, *, timeout: int = 600) -> float:
@@ -187,10 +227,10 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(path.name)
             print(f"{path.name}: not run: {exc}", file=sys.stderr)
     write_run_time_tables()
-    from vgg_course.instructor.authoring import write_student_notebooks
+    from vgg_course.instructor import editions
 
-    for path in write_student_notebooks():
-        print(f"student copy: {path.relative_to(ROOT)}")
+    for path in editions.write_editions():
+        print(f"edition: {path.relative_to(ROOT)}")
     return 1 if failed else 0
 
 

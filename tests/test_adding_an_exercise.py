@@ -113,7 +113,7 @@ def test_sync_writes_the_public_cases_and_stamps_the_solution_function(kit):
 
 
 def test_solution_passes_wrong_answers_fail_and_the_student_copy_is_not_attempted(kit):
-    student = kit / "notebooks" / "student" / "99_toy_student.ipynb"
+    student = kit / "notebooks" / "en" / "student" / "99_toy_student.ipynb"
     done = _python(kit, "-c", RUN_CELLS, "notebooks/99_toy.ipynb", str(student))
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.strip().splitlines()[-1])
@@ -130,7 +130,7 @@ def test_solution_passes_wrong_answers_fail_and_the_student_copy_is_not_attempte
 
 
 def test_the_student_notebook_holds_no_solution(kit):
-    text = (kit / "notebooks" / "student" / "99_toy_student.ipynb").read_text()
+    text = (kit / "notebooks" / "en" / "student" / "99_toy_student.ipynb").read_text()
     assert "BEGIN SOLUTION" not in text and "YOUR CODE HERE" in text
     assert "isinstance(layer, nn.Linear)" not in text and "512 * 3 + 3" not in text
 

@@ -73,15 +73,15 @@ def test_add_exercises_appends_once_and_keeps_the_lesson(tmp_path):
     authoring.add_exercises(path)  # idempotent: replaces its own section
     nb = nbformat.read(path, as_version=4)
     roles = [c.metadata.get("vgg_course", {}).get("role") for c in nb.cells]
-    expected = [None, None, "section", "setup"]
+    expected = [None, None, "section", "section", "setup"]  # prose: English, then Japanese
     for ex in exercises.load("freezing").EXERCISES:
-        expected += ["task", "answer", "check"] + (["verify"] if ex.verify else [])
+        expected += ["task", "task", "answer", "check"] + (["verify"] if ex.verify else [])
     assert roles == expected and "verify" in roles  # freezing.q3 is predict-then-verify
     assert nb.cells[1].outputs  # the lesson's own outputs are untouched
-    answer = nb.cells[5]
+    answer = nb.cells[7]
     assert answer.metadata.nbgrader["solution"] is True and "### BEGIN SOLUTION" in answer.source
-    assert nb.cells[6].source == exercises.load("freezing").q1.check_source()
-    assert nb.cells[6].metadata.nbgrader["locked"] is True
+    assert nb.cells[8].source == exercises.load("freezing").q1.check_source()
+    assert nb.cells[8].metadata.nbgrader["locked"] is True
 
 
 def test_student_version_has_no_solutions_and_no_outputs(tmp_path):
@@ -120,8 +120,10 @@ def test_committed_student_notebooks_are_up_to_date():
     lessons = authoring.lesson_notebooks()
     if not lessons:
         pytest.skip("no lesson notebooks yet")
-    stale = authoring.write_student_notebooks(lessons, check=True)
-    assert stale == [], "run `python -m vgg_course student-notebooks` and commit notebooks/student/"
+    from vgg_course.instructor import editions
+
+    stale = editions.write_editions(lessons, check=True)
+    assert stale == [], "run `python -m vgg_course editions` and commit notebooks/en/ and notebooks/ja/"
 
 
 def _section(path: Path) -> list:
@@ -209,7 +211,7 @@ def test_sync_stamps_writes_the_students_copies_and_reruns_only_changed_lessons(
                                           for e in exercises.exercises(n) if not e.verify}
     assert runs == [[authoring.sys.executable, str(tmp_path / "scripts" / "regen_notebooks.py"),
                      str(changed)]]
-    assert sorted(p.name for p in (lessons / "student").iterdir()) == [
+    assert sorted(p.name for p in (lessons / "en" / "student").iterdir()) == [
         "01_loading_vgg16_student.ipynb", f"{changed.stem}_student.ipynb"]
     assert authoring.sync(lessons) == [] and len(runs) == 1  # in sync: nothing re-run
     assert authoring.sync(lessons, execute=False) == []

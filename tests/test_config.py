@@ -44,8 +44,10 @@ def test_practice_and_paths(monkeypatch, tmp_path):
     monkeypatch.setenv("VGG_COURSE_DATA_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("VGG_COURSE_LANG", "JA")
     s = vc.config.settings()
-    assert s.mode == "practice" and "random weights" in s.banner().text
+    assert s.mode == "practice" and "ランダム" in s.banner().text  # the banner speaks Japanese
     assert s.data_dir == tmp_path and s.data_home == tmp_path / "home" and s.lang == "ja"
+    with vc.config.use(lang="en") as english:
+        assert "random weights" in english.banner().text
 
 
 def test_flag_values(monkeypatch):

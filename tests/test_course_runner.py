@@ -36,8 +36,8 @@ def test_the_two_installs_are_the_students_plus_jupyterlab_and_plus_the_test_too
     env = tmp_path / ".venv"
     lab = course.install_commands(env, course.EXTRAS["lab"], cpu=False)
     test = course.install_commands(env, course.EXTRAS["test"], cpu=False)
-    assert lab[-1][-2:] == ["-e", ".[lab]"] and test[-1][-2:] == ["-e", ".[lab,test]"]
-    assert "-e .[lab,test]" in (REPO / "requirements.txt").read_text()  # the same install
+    assert lab[-1][-2:] == ["-e", ".[lab]"] and test[-1][-2:] == ["-e", ".[lab,test,ja]"]
+    assert "-e .[lab,test,ja]" in (REPO / "requirements.txt").read_text()  # the same install
     cpu = course.install_commands(env, ["lab"], cpu=True)
     assert cpu[1][-4:] == ["torch", "torchvision", "--index-url", "https://download.pytorch.org/whl/cpu"]
     assert cpu[2][-2:] == ["-e", ".[lab]"]  # after it: pip keeps the CPU build
@@ -69,8 +69,8 @@ def test_setup_installs_once_and_again_only_when_pyproject_or_the_extras_change(
     course.setup(env, "lab")
     assert ran == []  # installed, pyproject unchanged
     course.setup(env, "test")
-    assert ran[-1][-2:] == ["-e", ".[lab,test]"]
-    assert json.loads((env / ".installed").read_text())["extras"] == ["lab", "test"]
+    assert ran[-1][-2:] == ["-e", ".[lab,test,ja]"]
+    assert json.loads((env / ".installed").read_text())["extras"] == ["ja", "lab", "test"]
     ran.clear()
     course.setup(env, "lab")  # the test install includes the lab one
     assert ran == []
@@ -100,8 +100,8 @@ def test_every_make_target_passes_cpu_through(command):
 
 def test_the_quick_tier_runs_pytest_without_the_slow_marks(monkeypatch, tmp_path):
     called = []
-    monkeypatch.setattr(course, "setup", lambda env, kind, cpu=False: tmp_path / "python")
-    monkeypatch.setattr(course.subprocess, "call", lambda cmd, cwd: called.append(cmd) or 0)
+    monkeypatch.setattr(course, "setup", lambda env, kind, cpu=False, lang="en": tmp_path / "python")
+    monkeypatch.setattr(course.subprocess, "call", lambda cmd, cwd, env=None: called.append(cmd) or 0)
     assert course.main(["test", "--fast", "-q"]) == 0
     assert called[-1][1:] == ["-m", "pytest", "-m", "not slow", "-q"]
     assert course.main(["test", "tests/test_freezing.py"]) == 0
@@ -129,12 +129,13 @@ def test_setup_turns_the_news_pop_up_off_in_the_environment_not_in_the_home(monk
     course.setup(env, "lab")
     settings = course.lab_settings_file(env)
     assert json.loads(settings.read_text()) == {
-        "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+        "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+        "@jupyterlab/translation-extension:plugin": {"locale": "en"}}
     assert list(home.iterdir()) == []
     settings.unlink()  # an environment set up before the kit wrote its settings
     ran.clear()
     course.setup(env, "lab")
-    assert ran == [] and json.loads(settings.read_text()) == course.LAB_OVERRIDES  # no reinstall
+    assert ran == [] and json.loads(settings.read_text()) == course.lab_overrides()  # no reinstall
 
 
 def test_the_settings_file_is_where_this_environments_jupyterlab_reads_them_and_fits_its_schema(tmp_path):
@@ -147,27 +148,32 @@ def test_the_settings_file_is_where_this_environments_jupyterlab_reads_them_and_
     written = course.write_lab_settings(tmp_path / "env")
     overrides, error = _get_overrides(str(written.parents[1]))
     assert not error and overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
-    for plugin, values in course.LAB_OVERRIDES.items():
+    schemas = {}
+    for plugin, values in course.lab_overrides("ja").items():
         package, name = plugin.split(":")
-        schema = json.loads((Path(commands.get_app_dir()) / "schemas" / package / f"{name}.json")
-                            .read_text())
-        assert set(values) <= set(schema["properties"]), plugin
-    never = schema["properties"]["fetchNews"]["oneOf"]
+        schemas[plugin] = json.loads((Path(commands.get_app_dir()) / "schemas" / package
+                                      / f"{name}.json").read_text())
+        assert set(values) <= set(schemas[plugin]["properties"]), plugin
+    assert course.lab_overrides("ja")["@jupyterlab/translation-extension:plugin"] == {"locale": "ja_JP"}
+    never = schemas["@jupyterlab/apputils-extension:notification"]["properties"]["fetchNews"]["oneOf"]
     assert {"const": "false", "title": "Never"} in never
 
 
 def test_the_printed_url_is_lesson_00_and_the_kits_files_are_hidden(monkeypatch):
     args = course.lab_server_args()
     assert "--ServerApp.root_dir=." in args
-    assert "--LabApp.default_url=/lab/tree/notebooks/00_setup_check.ipynb" in args
-    assert (REPO / course.LESSON_00).is_file()
+    assert "--LabApp.default_url=/lab/tree/notebooks/en/00_setup_check.ipynb" in args
+    assert "--LabApp.default_url=/lab/tree/notebooks/ja/00_setup_check.ipynb" in \
+        course.lab_server_args(lang="ja")
+    for lang in ("en", "ja"):
+        assert (REPO / course.LESSON_00.format(lang=lang)).is_file()
     hidden = [arg.split("=", 1)[1] for arg in args if arg.startswith("--ContentsManager.hide_globs=")]
     manager = pytest.importorskip("jupyter_server.services.contents.manager")
     defaults = manager.ContentsManager.class_traits()["hide_globs"].default()
     assert set(defaults) < set(hidden) and "__init__.py" in hidden  # its defaults, and more
     assert course.lab_command(Path("py"))[-len(args):] == args
     called = []
-    monkeypatch.setattr(course, "setup", lambda env, kind, cpu=False: Path("py"))
-    monkeypatch.setattr(course.subprocess, "call", lambda cmd, cwd: called.append((cmd, cwd)) or 0)
+    monkeypatch.setattr(course, "setup", lambda env, kind, cpu=False, lang="en": Path("py"))
+    monkeypatch.setattr(course.subprocess, "call", lambda cmd, cwd, env=None: called.append((cmd, cwd)) or 0)
     assert course.main(["lab"]) == 0
     assert called == [(course.lab_command(Path("py")), course.REPO)]

@@ -26,7 +26,7 @@ def test_the_wheel_installed_elsewhere_copies_the_lessons_and_runs_one_from_ther
     fresh.pip_install(python, str(wheel), cwd=work)
     kit = Path(fresh.kit_location(python, work)).parent
     assert kit == fresh.site_packages(python) / "vgg_course"
-    assert (kit / "lessons" / "student" / "03_freezing_student.ipynb").is_file()
+    assert (kit / "lessons" / "en" / "student" / "03_freezing_student.ipynb").is_file()
     assert (kit / "lessons" / "sanitize.cfg").is_file()
 
     dest = work / "my course"

@@ -27,7 +27,8 @@ def test_the_notebooks_whose_point_is_a_result_are_stored_in_real_mode():
     assert {name for name, mode in modes.items() if mode == "real"} == REAL
     for name in REAL:  # and they were stored in it: their banner says so
         nb = json.loads((REPO / "notebooks" / name).read_text())
-        banner = "".join(nb["cells"][1]["outputs"][0]["data"]["text/plain"])
+        first_code = next(c for c in nb["cells"] if c["cell_type"] == "code")
+        banner = "".join(first_code["outputs"][0]["data"]["text/plain"])
         assert "REAL MODE" in banner, name
 
 

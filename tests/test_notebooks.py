@@ -38,12 +38,17 @@ def test_stored_outputs_are_complete_and_clean(path):
             assert "Traceback" not in "".join(out.get("text", "")), f"{path.name}: stored traceback"
 
 
-@pytest.mark.parametrize("path", LESSONS, ids=[p.name for p in LESSONS])
-def test_notebooks_follow_the_house_layout(path):
+EDITIONS = [(p, lang) for p in LESSONS for lang in ("en", "ja")]
+
+
+@pytest.mark.parametrize(("path", "lang"), EDITIONS, ids=[f"{lang}/{p.name}" for p, lang in EDITIONS])
+def test_notebooks_follow_the_house_layout(path, lang):
+    """What a student opens, in either edition: the title, then the mode banner."""
+    path = path.parent / lang / path.name
     nb = json.loads(path.read_text())
     first, second = nb["cells"][0], nb["cells"][1]
     assert first["cell_type"] == "markdown" and "".join(first["source"]).startswith("# ")
-    assert "Run time" in "".join(first["source"]) or "run time" in "".join(first["source"])
+    assert ("**Run time:**" if lang == "en" else "**実行時間:**") in "".join(first["source"])
     assert "banner()" in "".join(second["source"]), "cell 2 must show the mode banner"
     for cell in _code_cells(path):
         src = "".join(cell["source"])

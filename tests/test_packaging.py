@@ -71,9 +71,13 @@ def wheel_names(tmp_path_factory) -> list[str]:
 def test_the_wheel_carries_the_lessons_and_nothing_of_the_learners(wheel_names):
     lessons = sorted(n.removeprefix("vgg_course/lessons/") for n in wheel_names
                      if n.startswith("vgg_course/lessons/") and n.endswith((".ipynb", ".cfg")))
-    assert lessons == workspace.lesson_files()
-    assert "vgg_course/lessons/student/03_freezing_student.ipynb" in wheel_names
-    assert "vgg_course/lessons/student/03_freezing.ipynb" not in wheel_names  # a tab titled like the lesson
+    folder = workspace.lessons_folder()  # the masters and both editions
+    assert lessons == sorted([*(p.name for p in folder.glob("[0-9][0-9]_*.ipynb")), "sanitize.cfg",
+                              *(f"{lang}/{name}" for lang in ("en", "ja")
+                                for name in workspace.lesson_files(folder / lang))])
+    assert "vgg_course/lessons/ja/student/03_freezing_student.ipynb" in wheel_names
+    assert "vgg_course/lessons/en/student/03_freezing.ipynb" not in wheel_names  # a tab titled like the lesson
+    assert "vgg_course/locale/ja/LC_MESSAGES/vgg_course.mo" in wheel_names  # the Japanese messages
     assert "vgg_course/exercises/instructor/freezing.py" in wheel_names  # self-study edition
     top = {n.split("/")[0] for n in wheel_names}
     assert top == {"vgg_course", "vgg_course-0.1.0.dist-info"}, top  # no data/, results/, tests/

@@ -69,7 +69,7 @@ def test_release_holds_the_student_notebooks_a_wheel_and_a_readme(built):
     # its lessons are the student notebooks (for `python -m vgg_course lessons`), no solutions
     assert sorted(n for n in names if n.startswith("vgg_course/lessons/")) == sorted(
         ["vgg_course/lessons/__init__.py", "vgg_course/lessons/sanitize.cfg",
-         *(f"vgg_course/lessons/student/{n}" for n in lessons)])
+         "vgg_course/lessons/en/sanitize.cfg", *(f"vgg_course/lessons/en/student/{n}" for n in lessons)])
 
 
 def test_no_solution_line_anywhere_in_the_release(built):
@@ -101,7 +101,7 @@ def test_every_released_notebook_installs_the_student_wheel_in_colab(built):
     expected = colab.stamped("import vgg_course as vc\n\nvc.config.settings().banner()", SOURCE)
     released = sorted((built / "notebooks").glob("*.ipynb"))
     with zipfile.ZipFile(built / "wheel" / STUDENT_WHEEL) as wheel:  # the kit's own copies too
-        shipped = [nbformat.reads(wheel.read(f"vgg_course/lessons/student/{p.name}").decode(), 4)
+        shipped = [nbformat.reads(wheel.read(f"vgg_course/lessons/en/student/{p.name}").decode(), 4)
                    for p in released]
     for nb in [nbformat.read(p, as_version=4) for p in released] + shipped:
         assert colab.first_code_cell(nb).source == expected

@@ -20,9 +20,10 @@ import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-STUDENT = sorted((NOTEBOOKS / "student").glob("[0-9][0-9]_*.ipynb"))
+STUDENT_EN = sorted((NOTEBOOKS / "en" / "student").glob("[0-9][0-9]_*.ipynb"))
+STUDENT = [*STUDENT_EN, *sorted((NOTEBOOKS / "ja" / "student").glob("[0-9][0-9]_*.ipynb"))]
 REGENERATE = ("regenerate the stored outputs (scripts/regen_notebooks.py) and the student copies "
-              "(python -m vgg_course student-notebooks) after fixing the source")
+              "(python -m vgg_course editions) after fixing the source")
 
 # A machine's absolute path: a POSIX path from the root with at least two parts (/work/x,
 # /root/.cache/..., /home/ann/..., /tmp/pytest-3/..., /Users/ann/..., /content/drive/...), a
@@ -184,7 +185,9 @@ def test_prose_never_points_at_an_output_a_student_copy_does_not_have(path):
 
 def test_every_lesson_has_its_student_copy():
     assert len(LESSONS) >= 8
-    assert [p.stem + "_student" for p in LESSONS] == [p.stem for p in STUDENT], REGENERATE
+    for lang in ("en", "ja"):
+        students = sorted((NOTEBOOKS / lang / "student").glob("[0-9][0-9]_*.ipynb"))
+        assert [p.stem + "_student" for p in LESSONS] == [p.stem for p in students], REGENERATE
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)

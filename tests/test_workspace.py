@@ -44,6 +44,8 @@ def test_the_lessons_ship_in_the_package_and_are_the_repositorys_notebooks():
     assert names == sorted([*lessons, *(f"student/{Path(n).stem}_student.ipynb" for n in lessons),
                             "sanitize.cfg"])
     assert (folder / "06_comparison_lab.ipynb").is_file()
+    for lang in ("en", "ja"):  # both editions ship, each a folder `lessons DEST --lang` copies
+        assert workspace.lesson_files(folder / lang) == names
 
 
 def test_a_student_copy_never_has_its_lessons_file_name():

@@ -13,6 +13,7 @@ from vgg_course import __version__
 # handlers do, so --help and usage errors answer at once (tests/test_cli.py holds them to it).
 # ``commands`` holds the parsers of the modules whose work needs torch or nbformat.
 _COMMAND_MODULES = ("workspace", "instructor.kernel", "commands", "instructor.authoring",
+                    "instructor.editions",
                     "instructor.collect", "instructor.grading", "instructor.shards")
 
 DESCRIPTION = ("The VGG16 transfer-learning course kit from a shell: a course folder for the "

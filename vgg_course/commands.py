@@ -305,6 +305,9 @@ def _add_release(subparsers: argparse._SubParsersAction) -> None:
                         help="the GitHub repository you push the release folder to "
                              "(https://github.com/ORG/REPO, or .../tree/BRANCH/FOLDER): the "
                              "README gets an Open-in-Colab link for every notebook")
+    parser.add_argument("--lang", choices=("en", "ja", "both"), default="en",
+                        help="the edition: en (notebooks/, the default), ja (notebooks/ja/, "
+                             "日本語) or both (notebooks/en/ and notebooks/ja/)")
     parser.set_defaults(func=_cli_release)
 
 
@@ -320,7 +323,7 @@ def _cli_release(args: argparse.Namespace) -> int:
         written = release.write_release(args.out, args.notebooks or None,
                                         colab_source=args.colab_source,
                                         with_colab=not args.no_colab,
-                                        colab_repository=args.colab_links)
+                                        colab_repository=args.colab_links, lang=args.lang)
     except (ValueError, RuntimeError, OSError, nbformat.ValidationError,
             authoring.AuthoringError) as exc:
         print(f"error: {exc}", file=sys.stderr)

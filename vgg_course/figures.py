@@ -19,6 +19,8 @@ import torch
 from matplotlib.figure import Figure
 from PIL import Image
 
+from vgg_course.i18n import _
+
 _CORRECT, _WRONG = "#2e7d32", "#c62828"
 
 
@@ -38,11 +40,13 @@ def to_png(fig: Figure) -> bytes:
 
 def _check_curves(curves: Mapping[str, Mapping[str, Sequence[float]]], keys: Sequence[str]) -> None:
     if not curves:
-        raise ValueError("no curves to plot: pass {recipe name: {'val_acc': [...], ...}}")
+        raise ValueError(_("no curves to plot: pass {example}").format(
+            example="{recipe name: {'val_acc': [...], ...}}"))
     for name, c in curves.items():
         missing = [k for k in keys if k not in c]
         if missing:
-            raise ValueError(f"curves[{name!r}] has no {missing}; it has {sorted(c)}")
+            raise ValueError(_("curves[{name!r}] has no {missing}; it has {keys}").format(
+                name=name, missing=missing, keys=sorted(c)))
 
 
 def curves(curves: Mapping[str, Mapping[str, Sequence[float]]], *,
@@ -109,10 +113,11 @@ def accuracy_vs_cost(rows: Sequence[Mapping], *, accuracy: str = "best_val_acc",
         'log'
     """
     if not rows:
-        raise ValueError("no rows to plot: pass one dict per recipe")
+        raise ValueError(_("no rows to plot: pass one dict per recipe"))
     for key in ("recipe", accuracy, "total_s", "trainable_params", *([spread] if spread else [])):
         if any(key not in r for r in rows):
-            raise ValueError(f"every row needs {key!r}; got keys {sorted(rows[0])}")
+            raise ValueError(_("every row needs {key!r}; got keys {keys}").format(
+                key=key, keys=sorted(rows[0])))
     fig = NotebookFigure(figsize=(11, 4), layout="constrained")
     time_ax, param_ax = fig.subplots(1, 2, sharey=True)
     for i, r in enumerate(rows):
@@ -142,9 +147,11 @@ def confusion_counts(labels: Sequence[int] | torch.Tensor, preds: Sequence[int] 
     """
     labels, preds = torch.as_tensor(labels).long().flatten(), torch.as_tensor(preds).long().flatten()
     if labels.shape != preds.shape:
-        raise ValueError(f"{labels.numel()} labels but {preds.numel()} predictions")
+        raise ValueError(_("{labels} labels but {preds} predictions").format(
+            labels=labels.numel(), preds=preds.numel()))
     if labels.numel() and (min(labels.min(), preds.min()) < 0 or max(labels.max(), preds.max()) >= num_classes):
-        raise ValueError(f"labels and predictions must lie in 0..{num_classes - 1}")
+        raise ValueError(_("labels and predictions must lie in 0..{last}").format(
+            last=num_classes - 1))
     flat = torch.bincount(labels * num_classes + preds, minlength=num_classes * num_classes)
     return flat.view(num_classes, num_classes)
 
@@ -197,9 +204,9 @@ def prediction_grid(paths: Sequence[str | os.PathLike], labels: Sequence[int], p
     """
     n = len(paths)
     if not (len(labels) == len(preds) == n) or (probs is not None and len(probs) != n):
-        raise ValueError("paths, labels, preds (and probs) must have one entry per image")
+        raise ValueError(_("paths, labels, preds (and probs) must have one entry per image"))
     if n == 0:
-        raise ValueError("no images to show")
+        raise ValueError(_("no images to show"))
     order = list(range(n))
     if mistakes_first:
         order.sort(key=lambda i: int(labels[i]) == int(preds[i]))  # stable: mistakes, then the rest
@@ -247,9 +254,9 @@ def top_k_grid(paths: Sequence[str | os.PathLike], tops: Sequence, *, true_names
         (2, 'ant')
     """
     if len(paths) != len(tops) or (true_names is not None and len(true_names) != len(paths)):
-        raise ValueError("paths, tops (and true_names) must have one entry per photo")
+        raise ValueError(_("paths, tops (and true_names) must have one entry per photo"))
     if not paths:
-        raise ValueError("no photos to show")
+        raise ValueError(_("no photos to show"))
     fig = NotebookFigure(figsize=(9, 2.3 * len(paths)), layout="constrained")
     axes = fig.subplots(len(paths), 2, squeeze=False, width_ratios=(1, 1.6))
     for (photo_ax, bar_ax), path, top, i in zip(axes, paths, tops, range(len(paths))):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import os
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from PIL import Image
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from vgg_course import config, tables
+from vgg_course.i18n import N_, _
 
 SPLITS = ("train", "val")
 _SHOWN = 20  # skipped files listed in a cell; the report keeps all of them
@@ -65,11 +67,11 @@ class FolderReport:
         """Raise :class:`DataError` for structural problems (and, if ``strict``, skipped files)."""
         problems = list(self.errors)
         if strict and self.skipped:
-            problems += [f"{s.path}: {s.reason} (strict mode refuses skipped files)"
-                         for s in self.skipped]
+            problems += [_("{path}: {reason} (strict mode refuses skipped files)").format(
+                path=s.path, reason=s.reason) for s in self.skipped]
         if problems:
-            raise DataError(f"The image folder {self.root} cannot be used:\n  - "
-                            + "\n  - ".join(problems))
+            raise DataError(_("The image folder {root} cannot be used:").format(root=self.root)
+                            + "\n  - " + "\n  - ".join(problems))
         return self
 
     @property
@@ -77,55 +79,76 @@ class FolderReport:
         """The folder as a notebook shows it (``Settings.shown``); ``root`` is the full path."""
         return config.settings().shown(self.root)
 
+    @property
+    def shown_layout(self) -> str:
+        """``layout`` in the current language (``layout`` itself stays English: data)."""
+        split = re.fullmatch(r"one folder, (.+) to val by seed (.+)", self.layout)
+        if split is None:
+            return self.layout
+        return _("one folder, {fraction} to val by seed {seed}").format(
+            fraction=split[1], seed=split[2])
+
     def summary(self) -> str:
         """Which files were checked, and how: one sentence for a log or a results file."""
         used = self.total("train") + self.total("val")
-        return (f"{used + len(self.skipped)} files under {self.shown_root} ({self.layout}) were "
-                f"each opened and fully decoded before training: {self.total('train')} train and "
-                f"{self.total('val')} val images used, {len(self.skipped)} skipped.")
+        return _("{files} files under {root} ({layout}) were each opened and fully decoded "
+                 "before training: {train} train and {val} val images used, {skipped} "
+                 "skipped.").format(files=used + len(self.skipped), root=self.shown_root,
+                                    layout=self.shown_layout, train=self.total("train"),
+                                    val=self.total("val"), skipped=len(self.skipped))
 
     def _table(self) -> tables.Table:
         rows = []
         for split in self.counts:
             row = [self.counts[split].get(c, 0) for c in self.classes]
             rows.append([split, *map(str, row), str(sum(row))])
-        return tables.Table(["split", *self.classes, "total"], rows,
+        return tables.Table([_("split"), *self.classes, _("total")], rows,
                             right=range(1, len(self.classes) + 2))
 
     def __repr__(self) -> str:
-        lines = [f"Image folder {self.shown_root} ({self.layout})", self._table().text()]
-        lines.append(f"Skipped {len(self.skipped)} file(s)" + (":" if self.skipped else "."))
+        lines = [_("Image folder {root} ({layout})").format(root=self.shown_root,
+                                                            layout=self.shown_layout),
+                 self._table().text()]
+        lines.append((_("Skipped {n} file(s):") if self.skipped else _("Skipped {n} file(s)."))
+                     .format(n=len(self.skipped)))
         lines += [f"  {s.path}: {s.reason}" for s in self.skipped[:_SHOWN]]
         if len(self.skipped) > _SHOWN:
-            lines.append(f"  ... and {len(self.skipped) - _SHOWN} more (see report.skipped)")
+            lines.append("  " + _("... and {n} more (see report.skipped)").format(
+                n=len(self.skipped) - _SHOWN))
         if self.errors:
-            lines.append("Problems (fix these before training):")
+            lines.append(_("Problems (fix these before training):"))
             lines += [f"  - {e}" for e in self.errors]
         else:
-            lines.append("No problems: ready to train.")
+            lines.append(_("No problems: ready to train."))
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         esc = html.escape
-        parts = [f"<b>Image folder</b> <code>{esc(self.shown_root)}</code> ({esc(self.layout)})",
+        title = esc(_("Image folder"))
+        skipped = esc(_("Skipped {n} file(s)").format(n=len(self.skipped)))
+        parts = [f"<b>{title}</b> <code>{esc(self.shown_root)}</code> ({esc(self.shown_layout)})",
                  self._table().html(),
-                 f"<b>Skipped {len(self.skipped)} file(s)</b>"]
+                 f"<b>{skipped}</b>"]
         if self.skipped:
             more = len(self.skipped) - _SHOWN
+            and_more = esc(_("... and {n} more (see report.skipped)").format(n=more))
             parts.append("<ul>" + "".join(f"<li><code>{esc(s.path)}</code>: {esc(s.reason)}</li>"
                                           for s in self.skipped[:_SHOWN])
-                         + (f"<li>... and {more} more (see report.skipped)</li>" if more > 0 else "")
+                         + (f"<li>{and_more}</li>" if more > 0 else "")
                          + "</ul>")
         if self.errors:
-            parts.append('<b style="color:#b00020">Problems (fix these before training):</b><ul>'
+            problems = esc(_("Problems (fix these before training):"))
+            parts.append(f'<b style="color:#b00020">{problems}</b><ul>'
                          + "".join(f"<li>{esc(e)}</li>" for e in self.errors) + "</ul>")
         else:
-            parts.append('<span style="color:#2e7d32">No problems: ready to train.</span>')
+            ready = esc(_("No problems: ready to train."))
+            parts.append(f'<span style="color:#2e7d32">{ready}</span>')
         return "<div>" + "<br>".join(parts) + "</div>"
 
 
-# (path, size, mtime_ns) -> None if the image decodes, else the reason it does not.
-_checked: dict[tuple[str, int, int], str | None] = {}
+# (path, size, mtime_ns) -> None if the image decodes, else the reason it does not (a message
+# and its fields, translated when returned: the language may change between two checks).
+_checked: dict[tuple[str, int, int], tuple[str, dict] | None] = {}
 
 
 def check_image(path: str | os.PathLike) -> str | None:
@@ -141,30 +164,33 @@ def check_image(path: str | os.PathLike) -> str | None:
     path = str(path)
     name = os.path.basename(path)
     if name.startswith("."):
-        return "hidden file"
+        return _("hidden file")
     ext = os.path.splitext(name)[1].lower()
     if ext not in IMG_EXTENSIONS:
-        return (f"'{ext or name}' is not a file type ImageFolder loads "
-                f"({', '.join(IMG_EXTENSIONS)})")
+        return _("'{ext}' is not a file type ImageFolder loads ({extensions})").format(
+            ext=ext or name, extensions=", ".join(IMG_EXTENSIONS))
     stat = os.stat(path)
     key = (path, stat.st_size, stat.st_mtime_ns)
     if key not in _checked:
         _checked[key] = _decode_problem(path)
-    return _checked[key]
+    problem = _checked[key]
+    return None if problem is None else _(problem[0]).format(**problem[1])
 
 
-def _decode_problem(path: str) -> str | None:
+def _decode_problem(path: str) -> tuple[str, dict] | None:
+    """``None`` if the image decodes, else why not: a message to translate and its fields."""
     try:
         with Image.open(path) as img:
             img.draft("RGB", (max(1, img.width // 8), max(1, img.height // 8)))  # JPEG: fast DCT scaling
             img.load()  # decodes every byte: truncated or corrupt data raises here
             if img.width < 1 or img.height < 1:
-                return "has no pixels"
+                return N_("has no pixels"), {}
     except Exception as exc:  # UnidentifiedImageError, OSError (truncated), DecompressionBombError...
         detail = str(exc).splitlines()[0] if str(exc) else ""
         if type(exc).__name__ == "UnidentifiedImageError":
-            return "cannot be read as an image (UnidentifiedImageError)"
-        return f"corrupt or truncated image ({type(exc).__name__}: {detail})"
+            return N_("cannot be read as an image (UnidentifiedImageError)"), {}
+        return (N_("corrupt or truncated image ({error_type}: {detail})"),
+                {"error_type": type(exc).__name__, "detail": detail})
     return None
 
 
@@ -213,10 +239,10 @@ def validate_folder(root: str | os.PathLike, *, val_fraction: float | None = Non
     layout = "train/ + val/" if val_fraction is None else f"one folder, {val_fraction:.0%} to val by seed {seed}"
     report = FolderReport(root, layout, [], {})
     if not root.exists():
-        report.errors.append(f"{root} does not exist.")
+        report.errors.append(_("{root} does not exist.").format(root=root))
         return report
     if not root.is_dir():
-        report.errors.append(f"{root} is a file, not a folder of images.")
+        report.errors.append(_("{root} is a file, not a folder of images.").format(root=root))
         return report
     if val_fraction is None:
         _validate_split_layout(report, root)
@@ -228,11 +254,16 @@ def validate_folder(root: str | os.PathLike, *, val_fraction: float | None = Non
 def _validate_split_layout(report: FolderReport, root: Path) -> None:
     missing = [s for s in SPLITS if not (root / s).is_dir()]
     if missing:
-        found = ", ".join(_class_dirs(root)) or "no folders"
-        report.errors.append(
-            f"{root} has no {' and no '.join(s + '/' for s in missing)} folder (it has: {found}). "
-            "Expected root/train/<class>/... and root/val/<class>/...; if your images are in one "
-            "folder of class folders, pass val_fraction=0.2 to split them by a seed.")
+        found = ", ".join(_class_dirs(root)) or _("no folders")
+        problem = _(
+            "{root} has no train/ and no val/ folder (it has: {found}). Expected "
+            "root/train/<class>/... and root/val/<class>/...; if your images are in one folder of "
+            "class folders, pass val_fraction=0.2 to split them by a seed."
+        ) if len(missing) == 2 else _(
+            "{root} has no {split}/ folder (it has: {found}). Expected "
+            "root/train/<class>/... and root/val/<class>/...; if your images are in one folder of "
+            "class folders, pass val_fraction=0.2 to split them by a seed.")
+        report.errors.append(problem.format(root=root, split=missing[0], found=found))
         return
     good = {s: _scan(report, root, root / s) for s in SPLITS}
     report.classes = list(good["train"])
@@ -241,18 +272,21 @@ def _validate_split_layout(report: FolderReport, root: Path) -> None:
         report.files[s] = [p for c in report.classes for p in good[s].get(c, [])]
     extra = sorted(set(good["val"]) - set(good["train"]))
     if extra:
-        report.errors.append(f"val/ has class(es) {extra} that train/ lacks: the model cannot "
-                             "learn them. Add train images or remove those val folders.")
+        report.errors.append(_("val/ has class(es) {classes} that train/ lacks: the model cannot "
+                               "learn them. Add train images or remove those val folders.")
+                             .format(classes=extra))
     lacking = sorted(set(good["train"]) - set(good["val"]))
     if lacking:
-        report.errors.append(f"val/ has no folder for class(es) {lacking}: train/ and val/ need "
-                             "the same class folders, or their label numbers would not match.")
+        report.errors.append(_("val/ has no folder for class(es) {classes}: train/ and val/ need "
+                               "the same class folders, or their label numbers would not match.")
+                             .format(classes=lacking))
     _check_classes(report, report.counts)
 
 
 def _validate_one_folder(report: FolderReport, root: Path, val_fraction: float, seed: int) -> None:
     if not 0 < val_fraction < 1:
-        report.errors.append(f"val_fraction must be between 0 and 1, not {val_fraction}.")
+        report.errors.append(_("val_fraction must be between 0 and 1, not {val_fraction}.")
+                             .format(val_fraction=val_fraction))
         return
     good = _scan(report, root, root)
     report.classes = list(good)
@@ -267,25 +301,27 @@ def _validate_one_folder(report: FolderReport, root: Path, val_fraction: float, 
         report.counts["train"][cls] = len(paths) - n_val
         report.counts["val"][cls] = n_val
         if len(paths) == 1:
-            report.errors.append(f"{cls}/ has a single usable image: it cannot be in both splits.")
+            report.errors.append(_("{cls}/ has a single usable image: it cannot be in both "
+                                   "splits.").format(cls=cls))
     for cls, paths in good.items():  # keep ImageFolder's order within each split
         report.files["train"] += [p for p in paths if p not in val_files]
         report.files["val"] += [p for p in paths if p in val_files]
     if (root / "train").is_dir() and (root / "val").is_dir():
-        report.errors.append(f"{root} already has train/ and val/: leave out val_fraction.")
+        report.errors.append(_("{root} already has train/ and val/: leave out val_fraction.")
+                             .format(root=root))
     _check_classes(report, {"": {c: len(p) for c, p in good.items()}})
 
 
 def _check_classes(report: FolderReport, counts: dict[str, dict[str, int]]) -> None:
     if not report.classes:
-        report.errors.append(f"{report.root} has no class folders: put each class's images "
-                             "in a folder named after the class.")
+        report.errors.append(_("{root} has no class folders: put each class's images in a "
+                               "folder named after the class.").format(root=report.root))
     elif len(report.classes) == 1:
-        report.errors.append(f"only one class ('{report.classes[0]}'): a classifier needs at "
-                             "least two class folders.")
+        report.errors.append(_("only one class ('{cls}'): a classifier needs at least two class "
+                               "folders.").format(cls=report.classes[0]))
     for split, per_class in counts.items():
         for cls, n in per_class.items():
             if n == 0:
                 where = f"{split}/{cls}" if split else cls
-                report.errors.append(f"{where}/ has no usable images (empty, or every file "
-                                     "was skipped).")
+                report.errors.append(_("{where}/ has no usable images (empty, or every file "
+                                       "was skipped).").format(where=where))

@@ -34,12 +34,11 @@ from torch import nn
 from torchvision.models import VGG
 
 from vgg_course import tables
+from vgg_course.i18n import _
 
-__all__ = [
-    "Block", "BlockTable", "Change", "Counts", "blocks", "block_names", "block_table",
-    "counts", "freeze", "freeze_blocks", "freeze_matching", "freeze_up_to", "frozen_blocks",
-    "trainable_count", "unfreeze", "unfreeze_blocks", "unfreeze_matching",
-]
+__all__ = ["Block", "BlockTable", "Change", "Counts", "blocks", "block_names", "block_table", "counts",
+           "freeze", "freeze_blocks", "freeze_matching", "freeze_up_to", "frozen_blocks",
+           "trainable_count", "unfreeze", "unfreeze_blocks", "unfreeze_matching"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ class Counts:
         return self.trainable + self.frozen
 
     def __str__(self) -> str:  # the freeze widget's label shows this text
-        return f"trainable {self.trainable:,} | frozen {self.frozen:,} | total {self.total:,}"
+        return _("trainable {c.trainable:,} | frozen {c.frozen:,} | total {c.total:,}").format(c=self)
 
     def __repr__(self) -> str:
         return f"Counts(trainable={self.trainable:,}, frozen={self.frozen:,}, total={self.total:,})"
@@ -70,15 +69,16 @@ class Change:
     tensors_changed: int
 
     def __repr__(self) -> str:
-        return (f"{self.action}: trainable {self.before.trainable:,} -> {self.after.trainable:,}, "
-                f"frozen {self.before.frozen:,} -> {self.after.frozen:,} "
-                f"(of {self.after.total:,}; {self.tensors_changed} tensors changed)")
+        return _("{action}: trainable {before.trainable:,} -> {after.trainable:,}, frozen "
+                 "{before.frozen:,} -> {after.frozen:,} (of {after.total:,}; {tensors_changed} "
+                 "tensors changed)").format(**vars(self))
 
     def _repr_html_(self) -> str:
         rows = [[label, f"{b:,}", f"{a:,}"] for label, b, a in (
             ("trainable", self.before.trainable, self.after.trainable),
             ("frozen", self.before.frozen, self.after.frozen))]
-        return (f"<b>{html.escape(self.action)}</b> ({self.tensors_changed} tensors changed)"
+        return (_("<b>{action}</b> ({tensors_changed} tensors changed)").format(  # labels: fields
+                    action=html.escape(self.action), tensors_changed=self.tensors_changed)
                 + tables.Table(["", "before", "after"], rows, right={1, 2}).html())
 
 
@@ -162,9 +162,9 @@ def _matching(model: nn.Module, pattern: str) -> list[nn.Parameter]:
     named = list(model.named_parameters())
     found = [p for name, p in named if fnmatch.fnmatchcase(name, pattern)]
     if not found:
-        examples = ", ".join(name for name, _ in named[:3])
-        raise ValueError(f"no parameter name matches {pattern!r}; names look like {examples}, ... "
-                         f"(glob patterns: 'classifier.*', 'features.2[4-9].*', '*.bias')")
+        raise ValueError(_("no parameter name matches {pattern!r}; names look like {examples}, ... "
+                           "(glob patterns: 'classifier.*', 'features.2[4-9].*', '*.bias')").format(
+                               pattern=pattern, examples=", ".join(name for name, _p in named[:3])))
     return found
 
 
@@ -202,8 +202,8 @@ def blocks(model: nn.Module) -> list[Block]:
     """
     features = _sequential(model, "features")
     if features is None:
-        raise TypeError(f"{type(model).__name__} has no `features` Sequential to cut into blocks; "
-                        "use freeze(module) or freeze_matching(model, pattern) instead")
+        raise TypeError(_("{model} has no `features` Sequential to cut into blocks; use freeze(module) or "
+                          "freeze_matching(model, pattern) instead").format(model=type(model).__name__))
     is_vgg = isinstance(model, VGG)
     groups: list[list[str]] = [[]]
     for i, layer in enumerate(features):
@@ -235,13 +235,14 @@ def block_names(model: nn.Module) -> list[str]:
 def _block(model: nn.Module, name: str) -> Block:
     found = {b.name: b for b in blocks(model)}
     if name not in found:
-        raise ValueError(f"unknown block {name!r}; this model's blocks are {', '.join(found)}")
+        raise ValueError(_("unknown block {name!r}; this model's blocks are {blocks}").format(
+            name=name, blocks=", ".join(found)))
     return found[name]
 
 
 def _named_blocks_params(model: nn.Module, names: tuple[str, ...]) -> list[nn.Parameter]:
     if not names:
-        raise ValueError(f"name at least one block: {', '.join(block_names(model))}")
+        raise ValueError(_("name at least one block: {blocks}").format(blocks=", ".join(block_names(model))))
     return [p for name in names for p in _block_params(model, _block(model, name))]
 
 
@@ -323,8 +324,7 @@ class BlockTable:
                 for r in self.rows]
         c = self.counts
         rows.append(("all", "", f"{c.trainable:,}", f"{c.total:,}", "100.0%"))
-        return tables.Table(("block", "modules", "trainable", "parameters", "share"), rows,
-                            right={2, 3, 4})
+        return tables.Table(("block", "modules", "trainable", "parameters", "share"), rows, right={2, 3, 4})
 
     def __repr__(self) -> str:
         return self._table().text()

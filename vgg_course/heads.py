@@ -17,6 +17,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from vgg_course.i18n import _
+
 __all__ = ["Head", "find_head", "keep_rows", "new_classifier", "replace_head", "set_head"]
 
 
@@ -31,19 +33,27 @@ class Head:
 
     @property
     def explanation(self) -> str:
-        layer = ("a Linear layer" if self.kind == "Linear"
-                 else "a 1x1 convolution (one output channel per class, averaged over positions)")
+        if self.kind == "Linear":
+            text = _("`{path}` is the head: a Linear layer mapping {in_features:,} features to "
+                     "{out_features:,} class scores.")
+        else:
+            text = _("`{path}` is the head: a 1x1 convolution (one output channel per class, "
+                     "averaged over positions) mapping {in_features:,} features to "
+                     "{out_features:,} class scores.")
         extra = "" if self.kind == "Linear" else ", kernel_size=1"
-        return (f"`{self.path}` is the head: {layer} mapping {self.in_features:,} features to "
-                f"{self.out_features:,} class scores. replace_head(model, k) swaps it for a fresh "
-                f"{self.kind}({self.in_features}, k{extra}); everything before it stays as it is.")
+        swap = _("replace_head(model, k) swaps it for a fresh {layer}; everything before it "
+                 "stays as it is.")
+        text = text.format(path=self.path, in_features=self.in_features,
+                           out_features=self.out_features)
+        space = "" if text.endswith("。") else " "  # Japanese sentences take no space between
+        return text + space + swap.format(layer=f"{self.kind}({self.in_features}, k{extra})")
 
     def __repr__(self) -> str:
         return (f"Head(path={self.path!r}, kind={self.kind!r}, in_features={self.in_features}, "
                 f"out_features={self.out_features})")
 
     def _repr_markdown_(self) -> str:
-        return f"**Head:** {html.escape(self.explanation)}"
+        return _("**Head:** {explanation}").format(explanation=html.escape(self.explanation))
 
 
 def _head_kind(layer: nn.Module) -> tuple[str, int, int] | None:
@@ -71,13 +81,15 @@ def find_head(model: nn.Module) -> Head:
         if any(True for _ in module.parameters(recurse=False)):
             last = path, module
     if last is None:
-        raise ValueError(f"{type(model).__name__} has no layer with parameters, so no head to find")
+        raise ValueError(_("{model} has no layer with parameters, so no head to find").format(
+            model=type(model).__name__))
     path, layer = last
     kind = _head_kind(layer)
     if kind is None:
-        raise ValueError(f"the last layer with parameters in {type(model).__name__} is `{path}` = "
-                         f"{layer}, not a Linear or 1x1 Conv2d head; replace it by hand with "
-                         f"set_head(model, layer, path=...)")
+        raise ValueError(_("the last layer with parameters in {model} is `{path}` = {layer}, not "
+                           "a Linear or 1x1 Conv2d head; replace it by hand with "
+                           "set_head(model, layer, path=...)").format(
+                               model=type(model).__name__, path=path, layer=layer))
     return Head(path, *kind)
 
 
@@ -89,10 +101,11 @@ def _fresh(kind: str, in_features: int, num_classes: int) -> nn.Module:
 
 def _check_num_classes(num_classes: int) -> None:
     if isinstance(num_classes, bool) or not isinstance(num_classes, int):
-        raise TypeError(f"num_classes must be an int, got {type(num_classes).__name__} {num_classes!r}")
+        raise TypeError(_("num_classes must be an int, got {type} {value!r}").format(
+            type=type(num_classes).__name__, value=num_classes))
     if num_classes < 1:
-        raise ValueError(f"num_classes must be at least 1, got {num_classes} "
-                         "(2 for ants vs bees; the number of class folders for your own data)")
+        raise ValueError(_("num_classes must be at least 1, got {value} (2 for ants vs bees; the "
+                           "number of class folders for your own data)").format(value=num_classes))
 
 
 def _place(model: nn.Module, path: str, layer: nn.Module) -> None:
@@ -122,8 +135,9 @@ def set_head(model: nn.Module, layer: nn.Module, *, path: str | None = None) -> 
         new = _head_kind(layer)
         got = new[1] if new else getattr(layer, "in_features", None)
         if got is not None and got != expected:
-            raise ValueError(f"the new head takes {got} inputs but `{path}` receives {expected}; "
-                             f"use {head.kind}({expected}, num_classes)")
+            raise ValueError(_("the new head takes {got} inputs but `{path}` receives {expected}; "
+                               "use {kind}({expected}, num_classes)").format(
+                                   got=got, path=path, expected=expected, kind=head.kind))
     _place(model, path, layer)
     return model
 
@@ -168,12 +182,13 @@ def keep_rows(model: nn.Module, rows: Sequence[int]) -> nn.Module:
     head = find_head(model)
     rows = [int(r) for r in rows]
     if not rows or len(set(rows)) != len(rows):
-        raise ValueError(f"rows must name each kept output once, got {rows}")
+        raise ValueError(_("rows must name each kept output once, got {rows}").format(rows=rows))
     outside = [r for r in rows if not 0 <= r < head.out_features]
     if outside:
-        raise ValueError(f"the head `{head.path}` has {head.out_features:,} outputs, so no row "
-                         f"{outside[0]}; keep_rows needs the pretrained head (ImageNet's 1,000 "
-                         "outputs), before any other head has replaced it")
+        raise ValueError(_("the head `{path}` has {outputs:,} outputs, so no row {row}; keep_rows "
+                           "needs the pretrained head (ImageNet's 1,000 outputs), before any "
+                           "other head has replaced it").format(
+                               path=head.path, outputs=head.out_features, row=outside[0]))
     old = model.get_submodule(head.path)
     replace_head(model, len(rows))
     new = model.get_submodule(head.path)
@@ -203,11 +218,13 @@ def new_classifier(model: nn.Module, num_classes: int) -> nn.Module:
     _check_num_classes(num_classes)
     classifier = getattr(model, "classifier", None)
     if not isinstance(classifier, nn.Module):
-        raise ValueError(f"{type(model).__name__} has no `classifier` to re-initialise; "
-                         "use replace_head(model, num_classes) instead")
+        raise ValueError(_("{model} has no `classifier` to re-initialise; use "
+                           "replace_head(model, num_classes) instead").format(
+                               model=type(model).__name__))
     head = find_head(model)
     if not head.path.startswith("classifier"):
-        raise ValueError(f"the head of {type(model).__name__} is `{head.path}`, not in `classifier`")
+        raise ValueError(_("the head of {model} is `{path}`, not in `classifier`").format(
+            model=type(model).__name__, path=head.path))
     for module in classifier.modules():  # in place: no second copy of VGG16's 494 MB classifier
         if hasattr(module, "reset_parameters"):
             module.reset_parameters()

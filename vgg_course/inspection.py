@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from vgg_course import tables
+from vgg_course.i18n import _
 
 
 def module_path(key: str, root: str = "model") -> str:
@@ -87,7 +88,7 @@ class StateDictTable:
 
     def _repr_html_(self) -> str:
         return tables.Table(self.header, self._cells(80), right={0, 5},
-                            caption=f"{len(self.rows)} state_dict keys").html()
+                            caption=_("{n} state_dict keys").format(n=len(self.rows))).html()
 
 
 def state_dict_table(model: nn.Module, root: str = "model") -> StateDictTable:
@@ -143,7 +144,8 @@ class ParamCounts:
         for section in self.sections:
             if section.name == name:
                 return section
-        raise KeyError(f"no section {name!r}; sections are {[s.name for s in self.sections]}")
+        raise KeyError(_("no section {name!r}; sections are {sections}").format(
+            name=name, sections=[s.name for s in self.sections]))
 
     def _cells(self) -> list[list[str]]:
         def pct(n: int) -> str:

@@ -22,6 +22,7 @@ from torch import nn
 from torchvision.models import VGG16_Weights, WeightsEnum, vgg16
 
 from vgg_course import downloads
+from vgg_course.i18n import _
 
 DEFAULT_WEIGHTS = VGG16_Weights.IMAGENET1K_V1
 _WIDTH = 100  # a student's error fits on one screen: at most 15 lines of this many characters
@@ -98,12 +99,13 @@ def expected(weights: WeightsEnum = DEFAULT_WEIGHTS) -> tuple[str, int]:
     """
     hook = os.environ.get("VGG_COURSE_TEST_WEIGHTS_SHA256", "")
     if hook and weights == DEFAULT_WEIGHTS:
-        sha, _, size = hook.partition(":")
+        sha, _sep, size = hook.partition(":")
         return sha.strip().lower(), int(size)
     try:
         return KNOWN_FILES[file_name(weights)]
     except KeyError:
-        raise WeightsError(f"The kit has no checksum for {file_name(weights)}.") from None
+        raise WeightsError(_("The kit has no checksum for {name}.").format(
+            name=file_name(weights))) from None
 
 
 def ways_out(weights: WeightsEnum = DEFAULT_WEIGHTS) -> str:
@@ -113,15 +115,15 @@ def ways_out(weights: WeightsEnum = DEFAULT_WEIGHTS) -> str:
     """
     sha, size = expected(weights)
     name = file_name(weights)
-    return (
+    return _(
         "Ways out:\n"
         "  1. Practise now with random weights (shapes and counts are real, predictions are not):\n"
         "       vc.config.use(\"practice\")   in a cell, no restart   (in a shell: VGG_COURSE_PRACTICE=1)\n"
-        f"  2. Install {name} ({size:,} bytes, SHA-256 {sha[:16]}...) from a USB stick or\n"
-        f"     a shared drive:   python -m vgg_course weights install /path/to/{name}\n"
-        f"  3. Connect to the internet and run it again: it downloads {size / 1e6:,.0f} MB from\n"
-        f"     {weights.url}"
-    )
+        "  2. Install {name} ({size} bytes, SHA-256 {sha}...) from a USB stick or\n"
+        "     a shared drive:   python -m vgg_course weights install /path/to/{name}\n"
+        "  3. Connect to the internet and run it again: it downloads {mb} MB from\n"
+        "     {url}"
+    ).format(name=name, size=f"{size:,}", sha=sha[:16], mb=f"{size / 1e6:,.0f}", url=weights.url)
 
 
 _verified: dict[tuple[str, int, int], bool] = {}
@@ -137,8 +139,8 @@ def verify_cached(path: Path, weights: WeightsEnum = DEFAULT_WEIGHTS, *, progres
             downloads.verify_file(path, sha, size=size, progress=progress)
         except downloads.ChecksumError as exc:
             raise WeightsError(
-                f"The cached weights file is damaged: {exc}\nDelete it and install it again.\n"
-                + ways_out(weights)
+                _("The cached weights file is damaged: {error}\nDelete it and install it again.")
+                .format(error=exc) + "\n" + ways_out(weights)
             ) from None  # the message holds the cause
         _verified[key] = True
     return path
@@ -146,18 +148,21 @@ def verify_cached(path: Path, weights: WeightsEnum = DEFAULT_WEIGHTS, *, progres
 
 def _check_state_dict(obj: object, arch: Callable[..., nn.Module], source: Path) -> dict:
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise WeightsError(f"{source} is not a state_dict (a dict of tensor names to tensors).")
+        raise WeightsError(_("{path} is not a state_dict (a dict of tensor names to tensors).")
+                           .format(path=source))
     with torch.device("meta"):
         reference = arch(weights=None).state_dict()
     if obj.keys() != reference.keys():
         missing = sorted(reference.keys() - obj.keys())[:3]
         extra = sorted(obj.keys() - reference.keys())[:3]
-        raise WeightsError(f"{source} does not hold {arch.__name__} weights "
-                           f"(missing keys {missing}, unexpected keys {extra}).")
+        raise WeightsError(_("{path} does not hold {arch} weights (missing keys {missing}, "
+                             "unexpected keys {extra}).").format(
+            path=source, arch=arch.__name__, missing=missing, extra=extra))
     for key, tensor in obj.items():
         if tensor.shape != reference[key].shape:
-            raise WeightsError(f"{source}: {key} has shape {tuple(tensor.shape)}, "
-                               f"{arch.__name__} needs {tuple(reference[key].shape)}.")
+            raise WeightsError(_("{path}: {key} has shape {shape}, {arch} needs {needed}.").format(
+                path=source, key=key, shape=tuple(tensor.shape), arch=arch.__name__,
+                needed=tuple(reference[key].shape)))
     return obj
 
 
@@ -167,11 +172,12 @@ def read_state_dict(path: str | os.PathLike, *, arch: Callable[..., nn.Module] =
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError, RuntimeError from zip reading, EOFError...
-        raise WeightsError(
-            f"{path} could not be read as safe PyTorch weights ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''}). It may be truncated, or a pickle "
-            "that would run code, which torch.load(weights_only=True) refuses."
-        ) from exc
+        raise WeightsError(_(
+            "{path} could not be read as safe PyTorch weights ({error_type}: {detail}). It may "
+            "be truncated, or a pickle that would run code, which torch.load(weights_only=True) "
+            "refuses."
+        ).format(path=path, error_type=type(exc).__name__,
+                 detail=str(exc).splitlines()[0] if str(exc) else "")) from exc
     return _check_state_dict(obj, arch, path)
 
 
@@ -194,12 +200,13 @@ def install(
     """
     src = Path(src).expanduser()
     if not src.is_file():
-        raise FileNotFoundError(f"No weights file at {src}.")
+        raise FileNotFoundError(_("No weights file at {path}.").format(path=src))
     sha, size = expected(weights)
     try:
         downloads.verify_file(src, sha, size=size, progress=progress)
     except downloads.ChecksumError as exc:
-        raise WeightsError(f"Refused {src}: {exc} Nothing was installed.") from exc
+        raise WeightsError(_("Refused {src}: {error} Nothing was installed.").format(
+            src=src, error=exc)) from exc
     read_state_dict(src, arch=arch)
     return downloads.install_file(src, cache_path(weights))
 
@@ -222,17 +229,18 @@ def load_state_dict(
     if not path.is_file():
         if not download:
             raise WeightsUnavailableError(
-                f"The pretrained VGG16 weights are not on this machine: no file\n  {path}\n"
-                + ways_out(weights))
+                _("The pretrained VGG16 weights are not on this machine: no file\n  {path}")
+                .format(path=path) + "\n" + ways_out(weights))
         sha, size = expected(weights)
         try:
             downloads.download(weights.url, path, sha256=sha, size=size, progress=progress)
         except (downloads.DownloadError, downloads.ChecksumError) as exc:
             why = exc.__cause__ if isinstance(exc, downloads.DownloadError) and exc.__cause__ else exc
-            failed = textwrap.shorten(f"and downloading them failed: {why}", _WIDTH)
+            failed = textwrap.shorten(
+                _("and downloading them failed: {why}").format(why=why), _WIDTH)
             raise WeightsUnavailableError(  # from None: a student reads one short error, no chain
-                f"The pretrained VGG16 weights are not on this machine: no file\n  {path}\n"
-                f"{failed}\n" + ways_out(weights)) from None
+                _("The pretrained VGG16 weights are not on this machine: no file\n  {path}")
+                .format(path=path) + f"\n{failed}\n" + ways_out(weights)) from None
     verify_cached(path, weights, progress=progress)
     return read_state_dict(path, arch=arch)
 
@@ -252,9 +260,11 @@ class WeightsStatus:
 
     def __repr__(self) -> str:  # the full path is .path; a stored output shows it relative
         if self.ready:
-            return f"Pretrained weights found: {shown(self.path)} (hash checked when loaded)"
-        what = "has the wrong size" if self.present else "is missing"
-        return f"Pretrained weights file {what}: {shown(self.path)}\n{self.advice}"
+            return _("Pretrained weights found: {path} (hash checked when loaded)").format(
+                path=shown(self.path))
+        problem = (_("Pretrained weights file has the wrong size: {path}") if self.present
+                   else _("Pretrained weights file is missing: {path}"))
+        return problem.format(path=shown(self.path)) + f"\n{self.advice}"
 
 
 def status(weights: WeightsEnum = DEFAULT_WEIGHTS) -> WeightsStatus:

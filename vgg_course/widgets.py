@@ -20,11 +20,12 @@ from torch import nn
 
 from vgg_course import freezing
 from vgg_course.figures import NotebookFigure, to_png
+from vgg_course.i18n import N_, _
 
 __all__ = ["CUSTOM", "NONE", "FreezeWidget", "block_chart", "freeze_widget"]
 
-NONE = "(none)"      # "freeze up to" value: nothing frozen
-CUSTOM = "(custom)"  # "freeze up to" value shown when the frozen blocks are not a prefix
+NONE = N_("(none)")      # "freeze up to" value: nothing frozen (shown translated: _(NONE))
+CUSTOM = N_("(custom)")  # "freeze up to" value shown when the frozen blocks are not a prefix
 
 
 def block_chart(model: nn.Module) -> Figure:
@@ -58,7 +59,10 @@ class FreezeWidget(widgets.VBox):
         self.names = freezing.block_names(model)
         self.toggles = {name: widgets.ToggleButton(description=name, layout=widgets.Layout(width="80px"))
                         for name in self.names}
-        self.up_to = widgets.Dropdown(options=[NONE, *self.names, CUSTOM], description="freeze up to",
+        values = [NONE, *self.names, CUSTOM]
+        labels = [_(NONE), *self.names, _(CUSTOM)]  # block names are code: never translated
+        options = values if labels == values else list(zip(labels, values))
+        self.up_to = widgets.Dropdown(options=options, description=_("freeze up to"),
                                       style={"description_width": "initial"})
         self.counts = widgets.Label()
         self.chart = widgets.Image(format="png") if chart else None
@@ -84,12 +88,14 @@ class FreezeWidget(widgets.VBox):
             return
         if isinstance(initial, str):
             if initial not in (NONE, *self.names):
-                raise ValueError(f"initial must be {NONE!r} or a block name: {', '.join(self.names)}")
+                raise ValueError(_("initial must be {none!r} or a block name: {blocks}").format(
+                    none=NONE, blocks=", ".join(self.names)))
             freezing.freeze_up_to(self.model, None if initial == NONE else initial)
             return
         unknown = set(initial) - set(self.names)
         if unknown:
-            raise ValueError(f"unknown blocks in initial: {sorted(unknown)}; blocks: {', '.join(self.names)}")
+            raise ValueError(_("unknown blocks in initial: {unknown}; blocks: {blocks}").format(
+                unknown=sorted(unknown), blocks=", ".join(self.names)))
         for name, frozen in initial.items():
             (freezing.freeze_blocks if frozen else freezing.unfreeze_blocks)(self.model, name)
 
@@ -107,7 +113,8 @@ class FreezeWidget(widgets.VBox):
                 toggle.value = state[name] is True
                 toggle.icon = "lock" if state[name] else "unlock"
                 toggle.button_style = "warning" if state[name] is None else ("info" if state[name] else "")
-                toggle.tooltip = {True: "frozen", False: "trainable", None: "partly frozen"}[state[name]]
+                toggle.tooltip = {True: _("frozen"), False: _("trainable"),
+                                  None: _("partly frozen")}[state[name]]
             self.up_to.value = self._prefix([state[n] for n in self.names])
             self.counts.value = str(freezing.counts(self.model))
             if self.chart is not None:

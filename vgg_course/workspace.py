@@ -78,8 +78,9 @@ def lessons_folder() -> Path:
 
 
 def lesson_files(root: Path | None = None) -> list[str]:
-    """The files ``lessons`` copies, as ``/``-separated paths relative to ``root``."""
-    root = lessons_folder() if root is None else Path(root)
+    """The files ``lessons`` copies, as ``/``-separated paths relative to ``root`` (default:
+    the English edition of the kit's lessons, ``<lessons>/en``)."""
+    root = lessons_folder() / "en" if root is None else Path(root)
     found = {path.relative_to(root).as_posix() for pattern in PATTERNS for path in root.glob(pattern)
              if path.is_file()}
     return sorted(found)
@@ -150,7 +151,8 @@ class CopyReport:
         return "\n".join([f"lessons in {self.dest}", *self.lines()])
 
 
-def copy_lessons(dest: Path, *, update: bool = False, source: Path | None = None) -> CopyReport:
+def copy_lessons(dest: Path, *, update: bool = False, source: Path | None = None,
+                 lang: str = "en") -> CopyReport:
     """Copy the kit's lessons into ``dest`` and mark it as the course folder.
 
     A file that is not in ``dest`` is copied. A file that is: kept as it is, unless
@@ -162,7 +164,10 @@ def copy_lessons(dest: Path, *, update: bool = False, source: Path | None = None
     Args:
         dest: the course folder (created if needed).
         update: refresh the files that were not changed since they were copied.
-        source: the lessons folder to copy from (default: :func:`lessons_folder`).
+        source: the lessons folder to copy from (default: the ``lang`` edition of
+            :func:`lessons_folder`, ``<lessons>/<lang>/``).
+        lang: the edition, ``"en"`` or ``"ja"``; recorded in ``vgg-course.json`` so that
+            the course folder's kernels speak it (``vc.config.edition_lang``).
 
     Raises:
         ValueError: ``dest`` is the kit's own lessons folder, or its ``vgg-course.json`` is
@@ -176,9 +181,12 @@ def copy_lessons(dest: Path, *, update: bool = False, source: Path | None = None
         >>> len(first.copied) == len(again.current) > 0, again.copied
         (True, [])
     """
-    source = lessons_folder() if source is None else Path(source)
+    if lang not in config.LANGS:
+        raise ValueError(f"unknown language {lang!r}; choose one of {', '.join(config.LANGS)}")
+    kit = (lessons_folder() if source is None else Path(source)).resolve()
+    source = lessons_folder() / lang if source is None else Path(source)
     dest = Path(dest).expanduser().resolve()
-    if dest == source.resolve() or source.resolve() in dest.parents:
+    if dest in (source.resolve(), kit) or source.resolve() in dest.parents or kit in dest.parents:
         raise ValueError(f"{dest} is the kit's own lessons folder; copy the lessons elsewhere")
     marker = read_marker(dest)
     recorded: dict[str, str] = marker["files"]
@@ -208,7 +216,8 @@ def copy_lessons(dest: Path, *, update: bool = False, source: Path | None = None
         name, renamed = path.relative_to(dest).as_posix(), f"student/{student_name(path.name)}"
         if name not in kit and renamed in kit:
             report.old_names[name] = renamed
-    marker.update({"vgg_course": "course folder", "kit": __version__, "files": recorded})
+    marker.update({"vgg_course": "course folder", "kit": __version__, "files": recorded,
+                   "lang": lang})
     _write_atomic(dest / config.MARKER, (json.dumps(marker, indent=1, sort_keys=True) + "\n").encode())
     return report
 
@@ -265,7 +274,7 @@ def where_to_write(command: str, path: Path, *, here: bool = False, chosen: bool
 
 def _cli(args: argparse.Namespace) -> int:
     try:
-        report = copy_lessons(args.dest, update=args.update)
+        report = copy_lessons(args.dest, update=args.update, lang=args.lang)
     except (OSError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -281,7 +290,7 @@ def _cli(args: argparse.Namespace) -> int:
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "lessons", help="copy the lessons into a course folder (never overwrites your edits)",
-        description="Copy the lesson notebooks, the student notebooks "
+        description="Copy one edition (--lang) of the lesson notebooks, the student notebooks "
                     "(student/NN_name_student.ipynb) and nbval's "
                     "sanitize.cfg from the installed kit into DEST, and make DEST the course "
                     "folder (data/, results/ and grades/ go there). Files already in DEST are "
@@ -289,4 +298,6 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("dest", type=Path, help="the course folder, e.g. ~/vgg-course")
     parser.add_argument("--update", action="store_true",
                         help="refresh the files that are unchanged since they were copied")
+    parser.add_argument("--lang", choices=config.LANGS, default="en",
+                        help="the edition to copy: en (English, the default) or ja (日本語)")
     parser.set_defaults(func=_cli)

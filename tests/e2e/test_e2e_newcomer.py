@@ -36,7 +36,7 @@ from jupyterlab_driver import LAB_SETTINGS, NotebookPage, end_session
 from lab_fixtures import ARTIFACTS
 
 ROOT = Path(__file__).resolve().parents[2]
-LESSON_03 = "notebooks/03_freezing.ipynb"
+LESSON_03 = "notebooks/en/03_freezing.ipynb"
 SCREEN_LINES = 25  # what "fits on one screen" means for the error a student meets
 SWITCH = re.compile(r'vc\.config\.use\("\w+"\)')
 
@@ -206,11 +206,11 @@ def test_readme_on_a_fresh_clone_lesson_03_without_weights(browser, tmp_path, re
         assert not re.search(r"^\+ .* -m pip install|^creating the virtual environment", output, re.M), \
             f"the set-up step did not take the environment as set up:\n{output}"
         assert course.lab_settings_file(env_dir).is_file()  # set-up wrote the kit's settings there
-        assert urlsplit(url).path == f"/lab/tree/{course.LESSON_00}", url
+        assert urlsplit(url).path == f"/lab/tree/{course.LESSON_00.format(lang='en')}", url
         page.goto(url)
-        assert page.wait_for_function(_CURRENT_DOCUMENT_JS).json_value() == course.LESSON_00
+        assert page.wait_for_function(_CURRENT_DOCUMENT_JS).json_value() == course.LESSON_00.format(lang="en")
 
-        # 2. Lesson 03 from the file browser (it shows notebooks/), Run All, full mode.
+        # 2. Lesson 03 from the file browser (it shows notebooks/en/), Run All, full mode.
         page.locator(".jp-DirListing-item", has=page.get_by_text("03_freezing.ipynb", exact=True)).dblclick()
         page.wait_for_function(f"() => ({_CURRENT_DOCUMENT_JS})() === {json.dumps(LESSON_03)}")
         lesson = NotebookPage(page, lab, LESSON_03)

@@ -21,9 +21,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vgg_course import config, figures, tables
-from vgg_course.compare import stats
+from vgg_course.compare import reading, stats
 from vgg_course.compare.budget import Budget
 from vgg_course.compare.recipe_result import ROW_KEYS, RecipeResult, Run
+from vgg_course.i18n import _
 
 # ROW_KEYS, RecipeResult and Run live in vgg_course.compare.recipe_result; kept here too
 __all__ = ["ROW_KEYS", "Comparison", "Predictions", "RecipeResult", "Run"]
@@ -81,14 +82,15 @@ class Comparison:
         """The recipe with the highest mean final accuracy (ties: the cheaper one)."""
         ok = self.trained()
         if not ok:
-            raise ValueError("every recipe failed: there is no best one")
+            raise ValueError(_("every recipe failed: there is no best one"))
         return max(ok, key=lambda r: (r.final_val_acc, -r.total_s))
 
     def result(self, recipe: str) -> RecipeResult:
         for r in self.results:
             if recipe == r.recipe or recipe in r.same_as:
                 return r
-        raise KeyError(f"no result for {recipe!r}; ran {[r.recipe for r in self.results]}")
+        raise KeyError(_("no result for {recipe!r}; ran {ran}").format(
+            recipe=recipe, ran=[r.recipe for r in self.results]))
 
     def differs(self, a: str, b: str) -> bool:
         """Whether two recipes' mean accuracies are further apart than the noise.
@@ -112,8 +114,9 @@ class Comparison:
         self.majority_share, self.majority_class = share, self.classes[majority]
         for result in self.trained():
             if result.final_val_acc <= share + self.one_image:
-                result.notes.append(f"no better than answering '{self.classes[majority]}' for "
-                                    f"every image ({share:.1%}): it learned nothing useful")
+                result.notes.append(_("no better than answering '{cls}' for every image "
+                                      "({share:.1%}): it learned nothing useful").format(
+                                          cls=self.majority_class, share=share))
 
     def sampling_sd(self, recipe: str | None = None) -> float:
         """Standard error of the best (or named) recipe's accuracy on the ``n_val`` images."""
@@ -128,104 +131,32 @@ class Comparison:
 
     def conclusion(self) -> str:
         """The table's reading in one paragraph, every sentence built from the numbers."""
-        if not self.trained():
-            return "Every recipe failed; see the notes."
-        best, tied = self.best(), self.tied_with_best()
-        text = [f"Highest mean accuracy: **{best.recipe}** ({best.accuracy_text()} over "
-                f"{len(best.runs)} seed(s); 95% interval on these {self.n_val} validation images: "
-                f"{best.interval_text()}). A difference counts only when it is larger than the "
-                f"two recipes' seed spreads added together and than one image "
-                f"({self.one_image:.1%}): every recipe is scored on the same images, so their "
-                "sampling error mostly cancels in a difference between two recipes, while the "
-                "95% interval says how far one accuracy could move on other photos."]
-        others = [r.recipe for r in tied if r is not best]
-        if others:
-            cheapest = min(tied, key=lambda r: r.total_s)
-            text.append(f"Within that noise of the best: {', '.join(others)}; the cheapest of "
-                        f"them is **{cheapest.recipe}** ({cheapest.total_s:.1f} s a run).")
-        else:
-            text.append("No other recipe is within that noise of it.")
-        text.append(self._noise_sentence())
-        text.append(f"The best recipe is picked on the same {self.n_val} validation images it is "
-                    "reported on, so its number is slightly optimistic; an unbiased one needs a "
-                    "third split of images that played no part in the choice.")
-        text += [self._majority_sentence(r) for r in self.trained() if r.settings]
-        text.append(self._baseline_sentence())
-        return " ".join(t for t in text if t)
-
-    def _against(self, result: RecipeResult, reference: float) -> str:
-        """``"above"``, ``"within"`` or ``"below"``: beyond its seed spread and one image?"""
-        gap, noise = result.final_val_acc - reference, max(result.val_acc_sd, self.one_image)
-        return "above" if gap > noise else "below" if gap < -noise else "within"
-
-    def _noise_sentence(self) -> str:
-        spread = max(self.trained(), key=lambda r: r.val_acc_sd)
-        best, error = self.best(), self.sampling_sd()
-        sd, images = spread.val_acc_sd, f"one accuracy on {self.n_val} images"
-        if sd == 0 and error == 0:
-            return ("Neither noise shows in these numbers (every seed agrees, at 0% or 100%); "
-                    "the 95% interval is the honest range.")
-        if self.dominant_noise() == "sampling":
-            seeds = ("only one seed ran, so the seed spread is not measured" if len(spread.runs) < 2
-                     else f"the largest seed spread is {sd:.1%} ({spread.recipe})")
-            return (f"The larger noise is the choice of validation images: {images} has a "
-                    f"standard error of {error:.1%}, and {seeds}. Another set of photos could "
-                    "move every number by about that much.")
-        text = (f"The larger noise is the seed: {spread.recipe}'s runs spread {sd:.1%}, more than "
-                f"the {error:.1%} standard error of {images}")
-        if best.val_acc_sd < error:
-            text += (f"; for the best recipe the images weigh more (its seeds spread "
-                     f"{best.val_acc_sd:.1%})")
-        return text + "."
-
-    def _majority_sentence(self, result: RecipeResult) -> str:
-        if self.majority_share is None:
-            return ""
-        size = self.budget.scratch.image_size if self.budget.scratch else None
-        seen = self.budget.image_size or "the model's own input size"
-        at = f" at {size} px (the pretrained recipes see {seen})" if size else ""
-        always = f"answering '{self.majority_class}' for every image ({self.majority_share:.1%})"
-        verdict = {"above": f"above {always}, beyond the noise",
-                   "within": f"no better than {always}: it learned little or nothing",
-                   "below": f"below {always}"}[self._against(result, self.majority_share)]
-        return (f"{result.recipe}, trained from random weights with its own settings{at}, "
-                f"reaches {result.accuracy_text()}: {verdict}.")
-
-    def _baseline_sentence(self) -> str:
-        if self.baseline is None:
-            return f"No untrained baseline: {self.baseline_note}." if self.baseline_note else ""
-        sides: dict[str, list[str]] = {"above": [], "within": [], "below": []}
-        for r in self.trained():
-            sides[self._against(r, self.baseline)].append(r.recipe)
-        text = (f"The untrained baseline, the starting network's own ImageNet outputs for "
-                f"{', '.join(self.classes)}, scores {self.baseline:.1%} on these images.")
-        for side, words in (("above", "Above it beyond the noise"), ("within", "Within the "
-                            "noise of it"), ("below", "Below it beyond the noise")):
-            if sides[side]:
-                text += f" {words}: {', '.join(sides[side])}."
-        if not sides["above"]:
-            text += (" No recipe's training added accuracy, beyond the noise, to what the "
-                     "starting network already knew about these classes.")
-        return text
+        return reading.conclusion(self)
 
     def to_markdown(self) -> str:
         seeds = self.results[0].seeds if self.results else []
-        lines = [f"**{self.model}** on `{config.settings().shown(self.data)}` ({self.n_train} train / {self.n_val} val "
-                 f"images, classes {', '.join(self.classes)}); {self.budget.epochs} epoch(s), "
-                 f"batch {self.budget.batch_size}, lr {self.budget.lr:g} (head) / "
-                 f"{self.budget.backbone_lr:g} (backbone), seeds {', '.join(map(str, seeds))}, on "
-                 f"{self.results[0].device if self.results else '-'} "
-                 f"({self.results[0].precision if self.results else '-'}"
-                 f"{', cached passes in int8' if self.budget.precision == 'int8' else ''}). "
-                 f"Accuracy: the final "
-                 f"epoch's, mean ± standard deviation over the seeds; one validation image is "
-                 f"{self.one_image:.1%}; 95% CI: the Wilson interval of that mean on the "
-                 f"{self.n_val} validation images (what another sample of images could move); "
-                 f"untrained: before the first epoch, mean over the seeds.", ""]
+        precision = self.results[0].precision if self.results else "-"
+        if self.budget.precision == "int8":
+            precision = _("{precision}, cached passes in int8").format(precision=precision)
+        b = self.budget
+        lines = [_("**{model}** on `{data}` ({n_train} train / {n_val} val images, classes {classes}); "
+                   "{epochs} epoch(s), batch {batch_size}, lr {lr:g} (head) / {backbone_lr:g} "
+                   "(backbone), seeds {seeds}, on {device} ({precision}). Accuracy: the final epoch's, "
+                   "mean ± standard deviation over the seeds; one validation image is {one_image:.1%}; "
+                   "95% CI: the Wilson interval of that mean on the {n_val} validation images (what "
+                   "another sample of images could move); untrained: before the first epoch, mean "
+                   "over the seeds.").format(
+            model=self.model, data=config.settings().shown(self.data), n_train=self.n_train,
+            n_val=self.n_val, classes=", ".join(self.classes), epochs=b.epochs,
+            batch_size=b.batch_size, lr=b.lr, backbone_lr=b.backbone_lr, one_image=self.one_image,
+            seeds=", ".join(map(str, seeds)), precision=precision,
+            device=self.results[0].device if self.results else "-"), ""]
+        # the table's headers stay English: each column is one of ROW_KEYS
         rows = []
         for r in self.results:
             mb = ["-" if v is None else f"{v:,.0f}" for v in (r.peak_cpu_mb, r.peak_gpu_mb)]
-            rows.append([r.name + (" (cached features)" if r.cached_features else ""),
+            rows.append([_("{name} (cached features)").format(name=r.name) if r.cached_features
+                         else r.name,
                          f"{r.trainable_params:,}", r.accuracy_text(), r.interval_text(),
                          "-" if r.untrained_val_acc is None else f"{r.untrained_val_acc:.1%}",
                          "-" if r.failure else " / ".join(f"{a:.1%}" for a in r.val_acc_runs),
@@ -235,20 +166,26 @@ class Comparison:
                                    "95% CI (val images)", "untrained", "runs",
                                    "final val loss", "s/epoch", "s a run", "images/s", "peak CPU MB",
                                    "peak GPU MB"], rows).markdown())
-        notes = [f"- {r.recipe} FAILED: {r.failure}" for r in self.results if r.failure]
-        notes += [f"- {r.recipe}: its own settings: {r.settings}" for r in self.results if r.settings]
+        notes = ["- " + _("{recipe} FAILED: {failure}").format(recipe=r.recipe, failure=r.failure)
+                 for r in self.results if r.failure]
+        notes += ["- " + _("{recipe}: its own settings: {settings}").format(
+            recipe=r.recipe, settings=r.settings) for r in self.results if r.settings]
         notes += [f"- {r.recipe}: {n}" for r in self.results for n in r.notes]
-        notes += [f"- {r.recipe} trains exactly the same parameters from the same values as "
-                  f"{', '.join(r.same_as)} on this network: one recipe, run once"
+        notes += ["- " + _("{recipe} trains exactly the same parameters from the same values as "
+                           "{same_as} on this network: one recipe, run once").format(
+                               recipe=r.recipe, same_as=", ".join(r.same_as))
                   for r in self.results if r.same_as]
-        notes += [f"- {name} was not run: {why}" for name, why in self.skipped.items()]
+        notes += ["- " + _("{name} was not run: {why}").format(name=name, why=why)
+                  for name, why in self.skipped.items()]
         if self.baseline_note:
-            notes.append(f"- baseline (untrained): {self.baseline_note}")
+            notes.append("- " + _("baseline (untrained): {note}").format(note=self.baseline_note))
         if notes:
-            lines += ["", "Notes:", *notes]
+            lines += ["", _("Notes:"), *notes]
         if self.data_check or self.skipped_files:
-            lines += ["", f"Data: {self.data_check}" if self.data_check else "Data:"]
-            lines += [f"- skipped `{s['path']}`: {s['reason']}" for s in self.skipped_files]
+            lines += ["", _("Data: {check}").format(check=self.data_check) if self.data_check
+                      else _("Data:")]
+            lines += ["- " + _("skipped `{path}`: {reason}").format(path=s["path"], reason=s["reason"])
+                      for s in self.skipped_files]
         if self.results:
             lines += ["", self.conclusion()]
         if self.model_note:
@@ -264,11 +201,14 @@ class Comparison:
             ["recipe", "trainable", "val acc (mean ± sd)", "s/epoch", "s a run"],
             [[r.recipe, f"{r.trainable_params:,}", r.accuracy_text(), f"{r.s_per_epoch:.1f}",
               f"{r.total_s:.1f}"] for r in self.results], right={1, 2, 3, 4})
-        lines = [f"Comparison of {len(self.results)} recipe(s) on {self.model}, "
-                 f"{self.budget.epochs} epoch(s), seeds {seeds}", table.text()]
+        lines = [_("Comparison of {n} recipe(s) on {model}, {epochs} epoch(s), seeds "
+                   "{seeds}").format(n=len(self.results), model=self.model,
+                                     epochs=self.budget.epochs, seeds=seeds), table.text()]
         lines += [f"  {r.recipe} = {', '.join(r.same_as)}" for r in self.results if r.same_as]
-        lines += [f"  {r.recipe} FAILED: {r.failure}" for r in self.results if r.failure]
-        lines += [f"  skipped file {s['path']}: {s['reason']}" for s in self.skipped_files]
+        lines += ["  " + _("{recipe} FAILED: {failure}").format(recipe=r.recipe, failure=r.failure)
+                  for r in self.results if r.failure]
+        lines += ["  " + _("skipped file {path}: {reason}").format(path=s["path"], reason=s["reason"])
+                  for s in self.skipped_files]
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -298,7 +238,9 @@ class Comparison:
             for row in self.rows:
                 writer.writerow({k: ";".join(map(str, v)) if isinstance(v, list) else v
                                  for k, v in row.items()})
-        written["markdown"].write_text(f"# Comparison: {self.model}\n\n{self.to_markdown()}\n")
+        heading = _("Comparison: {model}").format(model=self.model)
+        written["markdown"].write_text(f"# {heading}\n\n{self.to_markdown()}\n",
+                                       encoding="utf-8")
         plotted = [{**r.row(), "recipe": r.name} for r in self.trained()]
         figs = {"curves": figures.curves(self.curves)}
         if plotted:

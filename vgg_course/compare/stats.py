@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import math
 
+from vgg_course.i18n import _
+
 __all__ = ["sampling_sd", "wilson"]
 
 
 def _check_n(n: int) -> None:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n is the number of images an accuracy was measured on: a whole "
-                         f"number of at least 1, not {n!r}")
+        raise ValueError(_("n is the number of images an accuracy was measured on: a whole "
+                           "number of at least 1, not {n!r}").format(n=n))
 
 
 def wilson(correct: float, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -40,7 +42,8 @@ def wilson(correct: float, n: int, z: float = 1.96) -> tuple[float, float]:
     """
     _check_n(n)
     if not 0 <= correct <= n:
-        raise ValueError(f"correct must be between 0 and n={n}, not {correct!r}")
+        raise ValueError(_("correct must be between 0 and n={n}, not {correct!r}").format(
+            n=n, correct=correct))
     p, z2 = correct / n, z * z
     denominator = 1 + z2 / n
     centre = (p + z2 / (2 * n)) / denominator
@@ -63,5 +66,5 @@ def sampling_sd(p: float, n: int) -> float:
     """
     _check_n(n)
     if not 0 <= p <= 1:
-        raise ValueError(f"p is an accuracy between 0 and 1, not {p!r}")
+        raise ValueError(_("p is an accuracy between 0 and 1, not {p!r}").format(p=p))
     return math.sqrt(p * (1 - p) / n)

@@ -27,6 +27,7 @@ from vgg_course.exercises.core import (  # noqa: F401  (the public surface)
     Exercise, ExerciseFailed, Hidden, Part, PartResult, SolutionsUnavailable, Verdict,
     strip_solution_markers,
 )
+from vgg_course.i18n import _
 
 # Lesson notebook stem without its number -> module of exercises, in course order.
 MODULES = ("state_dict", "freezing", "transfer_learning", "fine_tuning",
@@ -42,7 +43,8 @@ def load(name: str) -> ModuleType:
     """
     key = name.split("_", 1)[1] if name[:2].isdigit() and "_" in name else name
     if key not in MODULES:
-        raise KeyError(f"No exercises for {name!r}; lessons with exercises: {', '.join(MODULES)}")
+        raise KeyError(_("No exercises for {name}; lessons with exercises: {lessons}").format(
+            name=repr(name), lessons=", ".join(MODULES)))
     return importlib.import_module(f"{__name__}.{key}")
 
 
@@ -71,7 +73,7 @@ def judge_lesson(name: str, cases: Mapping[str, list[dict]],
         ex_cases = cases.get(ex.id) or ex.cases(0)
         got = observations.get(ex.id) if isinstance(observations, Mapping) else None
         verdicts.append(ex.judge(ex_cases, got if got is not None
-                                 else [{"unset": True} for _ in ex_cases]))
+                                 else [{"unset": True} for _case in ex_cases]))
     return verdicts
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from vgg_course.i18n import _
+
 
 def field(answers: Any, key: str) -> Any:
     """``answers[key]`` of a dict answer; ``...`` there means that part is still the stub."""
     if not isinstance(answers, dict):
-        raise TypeError(f"`answers` should be a dict, got {type(answers).__name__}")
+        raise TypeError(_("`answers` should be a dict, got {type}").format(
+            type=type(answers).__name__))
     value = answers.get(key, ...)
     if value is ...:
         raise NotImplementedError(key)

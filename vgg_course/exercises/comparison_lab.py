@@ -19,11 +19,11 @@ from vgg_course import recipes
 from vgg_course.exercises import integrity, zoo
 from vgg_course.exercises.lab_reading import q5, q6, q7, q8
 from vgg_course.exercises.lab_tables import (LAB_PAIRS, LAB_RESULTS, edge_table, pair_table,
-                                              q3_hits, random_table, shuffled, table,
-                                              tied_best_table)
+                                              q3_hits, random_table, shuffled, tied_best_table)
 from vgg_course.exercises.answers import plain, type_name
 from vgg_course.exercises.core import Exercise, Part
 from vgg_course.exercises.predictions import Prediction, prediction_exercise
+from vgg_course.i18n import N_, _
 
 
 def table_call(fn, case: dict, *args) -> dict:
@@ -34,8 +34,8 @@ def table_call(fn, case: dict, *args) -> dict:
     return {"value": value, "table_changed": rows != case["rows"]}
 
 
-_TABLE_CHANGED = ("the table it was given was changed (sorted, or rows edited): read "
-                  "`results`, leave it as it is")
+_TABLE_CHANGED = N_("the table it was given was changed (sorted, or rows edited): read "
+                     "`results`, leave it as it is")
 
 # --- q1: is the difference larger than the seed spread? -----------------------------------------
 
@@ -61,45 +61,40 @@ def _q1_observe(fn, case: dict):
 
 def _q1_assess(case: dict, got) -> str | None:
     if got["table_changed"]:
-        return _TABLE_CHANGED
+        return _(_TABLE_CHANGED)
     value, want = got["value"], case["expected"]
     if not isinstance(value, bool):
-        return f"expected True or False, got {type_name(value)}"
+        return _("expected True or False, got {type}").format(type=type_name(value))
     if value == want["value"]:
         return None
     if want["gap"] == "tie":
-        return ("the gap between the means equals the two spreads added together: that is "
-                "not *more than* them")
+        return _("the gap between the means equals the two spreads added together: that is "
+                 "not *more than* them")
     if want["gap"] == "reversed":
-        return "the first recipe is the worse one here: it cannot be clearly better"
+        return _("the first recipe is the worse one here: it cannot be clearly better")
     if value:
-        return "the gap between the means is not larger than the two spreads together"
-    return "the gap between the means is larger than both spreads together"
+        return _("the gap between the means is not larger than the two spreads together")
+    return _("the gap between the means is larger than both spreads together")
 
 
 q1 = Exercise(
     id="comparison_lab.q1",
-    title="larger than the seed spread?",
-    task=("Each recipe of the lab runs with several seeds. A results table (the lab's "
-          "`result.rows`, or `ex.LAB_RESULTS` below, whose numbers are **invented for this "
-          "exercise**, not measured: they have the shape of the lab's run on the photos, where "
-          "no recipe beats transfer learning beyond the noise and from scratch stays far below) "
-          "gives the mean final validation accuracy over seeds, `final_val_acc`, and its "
-          "standard deviation, `val_acc_sd`:\n\n"
-          + table(LAB_RESULTS) + "\n\n"
-          "Call recipe `a` **clearly better** than recipe `b` when its mean is higher by more "
-          "than the two standard deviations added together "
-          "(`acc_a - acc_b > sd_a + sd_b`). Write `clearly_better(results, a, b)` that returns "
-          "`True` or `False` for two recipe names of such a table, and leaves the table as it "
-          "is. It is checked on this table reordered and on other tables, ties included. Then "
-          "use it on your own lab results: is `partial_finetune` clearly better than "
-          "`transfer_learning`?"),
+    title=N_("larger than the seed spread?"),
+    task=N_("A results table is a list of rows, one per recipe, in the lab's columns: `recipe`, "
+            "`final_val_acc` (the mean final validation accuracy over seeds) and `val_acc_sd` "
+            "(its standard deviation over seeds). Recipe `a` is **clearly better** than recipe "
+            "`b` when `acc_a - acc_b > sd_a + sd_b`, strictly: a gap exactly equal to the two "
+            "spreads is not. Write `clearly_better(results, a, b)` that returns `True` or "
+            "`False`; find the rows by `recipe` (they come in any order) and leave the table as "
+            "it is. It is checked on `ex.LAB_RESULTS` (invented numbers, not measured) "
+            "reordered and on other tables. Then, on your lab's `result.rows`: is "
+            "`partial_finetune` clearly better than `transfer_learning`?"),
     answer="clearly_better",
     parts=(Part("a difference larger than the spread"), Part("a difference within the spread"),
            Part("the second one is better")),
     make_cases=_q1_cases, observe=_q1_observe, assess=_q1_assess,
-    hint_text=("Find the two rows by their `recipe`, never by their position: the tables come "
-               "in any order. *More than* is strict."),
+    hint_text=N_("Find the two rows by their `recipe`, never by their position: the tables "
+                 "come in any order. *More than* is strict."),
 )
 
 
@@ -113,9 +108,10 @@ def _q2_cases(rng) -> list[dict]:
         cases.append({"part": "other tables", "rows": rows, "tolerance": tolerance,
                       "label": f"another table, tolerance {tolerance}"})
     cases.append({"part": "tolerance 0", "rows": tied_best_table(rng), "tolerance": 0.0,
-                  "label": "another table (two recipes share the best accuracy), tolerance 0"})
+                  "label": N_("another table (two recipes share the best accuracy), "
+                              "tolerance 0")})
     cases.append({"part": "tolerance 0", "rows": random_table(rng), "tolerance": 0.0,
-                  "label": "another table, tolerance 0"})
+                  "label": N_("another table, tolerance 0")})
     return cases
 
 
@@ -125,41 +121,41 @@ def _q2_observe(fn, case: dict):
 
 def _q2_assess(case: dict, got) -> str | None:
     if got["table_changed"]:
-        return _TABLE_CHANGED
+        return _(_TABLE_CHANGED)
     value, want = got["value"], case["expected"]
     if not isinstance(value, str):
-        return f"expected a recipe name (a str), got {type_name(value)}"
+        return _("expected a recipe name (a str), got {type}").format(type=type_name(value))
     if value == want["value"]:
         return None
     if value not in want["recipes"]:
-        return f"{value!r} is not a recipe of this table"
+        return _("{value!r} is not a recipe of this table").format(value=value)
     if want["at_edge"] and value == want["strict"]:
-        return ("a faster recipe is exactly `tolerance` below the best: *at most* "
-                "`tolerance` below includes it")
+        return _("a faster recipe is exactly `tolerance` below the best: *at most* "
+                 "`tolerance` below includes it")
     if value == want["most_accurate"]:
-        return "that is the most accurate, but a faster one is within tolerance"
+        return _("that is the most accurate, but a faster one is within tolerance")
     if value == want["fewest_params"]:
-        return "fewest trainable parameters is not the same as fewest seconds"
+        return _("fewest trainable parameters is not the same as fewest seconds")
     if value == want["fastest"]:
-        return "that is the fastest recipe, but its accuracy is not within the tolerance"
-    return "not the fastest recipe within the tolerance of the best accuracy"
+        return _("that is the fastest recipe, but its accuracy is not within the tolerance")
+    return _("not the fastest recipe within the tolerance of the best accuracy")
 
 
 q2 = Exercise(
     id="comparison_lab.q2",
-    title="fast enough and good enough",
-    task=("Write `fastest_within(results, tolerance)`: among the recipes whose `final_val_acc` "
-          "is at most `tolerance` below the best one, return the name of the fastest (smallest "
-          "`total_s`); leave the table as it is. It is checked on `ex.LAB_RESULTS` (invented "
-          "numbers) reordered and on other tables, where the fastest recipe is not always the "
-          "one with the fewest trainable parameters, and a recipe may be exactly `tolerance` "
-          "below the best. Then ask it about your own lab results, with a tolerance of one "
-          "seed spread."),
+    title=N_("fast enough and good enough"),
+    task=N_("Write `fastest_within(results, tolerance)`: among the recipes whose `final_val_acc` "
+            "is at most `tolerance` below the best one, return the name of the fastest (smallest "
+            "`total_s`); leave the table as it is. It is checked on `ex.LAB_RESULTS` (invented "
+            "numbers) reordered and on other tables, where the fastest recipe is not always the "
+            "one with the fewest trainable parameters, and a recipe may be exactly `tolerance` "
+            "below the best. Then ask it about your own lab results, with a tolerance of one "
+            "seed spread."),
     answer="fastest_within",
     parts=(Part("the lab's table, reordered"), Part("other tables"), Part("tolerance 0")),
     make_cases=_q2_cases, observe=_q2_observe, assess=_q2_assess,
-    hint_text=("First find the best accuracy, then keep the rows close enough to it, then "
-               "take the one with the smallest `total_s`."),
+    hint_text=N_("First find the best accuracy, then keep the rows close enough to it, then "
+                 "take the one with the smallest `total_s`."),
 )
 
 
@@ -239,53 +235,61 @@ def _q3_observe(fn, case: dict):
 
 def _q3_assess(case: dict, got) -> str | None:
     if not got["calls"]:
-        return "the model's layers were never called"
+        return _("the model's layers were never called")
     if got["patched"]:
-        return f"{got['patched'][0]} was replaced on the model: call the model, do not change it"
+        return _("{name} was replaced on the model: call the model, do not change it").format(
+            name=got["patched"][0])
     aspect = case["aspect"]
     if aspect == "mode":
-        return ("the model ran in training mode: dropout was on and BatchNorm used (and updated) "
-                "the batch's statistics" if got["training"] else None)
+        return (_("the model ran in training mode: dropout was on and BatchNorm used (and "
+                  "updated) the batch's statistics") if got["training"] else None)
     if aspect == "grad":
-        return ("autograd recorded every forward pass (memory and time for gradients nobody "
-                "uses)" if got["grad"] else None)
+        return (_("autograd recorded every forward pass (memory and time for gradients nobody "
+                  "uses)") if got["grad"] else None)
     if aspect == "left":
         if not got["values_kept"] or not got["finite"]:
-            return ("the model's weights or BatchNorm statistics changed: evaluating must not "
-                    "change the model")
-        return None if got["mode_kept"] else (
-            f"the model was called in {case['start']} mode and left in another: put it back "
-            "in the mode it was in (the lab's next epoch does not call model.train())")
+            return _("the model's weights or BatchNorm statistics changed: evaluating must not "
+                     "change the model")
+        return None if got["mode_kept"] else _(
+            "the model was called in {start} mode and left in another: put it back "
+            "in the mode it was in (the lab's next epoch does not call model.train())").format(
+                start=case["start"])
     acc, want = got["acc"], case["expected"]
     if isinstance(acc, bool) or not isinstance(acc, (int, float)):
-        return f"expected the accuracy as a float, got {type_name(acc)}"
+        return _("expected the accuracy as a float, got {type}").format(type=type_name(acc))
     if abs(acc - want["acc"]) < 1e-6:
         return None
     if abs(acc - want["last_batch"]) < 1e-6:
-        return "that is the accuracy of the last batch only: count over every batch"
+        return _("that is the accuracy of the last batch only: count over every batch")
     if abs(acc - want["batch_mean"]) < 1e-6:
-        return ("that is the mean of the batches' accuracies: the last batch is smaller, so it "
-                "is not the accuracy over the whole validation set")
-    return "not the fraction of correct predictions over the whole validation set"
+        return _("that is the mean of the batches' accuracies: the last batch is smaller, so it "
+                 "is not the accuracy over the whole validation set")
+    return _("not the fraction of correct predictions over the whole validation set")
 
 
 q3 = Exercise(
     id="comparison_lab.q3",
-    title="find the bug: validation",
-    task=("**Find the bug.** The lab validates after every epoch with this function. It "
-          "returns a number between 0 and 1, but the number changes from run to run on the "
-          "same weights, the model's BatchNorm statistics move, and it is slow:\n\n"
-          f"```python\n{BUGGY_EVALUATE}\n```\n\n"
-          "Write the fixed `evaluate(model, loader)`. It is checked on VGG-shaped models with "
-          "BatchNorm and dropout, called right after training (in training mode) and in eval "
-          "mode. The lab's next epoch does not call `model.train()` again: leave the model in "
-          "the mode it was in when `evaluate` was called."),
+    title=N_("find the bug: validation"),
+    task=N_("**Find the bug.** The lab validates after every epoch with this function. It "
+            "returns a number between 0 and 1, but the number changes from run to run on the "
+            "same weights, the model's BatchNorm statistics move, and it is slow:\n\n"
+            "```python\n"
+            "def evaluate(model, loader):\n"
+            "    correct = 0\n"
+            "    for images, labels in loader:\n"
+            "        correct += (model(images).argmax(1) == labels).sum().item()\n"
+            "    return correct / len(loader.dataset)\n"
+            "```\n\n"  # BUGGY_EVALUATE, written out: a task is one literal (translated whole)
+            "Write the fixed `evaluate(model, loader)`. It is checked on VGG-shaped models with "
+            "BatchNorm and dropout, called right after training (in training mode) and in eval "
+            "mode. The lab's next epoch does not call `model.train()` again: leave the model in "
+            "the mode it was in when `evaluate` was called."),
     answer="evaluate",
     parts=tuple(Part(name) for name in _Q3_ASPECTS.values()),
     make_cases=_q3_cases, observe=_q3_observe, assess=_q3_assess,
-    hint_text=("Two separate switches: one changes how dropout and BatchNorm behave, the other "
-               "stops autograd from recording. `model.training` says which mode the model "
-               "was in."),
+    hint_text=N_("Two separate switches: one changes how dropout and BatchNorm behave, the "
+                 "other stops autograd from recording. `model.training` says which mode the "
+                 "model was in."),
 )
 
 
@@ -293,17 +297,19 @@ q3 = Exercise(
 
 q4 = prediction_exercise(
     id="comparison_lab.q4",
-    title="predict the lab's trainable column",
-    task=("**Predict first, run later.** Before the lab runs, predict from the recipes "
-          "alone (VGG16, 2 classes):\n\n"
-          "- `fewest`: the recipe that trains the fewest parameters;\n"
-          "- `same_as_full`: the other recipe that trains exactly as many parameters as "
-          "`full_finetune`;\n"
-          "- `conv5`: how many more parameters `partial_finetune` trains than "
-          "`finetune_pretrained_classifier` (VGG16's conv5 has three `Conv2d(512, 512, 3)`).\n\n"
-          "Recipe names: " + ", ".join(f"`{name}`" for name in recipes.RECIPES) + ".\n\n"
-          "Run the check: it records your prediction. Then run the verify cell below it, "
-          "which applies every recipe and shows your prediction beside what really happens."),
+    title=N_("predict the lab's trainable column"),
+    task=N_("**Predict first, run later.** Before the lab runs, predict from the recipes "
+            "alone (VGG16, 2 classes):\n\n"
+            "- `fewest`: the recipe that trains the fewest parameters;\n"
+            "- `same_as_full`: the other recipe that trains exactly as many parameters as "
+            "`full_finetune`;\n"
+            "- `conv5`: how many more parameters `partial_finetune` trains than "
+            "`finetune_pretrained_classifier` (VGG16's conv5 has three `Conv2d(512, 512, 3)`).\n\n"
+            "Recipe names: `transfer_learning`, `finetune_new_classifier`, "  # recipes.RECIPES
+            "`finetune_pretrained_classifier`, `finetune_imagenet_rows`, `partial_finetune`, "
+            "`full_finetune`, `from_scratch`.\n\n"
+            "Run the check: it records your prediction. Then run the verify cell below it, "
+            "which applies every recipe and shows your prediction beside what really happens."),
     answer="predictions",
     predictions=(
         Prediction("fewest", "fewest trainable", kind="name", choices=tuple(recipes.RECIPES)),
@@ -311,8 +317,8 @@ q4 = prediction_exercise(
                    choices=tuple(recipes.RECIPES)),
         Prediction("conv5", "conv5's parameters"),
     ),
-    hint_text=("Which recipes train the whole network? A `Conv2d(c_in, c_out, 3)` has "
-               "`c_out * c_in * 3 * 3 + c_out` parameters."),
+    hint_text=N_("Which recipes train the whole network? A `Conv2d(c_in, c_out, 3)` has "
+                 "`c_out * c_in * 3 * 3 + c_out` parameters."),
     verify=("# Verify (after the check): every recipe on VGG16's shapes (meta device)\n"
             "import copy\n\n"
             "with torch.device(\"meta\"):\n"

@@ -1,31 +1,18 @@
 """The exercise machinery: an exercise, its cases, its probe, its judge and the verdict.
 
-Grading is split in three steps so that a grade never depends on code the student could
-have changed, and so that the student's side never needs solution code:
+A grade never depends on code the student could have changed, and the student's side never
+needs solution code: (1) ``ex.cases(seed, hidden=False)`` (TRUSTED) makes fresh random cases,
+plain JSON data; ``hidden=True`` adds the instructor-only cases of
+``vgg_course.exercises.instructor`` (a student release lacks it: :class:`SolutionsUnavailable`).
+(2) ``ex.probe(answer, cases)`` (UNTRUSTED, the student's process or sandbox) calls the answer
+on each case and returns one JSON observation per case (``{"value"}``, ``{"error"}``,
+``{"stub"}`` or ``{"unset"}``); one case raising never stops the others. (3)
+``ex.judge(cases, observations)`` (TRUSTED) never runs student code and never raises; it gives
+points per :class:`Part`, each marked ``hidden`` or not.
 
-1. ``cases = ex.cases(seed, hidden=False)`` (TRUSTED, the grader's process): fresh random
-   cases made from ``seed``, plain JSON data (the widths of a model to build, a number of
-   classes, a table). ``hidden=True`` appends the instructor-only cases of
-   ``vgg_course.exercises.instructor`` (not in a student release: there it raises
-   :class:`SolutionsUnavailable`).
-2. ``observations = ex.probe(answer, cases)`` (UNTRUSTED, the student's process or
-   sandbox): calls the student's ``answer`` on each case and returns JSON-serialisable
-   observations, one per case: ``{"value": ...}``, ``{"error": "TypeError: ..."}``,
-   ``{"stub": true}`` (still ``raise NotImplementedError()``) or ``{"unset": true}``
-   (the name is missing or ``...``). One case raising never stops the others.
-3. ``verdict = ex.judge(cases, observations)`` (TRUSTED): never runs student code and
-   never raises, whatever the observations hold; compares them with what the case says
-   they should be, and gives points per :class:`Part`, each marked ``hidden`` or not.
-
-``ex.verdict(answer, seed=0)`` does the three in one process (with a JSON round trip in
-between, as over a pipe); ``ex.check()`` is that for the student's instant feedback, with a
-deterministic text for stored notebook outputs. For the grader (a whole lesson at once):
-``vgg_course.exercises.lesson_cases / probe_namespace / judge_lesson``, and
-``grade_namespace`` for all three in one process.
-
-Solutions (plain functions named like each exercise's ``answer``) and hidden cases live in
-``vgg_course.exercises.instructor`` only; a student release leaves that package out, and there
-``solution()`` says solutions come from the instructor.
+``ex.verdict(answer, seed=0)`` does the three in one process; ``ex.check()`` is that for the
+student's instant feedback, in the student's language (``vgg_course.i18n``). The grader calls
+``vgg_course.exercises.lesson_cases / probe_namespace / judge_lesson`` (``grade_namespace``).
 """
 
 from __future__ import annotations
@@ -47,13 +34,22 @@ from vgg_course.exercises.integrity import one_thread
 from vgg_course.exercises.parts import Hidden, Part  # noqa: F401  (re-exported)
 from vgg_course.exercises.solutions import solution_cell, strip_solution_markers  # noqa: F401
 from vgg_course.exercises.verdicts import PartResult, Text, Verdict  # noqa: F401  (re-exported)
+from vgg_course.i18n import N_, _
 
-# What every exercise section imports before its first exercise (and reference() too).
-SETUP_IMPORTS = "import torch\nimport torchvision\nfrom torch import nn\n\nimport vgg_course as vc"
+SETUP_IMPORTS = "import torch\nimport torchvision\nfrom torch import nn\n\nimport vgg_course as vc"  # every section
 
 MISSING = object()
 _INSTRUCTOR = "vgg_course.exercises.instructor"
 _CASES: dict[tuple, str] = {}  # (exercise, seed, hidden, instructor module) -> cases as JSON
+
+# What a student build lacks, said when it is asked for (``Exercise._instructor``).
+_UNAVAILABLE = {
+    "solutions": N_("this build of the kit has no solutions: they come from your instructor"),
+    "hidden tests": N_("this build of the kit has no hidden tests: they come from your instructor"),
+    "expected values": N_("this build of the kit has no expected values: they come from your "
+                          "instructor"),
+}
+HINT, SOLUTION = N_("Hint"), N_("Solution")  # a Text's kind, shown translated
 
 
 class ExerciseFailed(AssertionError):
@@ -133,8 +129,7 @@ class Exercise:
     def _instructor(self, what: str):
         module = instructor_module(self.lesson)
         if module is None:
-            raise SolutionsUnavailable(
-                f"this build of the kit has no {what}: they come from your instructor")
+            raise SolutionsUnavailable(_(_UNAVAILABLE[what]))
         return module
 
     @property
@@ -159,8 +154,8 @@ class Exercise:
         module = instructor_module(self.lesson)
         if module is None:
             if hidden or seed != 0:
-                raise SolutionsUnavailable("fresh and hidden cases come from your instructor's "
-                                           "grader in this build of the kit")
+                raise SolutionsUnavailable(_("fresh and hidden cases come from your instructor's "
+                                             "grader in this build of the kit"))
             return public.cases(self.id, lambda: self.make_cases(random.Random(f"{self.id}/0")))
         key = (self.id, seed, hidden, id(module))
         if key not in _CASES:  # the same seed always gives the same cases: made once
@@ -195,10 +190,11 @@ class Exercise:
         The global state is compared after each case (``integrity.global_state``): an
         answer that leaves it changed is observed as a ``side_effect``, and it is restored."""
         if answer is MISSING or unset(answer):
-            return [{"unset": True} for _ in cases]
+            return [{"unset": True} for _case in cases]
         if self.kind == "function" and not callable(answer):
             what = type(answer).__name__
-            return [{"error": f"expected a function, got {what}"} for _ in cases]
+            return [{"error": _("expected a function, got {type}").format(type=what)}
+                    for _case in cases]
         observations = []
         with one_thread():
             for case in without_expected(cases):
@@ -228,7 +224,8 @@ class Exercise:
                 return self._judge(cases, observations, parts, base)
         except Exception as exc:  # malformed observations: never a crash, never a grade
             return Verdict(status="failed", message=(
-                f"the observations of this answer could not be read ({type(exc).__name__})"),
+                _("the observations of this answer could not be read ({error_type})").format(
+                    error_type=type(exc).__name__)),
                 parts=tuple(PartResult(p.name, p.points, False, "not checked", p.hidden)
                             for p in parts), **base)
 
@@ -239,13 +236,14 @@ class Exercise:
                  for o in observations]
         if kinds and all(k == "unset" for k in kinds):
             return Verdict(status="not attempted", message=(
-                f"Define `{self.answer}` in the cell above, run it, then run this cell again."),
+                _("Define `{answer}` in the cell above, run it, then run this cell again.").format(
+                    answer=self.answer)),
                 parts=tuple(PartResult(p.name, p.points, False, "not attempted", p.hidden)
                             for p in parts), **base)
         if kinds and all(k == "stub" for k in kinds):
             return Verdict(status="not attempted", message=(
-                f"Replace the stub in `{self.answer}` (`...` or `raise NotImplementedError()`), "
-                "run the cell, then run this cell again."),
+                _("Replace the stub in `{answer}` (`...` or `raise NotImplementedError()`), "
+                  "run the cell, then run this cell again.").format(answer=self.answer)),
                 parts=tuple(PartResult(p.name, p.points, False, "not attempted", p.hidden)
                             for p in parts), **base)
         problems: dict[str, str] = {}
@@ -257,18 +255,20 @@ class Exercise:
                 try:
                     problem = self.assess(case, obs["value"])
                 except Exception as exc:
-                    problem = f"its result could not be checked ({type(exc).__name__})"
+                    problem = _("its result could not be checked ({error_type})").format(
+                        error_type=type(exc).__name__)
             elif kind == "error":
-                problem = f"raised {_clip(str(obs['error']))}"
+                problem = _("raised {error}").format(error=_clip(str(obs["error"])))
             elif kind == "stub":
-                problem = "not answered yet (still the stub)"
+                problem = _("not answered yet (still the stub)")
             elif kind == "side_effect":
-                problem = f"changed global state: {_clip(str(obs['side_effect']))}"
+                problem = _("changed global state: {changes}").format(
+                    changes=_clip(str(obs["side_effect"])))
             else:
-                problem = "no result"
+                problem = _("no result")
             if problem:
-                label = case.get("label")
-                problems[name] = f"{label}: {problem}" if label else str(problem)
+                label = case.get("label")  # data (a case's words), shown translated if it can be
+                problems[name] = f"{_(str(label))}: {problem}" if label else str(problem)
         seen = {c["part"] for c in cases}
         results = tuple(PartResult(p.name, p.points, p.name in seen and p.name not in problems,
                                    problems.get(p.name, "" if p.name in seen else "not checked"),
@@ -304,15 +304,15 @@ class Exercise:
         return verdict
 
     def hint(self) -> Text:
-        return Text("Hint", self.hint_text)
+        return Text(HINT, _(self.hint_text))
 
     def solution(self) -> Text:
         try:
             code = strip_solution_markers(self.cell).strip()
         except SolutionsUnavailable:
-            return Text("Solution", "solutions come from your instructor in this build of "
-                                    "the kit. Try `hint()`, and re-read the task.")
-        return Text("Solution", f"\n```python\n{code}\n```")
+            return Text(SOLUTION, _("solutions come from your instructor in this build of "
+                                    "the kit. Try `hint()`, and re-read the task."))
+        return Text(SOLUTION, f"\n```python\n{code}\n```")
 
     def reference(self) -> Any:
         """Run the solution cell in a fresh namespace and return the reference answer.
@@ -342,9 +342,9 @@ def unset(answer: Any) -> bool:
 
 
 def _short(exc: BaseException, limit: int = 120) -> str:
-    return _clip(" ".join(str(exc).split()) or "(no message)", limit)
+    return _clip(" ".join(str(exc).split()) or _("(no message)"), limit)
 
 
 def _clip(text: str, limit: int = 160) -> str:
     text = re.sub(r"0x[0-9a-fA-F]+", "0x…", " ".join(text.split()))  # no addresses in outputs
-    return textwrap.shorten(text, limit, placeholder=" …") if text else "(no message)"
+    return textwrap.shorten(text, limit, placeholder=" …") if text else _("(no message)")

@@ -13,6 +13,7 @@ from vgg_course.exercises.observed import (OPTIMIZER_STEPS, class_name, group_se
                                            state_problem)
 from vgg_course.exercises.predictions import Prediction, prediction_exercise
 from vgg_course.exercises.step_predictions import q5, q6
+from vgg_course.i18n import N_, _
 
 # --- q1: unfreezing the last conv block ------------------------------------------------------
 
@@ -47,39 +48,44 @@ def _q1_observe(fn, case: dict):
 def _q1_assess(case: dict, got) -> str | None:
     want = case["expected"]
     if got["returned"] not in ("None", "the argument"):
-        return f"the function returned a {got['returned']}: change the model passed in"
+        return _("the function returned a {type}: change the model passed in").format(
+            type=got["returned"])
     problem = state_problem(got, want)
     if problem:
         return problem
     trainable, block = set(got["trainable"]), want["block"]
     still = [n for n in block if n not in trainable]
     if still:
-        return f"{still[0]} is in the last block but still frozen"
+        return _("{name} is in the last block but still frozen").format(name=still[0])
     was = set(want["trainable_before"])
     extra = [n for n in got["trainable"] if n not in block and n not in was]
     if extra:
-        where = "the classifier" if extra[0].startswith("classifier") else "an earlier block"
-        return f"{extra[0]} was unfrozen, but it is in {where}: unfreeze only the last block"
+        if extra[0].startswith("classifier"):
+            return _("{name} was unfrozen, but it is in the classifier: unfreeze only the last "
+                     "block").format(name=extra[0])
+        return _("{name} was unfrozen, but it is in an earlier block: unfreeze only the last "
+                 "block").format(name=extra[0])
     lost = [n for n in want["trainable_before"] if n not in trainable]
-    return f"{lost[0]} was trainable and is now frozen: change nothing else" if lost else None
+    return _("{name} was trainable and is now frozen: change nothing else").format(
+        name=lost[0]) if lost else None
 
 
 q1 = Exercise(
     id="fine_tuning.q1",
-    title="unfreeze the last conv block",
-    task=("Partial fine-tuning also trains the last conv block. On VGG16 that is "
-          "`features[24:]`, but the index depends on the network. Write "
-          "`unfreeze_last_block(model)`: make trainable every parameter of the last block of "
-          "`model.features`, that is, of the layers after the last `MaxPool2d` that is not the "
-          "very last layer of `features`; change nothing else. The check starts from models "
-          "frozen everywhere or in part (after transfer learning): VGG-shaped ones, a VGG "
-          "with BatchNorm (other indices) and SqueezeNet."),
+    title=N_("unfreeze the last conv block"),
+    task=N_("Partial fine-tuning also trains the last conv block. On VGG16 that is "
+            "`features[24:]`, but the index depends on the network. Write "
+            "`unfreeze_last_block(model)`: make trainable every parameter of the last block of "
+            "`model.features`, that is, of the layers after the last `MaxPool2d` that is not the "
+            "very last layer of `features`; change nothing else. The check starts from models "
+            "frozen everywhere or in part (after transfer learning): VGG-shaped ones, a VGG "
+            "with BatchNorm (other indices) and SqueezeNet."),
     answer="unfreeze_last_block",
     parts=(Part("a VGG-shaped model"), Part("other layouts of `features`")),
     make_cases=_q1_cases, observe=_q1_observe, assess=_q1_assess,
-    hint_text=("`enumerate(model.features)` with `isinstance(layer, nn.MaxPool2d)` finds the "
-               "pools; slicing an `nn.Sequential` (`model.features[i:]`) gives a module you "
-               "can loop over."),
+    hint_text=N_("`enumerate(model.features)` with `isinstance(layer, nn.MaxPool2d)` finds the "
+                 "pools; slicing an `nn.Sequential` (`model.features[i:]`) gives a module you "
+                 "can loop over."),
 )
 
 
@@ -112,42 +118,45 @@ def _q2_observe(fn, case: dict):
 def _q2_assess(case: dict, got) -> str | None:
     want = case["expected"]
     if not isinstance(got, dict) or "groups" not in got:
-        return "expected a list of parameter groups"
+        return _("expected a list of parameter groups")
     listed = [n for g in got["groups"] for n in g["names"]]
     if case["aspect"] == "clean":
         problem = state_problem(got, want["state"])
         if problem:
             return problem
         if got["trainable"] != want["state"]["trainable"]:
-            return "requires_grad flags of the model were changed: only read them"
+            return _("requires_grad flags of the model were changed: only read them")
         if any(n not in want["state"]["trainable"] for n in listed):
-            return "frozen parameters are included"
-        return "a parameter is in more than one group" if len(listed) != len(set(listed)) else None
+            return _("frozen parameters are included")
+        return (_("a parameter is in more than one group") if len(listed) != len(set(listed))
+                else None)
     section = want[case["aspect"]]
-    what = ("a trainable classifier tensor" if case["aspect"] == "head"
-            else "a trainable feature tensor")
+    what = (_("a trainable classifier tensor") if case["aspect"] == "head"
+            else _("a trainable feature tensor"))
     problem = settings_problem(got["groups"], section, what)
     if problem is None:
         return None
     if case["aspect"] == "head":
-        return f"{problem}: the classifier trains at base_lr, with SGD's defaults otherwise"
-    return f"{problem}: the features train at base_lr / 10, with SGD's defaults otherwise"
+        return _("{problem}: the classifier trains at base_lr, with SGD's defaults "
+                 "otherwise").format(problem=problem)
+    return _("{problem}: the features train at base_lr / 10, with SGD's defaults "
+             "otherwise").format(problem=problem)
 
 
 q2 = Exercise(
     id="fine_tuning.q2",
-    title="discriminative learning rates",
-    task=("Write `param_groups(model, base_lr)` that returns optimizer parameter groups: the "
-          "trainable parameters of `model.classifier` with `lr=base_lr`, the trainable "
-          "parameters of `model.features` with `lr=base_lr / 10`, and no frozen parameter. "
-          "`torch.optim.SGD(param_groups(model, 0.01), lr=0.01)` must accept it. It is checked "
-          "with other learning rates, on VGG-shaped models and SqueezeNet frozen in different "
-          "places."),
+    title=N_("discriminative learning rates"),
+    task=N_("Write `param_groups(model, base_lr)` that returns optimizer parameter groups: the "
+            "trainable parameters of `model.classifier` with `lr=base_lr`, the trainable "
+            "parameters of `model.features` with `lr=base_lr / 10`, and no frozen parameter. "
+            "`torch.optim.SGD(param_groups(model, 0.01), lr=0.01)` must accept it. It is checked "
+            "with other learning rates, on VGG-shaped models and SqueezeNet frozen in different "
+            "places."),
     answer="param_groups",
     parts=tuple(Part(name) for name in _Q2_ASPECTS.values()),
     make_cases=_q2_cases, observe=_q2_observe, assess=_q2_assess,
-    hint_text=("An optimizer accepts a list of dicts, each with its own `params` and `lr`. "
-               "Filter each section's parameters on `requires_grad`."),
+    hint_text=N_("An optimizer accepts a list of dicts, each with its own `params` and `lr`. "
+                 "Filter each section's parameters on `requires_grad`."),
 )
 
 
@@ -190,62 +199,73 @@ def _q3_observe(fn, case: dict):
 def _q3_assess(case: dict, got) -> str | None:
     want = case["expected"]
     if "groups" not in got:
-        return f"expected the optimizer back, got a {got.get('type')}"
+        return _("expected the optimizer back, got a {type}").format(type=got.get("type"))
     problem = state_problem(got, want["state"])
     if problem:
         return problem
     if got["patched"]:
-        return f"optimizer.{got['patched'][0]} was replaced on the optimizer itself"
+        return _("optimizer.{name} was replaced on the optimizer itself").format(
+            name=got["patched"][0])
     optimised = [n for g in got["groups"] for n in g["names"]]
     trainable = set(got["trainable"])
     if case["aspect"] == "block":
         if not set(want["block"]) <= trainable:
-            return "the last block is not trainable"
+            return _("the last block is not trainable")
         missing = [n for n in want["block"] if n not in optimised]
         if missing:
-            return (f"{missing[0]} is trainable but the optimizer does not hold it: it will "
-                    "never change")
+            return _("{name} is trainable but the optimizer does not hold it: it will "
+                     "never change").format(name=missing[0])
         if got["class"] != want["class"] or "steps" not in got:
-            return f"the optimizer is {got['class']}, not torch.optim.SGD"
+            return _("the optimizer is {cls}, not torch.optim.SGD").format(cls=got["class"])
         moved = [n for n, v in want["steps"].items() if abs(got["steps"].get(n, 1e9) - v) > 1e-3]
-        return (f"after {OPTIMIZER_STEPS} steps {moved[0]} is not where SGD with these "
-                "settings takes it"
+        return (_("after {steps} steps {name} is not where SGD with these "
+                  "settings takes it").format(steps=OPTIMIZER_STEPS, name=moved[0])
                 if moved else None)
     if case["aspect"] == "head":
         missing = [n for n in want["head"] if n not in optimised]
-        return f"{missing[0]} is not in the optimizer" if missing else None
+        return _("{name} is not in the optimizer").format(name=missing[0]) if missing else None
     if got["class"] != want["class"]:
-        return f"the optimizer is {got['class']}: keep torch.optim.SGD"
-    problem = settings_problem(got["groups"], want["settings"], "a parameter", listed_only=True)
+        return _("the optimizer is {cls}: keep torch.optim.SGD").format(cls=got["class"])
+    problem = settings_problem(got["groups"], want["settings"], _("a parameter"),
+                               listed_only=True)
     if problem:
-        return f"{problem}: keep lr, momentum=0.9 and SGD's other defaults"
+        return _("{problem}: keep lr, momentum=0.9 and SGD's other defaults").format(
+            problem=problem)
     frozen = [n for n in optimised if n not in trainable]
     if frozen:
-        return f"{frozen[0]} is frozen but in the optimizer"
+        return _("{name} is frozen but in the optimizer").format(name=frozen[0])
     if len(optimised) != len(set(optimised)):
-        return "a parameter is in the optimizer twice"
+        return _("a parameter is in the optimizer twice")
     if set(trainable) != set(want["state"]["trainable"]):
         extra = sorted(trainable - set(want["state"]["trainable"]))
-        return ("more than the last block and the head became trainable" if extra
-                else "a parameter that trained before is frozen now")
+        return (_("more than the last block and the head became trainable") if extra
+                else _("a parameter that trained before is frozen now"))
     return None
 
 
 q3 = Exercise(
     id="fine_tuning.q3",
-    title="find the bug: unfreezing and the optimizer",
-    task=("**Find the bug.** After transfer learning (features frozen, the head trains), "
-          "this function should set up partial fine-tuning: also train the last conv block, "
-          "with SGD at `lr` and momentum 0.9. It runs, the loss goes down, but the last "
-          "block never changes:\n\n"
-          f"```python\n{BUGGY_SETUP}\n```\n\n"
-          "Write the fixed `setup_partial_finetune(model, lr)` (return the optimizer). It is "
-          "checked on VGG-shaped models of other widths, with more or less of the head trainable."),
+    title=N_("find the bug: unfreezing and the optimizer"),
+    task=N_("**Find the bug.** After transfer learning (features frozen, the head trains), "
+            "this function should set up partial fine-tuning: also train the last conv block, "
+            "with SGD at `lr` and momentum 0.9. It runs, the loss goes down, but the last "
+            "block never changes:\n\n"
+            "```python\n"
+            "def setup_partial_finetune(model, lr):\n"
+            "    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad],\n"
+            "                                lr=lr, momentum=0.9)\n"
+            "    for param in model.features[24:].parameters():  # also train the last conv block\n"
+            "        param.requires_grad = True\n"
+            "    return optimizer\n"
+            "```\n\n"  # BUGGY_SETUP, written out: a task is one literal (translated whole)
+            "Write the fixed `setup_partial_finetune(model, lr)` (return the optimizer). It is "
+            "checked on VGG-shaped models of other widths, with more or less of the head "
+            "trainable."),
     answer="setup_partial_finetune",
     parts=tuple(Part(name) for name in _Q3_ASPECTS.values()),
     make_cases=_q3_cases, observe=_q3_observe, assess=_q3_assess,
-    hint_text=("An optimizer takes the list of tensors it is given *when it is built*. Which "
-               "tensors were in that list?"),
+    hint_text=N_("An optimizer takes the list of tensors it is given *when it is built*. Which "
+                 "tensors were in that list?"),
 )
 
 
@@ -253,19 +273,19 @@ q3 = Exercise(
 
 q4 = prediction_exercise(
     id="fine_tuning.q4",
-    title="predict the memory of training",
-    task=("**Predict first, run later.** In fp32 every number takes 4 bytes. Counting the "
-          "weights, their gradients and the optimizer's state, how many bytes does training "
-          "hold **per parameter**:\n\n"
-          "- `sgd_momentum`: a trainable parameter with `SGD(momentum=0.9)`;\n"
-          "- `adamw`: a trainable parameter with `AdamW`;\n"
-          "- `frozen`: a frozen parameter (any optimizer)."),
+    title=N_("predict the memory of training"),
+    task=N_("**Predict first, run later.** In fp32 every number takes 4 bytes. Counting the "
+            "weights, their gradients and the optimizer's state, how many bytes does training "
+            "hold **per parameter**:\n\n"
+            "- `sgd_momentum`: a trainable parameter with `SGD(momentum=0.9)`;\n"
+            "- `adamw`: a trainable parameter with `AdamW`;\n"
+            "- `frozen`: a frozen parameter (any optimizer)."),
     answer="predictions",
     predictions=(Prediction("sgd_momentum", "SGD with momentum"), Prediction("adamw", "AdamW"),
                  Prediction("frozen", "a frozen parameter")),
-    hint_text=("SGD with momentum keeps a `momentum_buffer` per parameter; AdamW keeps "
-               "`exp_avg` and `exp_avg_sq`. A frozen parameter has no `.grad` and the optimizer "
-               "never sees it."),
+    hint_text=N_("SGD with momentum keeps a `momentum_buffer` per parameter; AdamW keeps "
+                 "`exp_avg` and `exp_avg_sq`. A frozen parameter has no `.grad` and the optimizer "
+                 "never sees it."),
     verify=("# Verify (after the check): measure it on one small layer\n"
             "def bytes_per_parameter(make_optimizer, *, frozen=False):\n"
             "    layer = nn.Linear(100, 10).requires_grad_(not frozen)\n"

@@ -17,6 +17,8 @@ from typing import Any, Iterable, Iterator
 import torch
 from torch import nn
 
+from vgg_course.i18n import N_, _
+
 # --- what an answer did to its argument, read without any method it could patch -----------
 # Captured at import, before any answer runs: an answer may replace `nn.Module`'s methods,
 # `torch.equal` or a method on one instance, never what these names already hold.
@@ -155,35 +157,40 @@ def changes(before: dict, model: nn.Module, *, requires_grad: bool = True) -> li
     after = snapshot(model)
     found: list[str] = []
     for path, (m, cls, training, patched, hooks) in before["modules"].items():
-        name = path or "the model"
+        name = path or _("the model")
         now = after["modules"].get(path)
         if now is None or now[0] is not m or now[1] is not cls:
-            found.append(f"{name} was removed or replaced")
+            found.append(_("{name} was removed or replaced").format(name=name))
             continue
         if now[3] != patched:
-            found.append(f"{name}.{sorted(set(now[3]) ^ set(patched))[0]} was replaced "
-                         "on the instance")
+            found.append(_("{name} was replaced on the instance").format(
+                name=f"{name}.{sorted(set(now[3]) ^ set(patched))[0]}"))
         if now[2] != training:
-            found.append(f"{name} was switched to {'train' if now[2] else 'eval'} mode")
+            found.append((_("{name} was switched to train mode") if now[2] else
+                          _("{name} was switched to eval mode")).format(name=name))
         if now[4] != hooks:
-            found.append(f"a hook was added to or removed from {name}")
-    found += [f"{p} was added" for p in after["modules"] if p not in before["modules"]]
+            found.append(_("a hook was added to or removed from {name}").format(name=name))
+    found += [_("{name} was added").format(name=p)
+              for p in after["modules"] if p not in before["modules"]]
     for kind in ("params", "buffers"):
         for name, (t, *rest) in before[kind].items():
             now = after[kind].get(name)
             if now is None or now[0] is not t:
-                found.append(f"`{name}` was removed or replaced by another tensor")
+                found.append(_("`{name}` was removed or replaced by another tensor").format(name=name))
             elif now[-1].is_floating_point() and not bool(_FINITE(now[-1]).all()):
-                found.append(f"`{name}` holds NaN or inf")
+                found.append(_("`{name}` holds NaN or inf").format(name=name))
             elif now[-1].shape != rest[-1].shape or not _EQUAL(now[-1], rest[-1]):
-                found.append(f"the values of `{name}` changed" + (
-                    " (a forward pass in training mode updates BatchNorm's running statistics)"
-                    if kind == "buffers" else ""))
+                found.append((_("the values of `{name}` changed (a forward pass in training mode "
+                                "updates BatchNorm's running statistics)") if kind == "buffers"
+                              else _("the values of `{name}` changed")).format(name=name))
             elif kind == "params" and requires_grad and now[1] != rest[0]:
-                found.append(f"`{name}`'s requires_grad was changed to {now[1]}")
+                found.append(_("`{name}`'s requires_grad was changed to {flag}").format(
+                    name=name, flag=now[1]))
             elif kind == "params" and (now[2] is None) != (rest[1] is None):
-                found.append(f"`{name}` has a .grad it did not have (a backward pass?)")
-        found += [f"`{n}` was added" for n in after[kind] if n not in before[kind]]
+                found.append(_("`{name}` has a .grad it did not have (a backward pass?)").format(
+                    name=name))
+        found += [_("`{name}` was added").format(name=n)
+                  for n in after[kind] if n not in before[kind]]
     return found[:3]
 
 
@@ -236,10 +243,11 @@ def global_state() -> dict[str, Any]:
 
 
 _WHAT_LEFT = {
-    "grad mode": "grad mode is {after} after the answer (torch.set_grad_enabled({after_py}) left behind)",
-    "default dtype": "the default dtype is {after} after the answer (torch.set_default_dtype left behind)",
-    "torch seed": "the answer re-seeded torch's global random generator (torch.manual_seed)",
-    "replaced methods": "the answer replaced {after} for every object (a method of a torch class)",
+    "grad mode off": N_("grad mode is off after the answer (torch.set_grad_enabled(False) left behind)"),
+    "grad mode on": N_("grad mode is on after the answer (torch.set_grad_enabled(True) left behind)"),
+    "default dtype": N_("the default dtype is {after} after the answer (torch.set_default_dtype left behind)"),
+    "torch seed": N_("the answer re-seeded torch's global random generator (torch.manual_seed)"),
+    "replaced methods": N_("the answer replaced {after} for every object (a method of a torch class)"),
 }
 
 
@@ -257,13 +265,14 @@ def state_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
         if now == was:
             continue
         if key == "grad mode":
-            found.append(_WHAT_LEFT[key].format(after="on" if now else "off", after_py=now))
+            found.append(_(_WHAT_LEFT["grad mode on" if now else "grad mode off"]))
         elif key == "replaced methods":
-            found.append(_WHAT_LEFT[key].format(after=", ".join(sorted(set(now) - set(was)) or was)))
+            found.append(_(_WHAT_LEFT[key]).format(after=", ".join(sorted(set(now) - set(was)) or was)))
         elif key in _WHAT_LEFT:
-            found.append(_WHAT_LEFT[key].format(after=now, after_py=now))
+            found.append(_(_WHAT_LEFT[key]).format(after=now))
         else:
-            found.append(f"{key} changed from {was} to {now} and was left so")
+            found.append(_("{key} changed from {was} to {now} and was left so").format(
+                key=key, was=was, now=now))
     return found
 
 

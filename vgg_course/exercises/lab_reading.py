@@ -16,14 +16,9 @@ from vgg_course.exercises import core
 from vgg_course.exercises import lab_results as lr
 from vgg_course.exercises.answers import plain, type_name
 from vgg_course.exercises.core import Exercise, Part
+from vgg_course.i18n import N_, _
 
-OWN = "your own lab `result`"
-PAIR_NOISE = ("**the lab's noise**: two recipes differ when their means are further apart "
-              "than their two seed spreads added together (`val_acc_sd`) and than one "
-              "validation image (`result.one_image`), as `result.differs(a, b)` says")
-FIXED_NOISE = ("**the lab's noise** against one fixed accuracy: beyond it when the recipe's mean "
-               "is further from it than the recipe's own seed spread and than one validation "
-               "image, `max(val_acc_sd, result.one_image)`")
+OWN = N_("your own lab `result`")
 
 
 # run, and not judged, when the notebook has no `result`
@@ -90,41 +85,41 @@ def _q5_assess(case: dict, got) -> str | None:
         return None
     value = _value(got)
     if value is not None and not isinstance(value, str):
-        return f"expected a recipe name (a str) or None, got {type_name(value)}"
+        return _("expected a recipe name (a str) or None, got {type}").format(
+            type=type_name(value))
     if value is None:
         return (None if want["value"] is None else
-                "one recipe is further from every other trained recipe than the noise: it is "
-                "clearly best")
+                _("one recipe is further from every other trained recipe than the noise: it is "
+                  "clearly best"))
     if value in want["failed"]:
-        return f"{value!r} failed: its accuracy is not to be read"
+        return _("{value!r} failed: its accuracy is not to be read").format(value=value)
     if value not in want["recipes"]:
-        return f"{value!r} is not a recipe of this result"[:120]
+        return _("{value!r} is not a recipe of this result").format(value=value)[:120]
     if want["value"] is None:
-        return ("another trained recipe is within the noise of the best (not always the "
-                "runner-up: a recipe with a wide seed spread reaches further): none is clearly best"
+        return (_("another trained recipe is within the noise of the best (not always the "
+                  "runner-up: a recipe with a wide seed spread reaches further): none is "
+                  "clearly best")
                 if value in want["names"] or value == want["best"] else
-                "no recipe is clearly best here")
-    return None if value in want["names"] else "that is not the recipe with the highest mean"
+                _("no recipe is clearly best here"))
+    return None if value in want["names"] else _("that is not the recipe with the highest mean")
 
 
 q5 = Exercise(
     id="comparison_lab.q5",
-    title="clearly best, or a tie?",
-    task=("Your lab's `result` (a `vc.compare.Comparison`) has a row per recipe "
-          "(`result.rows`, or the objects in `result.results`: `recipe`, `same_as`, "
-          "`final_val_acc`, `val_acc_sd`, `failure`). Use " + PAIR_NOISE + ". Write "
-          "`clear_winner(result)`: the name of the recipe that is **clearly best** (the "
-          "highest mean final accuracy, and beyond the noise of *every* other recipe), or "
-          "`None` when another recipe is within the noise of the best. A recipe whose "
-          "`failure` is set did not train: leave it out. It is checked on lab results of "
-          "every mode (few images and two seeds, the photos and three seeds), ties, failed "
-          "recipes, and on your own `result`. Then, in a cell of your own: "
-          "`clear_winner(result)`. Does it agree with the lab's reading above?"),
+    title=N_("clearly best, or a tie?"),
+    task=N_("Your lab's `result` (a `vc.compare.Comparison`) holds one object per recipe in "
+            "`result.results`: `recipe`, `same_as`, `final_val_acc` (mean over seeds), "
+            "`val_acc_sd`, `failure`. Write `clear_winner(result)`: the `recipe` with the "
+            "highest mean if it differs from *every* other recipe, else `None`. Two recipes "
+            "differ when their means are further apart than both `sd_a + sd_b` and one "
+            "validation image, `result.one_image` (`result.differs(a, b)`). Leave out recipes "
+            "whose `failure` is set. It is checked on built results (ties, failed recipes) and "
+            "on your own `result`: does it agree with the lab's reading above?"),
     answer="clear_winner",
     parts=(Part("a clear winner"), Part("a tie with the best"), Part("failed recipes")),
     make_cases=lambda rng: _cases("q5", rng), observe=observer(), assess=_q5_assess,
-    hint_text=("Keep the trained rows, take the best by `final_val_acc`, then ask whether *any* "
-               "other one is within the noise of it (`result.differs(best, other)`)."),
+    hint_text=N_("Keep the trained rows, take the best by `final_val_acc`, then ask whether "
+                 "*any* other one is within the noise of it (`result.differs(best, other)`)."),
 )
 
 
@@ -136,46 +131,44 @@ def _q6_assess(case: dict, got) -> str | None:
         return None
     value = _value(got)
     if not isinstance(value, dict) or set(value) != {"beyond_noise", "bigger_noise"}:
-        return "expected a dict with the keys 'beyond_noise' and 'bigger_noise'"
+        return _("expected a dict with the keys 'beyond_noise' and 'bigger_noise'")
     if case["aspect"] == "beyond":
         if not isinstance(value["beyond_noise"], bool):
-            return f"'beyond_noise' should be True or False, got {type_name(value['beyond_noise'])}"
+            return _("'beyond_noise' should be True or False, got {type}").format(
+                type=type_name(value["beyond_noise"]))
         if value["beyond_noise"] == want["beyond_noise"]:
             return None
         if want["reversed"]:
-            return "the gap counts whichever recipe is ahead: compare its size with the noise"
-        return ("the gap is not larger than the noise (two seed spreads, at least one image)"
-                if value["beyond_noise"] else "the gap is larger than the two seed spreads "
-                "added together and than one image")
+            return _("the gap counts whichever recipe is ahead: compare its size with the noise")
+        return (_("the gap is not larger than the noise (two seed spreads, at least one image)")
+                if value["beyond_noise"] else _("the gap is larger than the two seed spreads "
+                                                 "added together and than one image"))
     if value["bigger_noise"] not in ("seeds", "sampling"):
-        return "'bigger_noise' should be 'seeds' or 'sampling'"
-    return None if value["bigger_noise"] == want["bigger_noise"] else (
+        return _("'bigger_noise' should be 'seeds' or 'sampling'")
+    return None if value["bigger_noise"] == want["bigger_noise"] else _(
         "compare sd_a + sd_b with the two standard errors sqrt(p (1 - p) / n_val) added "
         "together, p each recipe's mean accuracy and n_val the validation images")
 
 
 q6 = Exercise(
     id="comparison_lab.q6",
-    title="is the gap real, and which noise is bigger?",
-    task=("Two kinds of noise blur a gap between recipes `a` and `b`. The **seeds**: run "
-          "again, a recipe lands elsewhere (`val_acc_sd`, the seed spread). The **sampling** of "
-          "the validation images: another set of `result.n_val` photos of the same kind would "
-          "give another accuracy; its standard error is `sqrt(p * (1 - p) / n_val)` for an "
-          "accuracy `p` (`vc.compare.stats.sampling_sd(p, n)`). Write "
-          "`read_gap(result, a, b)` that returns a dict:\n\n"
-          "- `\"beyond_noise\"`: `True` when the gap between the two means is beyond "
-          + PAIR_NOISE + " (either recipe may be ahead);\n"
-          "- `\"bigger_noise\"`: `\"sampling\"` when the two standard errors added together are "
-          "larger than the two seed spreads added together, else `\"seeds\"`.\n\n"
-          "Recipes are named by `recipe` (or a name in `same_as`). It is checked on lab results "
-          "of every mode and on your own `result`, with `a=\"full_finetune\"`, "
-          "`b=\"transfer_learning\"`. Then: on yours, would more seeds or more validation "
-          "images settle that gap?"),
+    title=N_("is the gap real, and which noise is bigger?"),
+    task=N_("A gap between recipes `a` and `b` has two noises: **seeds** (`val_acc_sd`) and "
+            "**sampling**, from `result.n_val` validation images (standard error "
+            "`sqrt(p*(1-p)/n_val)`, `p` a mean accuracy). Write `read_gap(result, a, b)` "
+            "returning a dict:\n\n"
+            "- `\"beyond_noise\"`: `result.differs(a, b)` (means further apart, either "
+            "way, than both `sd_a + sd_b` and `result.one_image`);\n"
+            "- `\"bigger_noise\"`: `\"sampling\"` if the two standard errors summed exceed "
+            "`sd_a + sd_b`, else `\"seeds\"`.\n\n"
+            "`result.result(name)` finds a recipe by any name. Checked with "
+            "`a=\"full_finetune\"`, `b=\"transfer_learning\"`, also on yours: would more "
+            "seeds or images settle it?"),
     answer="read_gap",
     parts=(Part("beyond the noise?"), Part("which noise is bigger?")),
     make_cases=lambda rng: _cases("q6", rng), observe=observer("a", "b"), assess=_q6_assess,
-    hint_text=("`result.result(name)` finds a recipe by any of its names; `abs()` of the gap; "
-               "`p` is the recipe's mean `final_val_acc`."),
+    hint_text=N_("`result.result(name)` finds a recipe by any of its names; `abs()` of the "
+                 "gap; `p` is the recipe's mean `final_val_acc`."),
 )
 
 
@@ -184,15 +177,16 @@ q6 = Exercise(
 _WORDS = ("above", "within", "below")
 
 
-def _versus(word, want_word: str, what: str) -> str | None:
+def _versus(word, want_word: str, noise: str, side: str) -> str | None:
+    """What is wrong with ``word``: ``noise`` when the gap was misread, ``side`` when the
+    recipe was put on the wrong side (both already translated)."""
     if word not in _WORDS:
-        return f"expected 'above', 'within' or 'below', got {word!r}"[:120]
+        return _("expected 'above', 'within' or 'below', got {word!r}").format(word=word)[:120]
     if word == want_word:
         return None
     if "within" in (word, want_word):
-        return (f"compare the gap with the noise: the seed spread, and at least one image "
-                f"({what})")
-    return f"the wrong side of {what}"
+        return noise
+    return side
 
 
 def _q7_assess(case: dict, got) -> str | None:
@@ -201,36 +195,39 @@ def _q7_assess(case: dict, got) -> str | None:
         return None
     value = _value(got)
     if want["value"] is None:
-        return None if value is None else ("from scratch did not run or failed here: there is "
-                                           "no accuracy to read; return None")
+        return None if value is None else _("from scratch did not run or failed here: there is "
+                                            "no accuracy to read; return None")
     if value is None:
-        return "from scratch trained here: read its accuracy"
+        return _("from scratch trained here: read its accuracy")
     if value == want["no_floor"] != want["value"]:
-        return ("less than one image from it: a gap within one validation image is noise, "
-                "whatever the seed spread")
+        return _("less than one image from it: a gap within one validation image is noise, "
+                 "whatever the seed spread")
     if want["chance"] is not None and value == want["chance"] != want["value"]:
-        return ("that compares with 50%: 'always one class' is right on the commonest class's "
-                "share of the validation images, `result.majority_share`")
-    return _versus(value, want["value"], "always answering the commonest class")
+        return _("that compares with 50%: 'always one class' is right on the commonest "
+                 "class's share of the validation images, `result.majority_share`")
+    return _versus(value, want["value"],
+                   _("compare the gap with the noise: the seed spread, and at least one image "
+                     "(always answering the commonest class)"),
+                   _("the wrong side of always answering the commonest class"))
 
 
 q7 = Exercise(
     id="comparison_lab.q7",
-    title="from scratch next to 'always one class'",
-    task=("A network that answers the commonest validation class for every image, whatever "
-          "the image, is right on `result.majority_share` of them (54% on the 153 ants/bees "
-          "photos, 83 of them bees). Write `scratch_vs_majority(result)`: `\"above\"`, "
-          "`\"within\"` or `\"below\"`, where `from_scratch`'s mean final accuracy lies "
-          "against that share, using " + FIXED_NOISE + "; `None` when `from_scratch` did not run or "
-          "its `failure` is set. It is checked on lab results of every mode (the practice "
-          "images have as many of each class, the photos do not) and on your own `result`. "
-          "Then: what did from scratch learn in your run?"),
+    title=N_("from scratch next to 'always one class'"),
+    task=N_("Always answering the commonest validation class is right on "
+            "`result.majority_share` of the images (54% of the 153 ants/bees photos: 83 are "
+            "bees; half of the practice images). Write `scratch_vs_majority(result)`: "
+            "`\"above\"` or `\"below\"` when `from_scratch`'s mean `final_val_acc` is further "
+            "from that share than its noise, `max(val_acc_sd, result.one_image)`, else "
+            "`\"within\"`; `None` when `from_scratch` did not run or its `failure` is set. "
+            "It is checked on built results and on your own `result`: what did from scratch "
+            "learn in your run?"),
     answer="scratch_vs_majority",
     parts=(Part("above 'always one class'"), Part("within or below it"),
            Part("no from scratch to read")),
     make_cases=lambda rng: _cases("q7", rng), observe=observer(), assess=_q7_assess,
-    hint_text=("`result.result(\"from_scratch\")` raises a KeyError when it did not run. The "
-               "noise is `max(sd, result.one_image)`."),
+    hint_text=N_("`result.result(\"from_scratch\")` raises a KeyError when it did not run. "
+                 "The noise is `max(sd, result.one_image)`."),
 )
 
 
@@ -240,25 +237,29 @@ def _q8_assess(case: dict, got) -> str | None:
         return None
     value = _value(got)
     if want["value"] is None:
-        return None if value is None else ("`result.baseline` is None here (no ImageNet rows "
-                                           "for these classes, or random weights): return None")
+        return None if value is None else _("`result.baseline` is None here (no ImageNet rows "
+                                            "for these classes, or random weights): return None")
     if not isinstance(value, dict):
-        return f"expected a dict from recipe to 'above' / 'within' / 'below', got {type_name(value)}"
+        return _("expected a dict from recipe to 'above' / 'within' / 'below', got "
+                 "{type}").format(type=type_name(value))
     failed = [k for k in value if k in want["failed"]]
     if failed:
-        return f"{failed[0]!r} failed: leave it out"
+        return _("{name!r} failed: leave it out").format(name=failed[0])
     missing = [k for k in want["value"] if k not in value]
     if missing or len(value) != len(want["value"]):
-        return (f"{missing[0]!r} trained and is missing" if missing
-                else "only the trained recipes, by their `recipe` name")
+        return (_("{name!r} trained and is missing").format(name=missing[0]) if missing
+                else _("only the trained recipes, by their `recipe` name"))
     if value == want["no_floor"] != want["value"]:
-        return ("less than one image from the baseline is noise, whatever the seed spread: "
-                "the noise is at least one image")
+        return _("less than one image from the baseline is noise, whatever the seed spread: "
+                 "the noise is at least one image")
     if value == want["untrained"] != want["value"]:
-        return ("that compares each recipe with its own untrained accuracy; the baseline is "
-                "`result.baseline`")
+        return _("that compares each recipe with its own untrained accuracy; the baseline is "
+                 "`result.baseline`")
     for name, word in want["value"].items():
-        problem = _versus(value[name], word, "the pretrained network's own accuracy")
+        problem = _versus(value[name], word,
+                          _("compare the gap with the noise: the seed spread, and at least one "
+                            "image (the pretrained network's own accuracy)"),
+                          _("the wrong side of the pretrained network's own accuracy"))
         if problem:
             return f"{name}: {problem}"
     return None
@@ -266,22 +267,20 @@ def _q8_assess(case: dict, got) -> str | None:
 
 q8 = Exercise(
     id="comparison_lab.q8",
-    title="what the pretrained network already knew",
-    task=("ImageNet has an *ant* class and a *bee* class. With no training at all, the "
-          "pretrained network can already answer 'ants or bees' from its own outputs: take "
-          "the larger of those two ImageNet scores. `result.baseline` is that accuracy on "
-          "your validation images (`None` when the classes have no ImageNet rows or the "
-          "weights are random). It is one number, measured once. Write "
-          "`versus_baseline(result)`: a dict from each trained recipe's `recipe` (leave out "
-          "those whose `failure` is set) to `\"above\"`, `\"within\"` or `\"below\"`, where its "
-          "mean final accuracy lies against the baseline, using " + FIXED_NOISE + "; `None` when "
-          "there is no baseline. It is checked on lab results of every mode and on your own "
-          "`result`. Then: did any training beat what the network already knew, in your run?"),
+    title=N_("what the pretrained network already knew"),
+    task=N_("Untrained, the pretrained network already answers 'ants or bees': the larger of "
+            "ImageNet's *ant* and *bee* scores. `result.baseline` is that accuracy on your "
+            "validation images (`None` without such ImageNet rows or with random weights). "
+            "Write `versus_baseline(result)`: a dict from each trained recipe's `recipe` "
+            "(skip those whose `failure` is set) to `\"above\"` or `\"below\"` when its mean "
+            "`final_val_acc` is further from the baseline than "
+            "`max(val_acc_sd, result.one_image)`, else `\"within\"`; `None` without a "
+            "baseline. Checked on built results and on yours: did training beat it?"),
     answer="versus_baseline",
     parts=(Part("every trained recipe"), Part("failed recipes left out"), Part("no baseline")),
     make_cases=lambda rng: _cases("q8", rng), observe=observer(), assess=_q8_assess,
-    hint_text=("Loop over `result.results`; skip `r.failure`; the noise of each is "
-               "`max(r.val_acc_sd, result.one_image)`."),
+    hint_text=N_("Loop over `result.results`; skip `r.failure`; the noise of each is "
+                 "`max(r.val_acc_sd, result.one_image)`."),
 )
 
 

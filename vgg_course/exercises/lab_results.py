@@ -16,6 +16,7 @@ import math
 from typing import Any
 
 from vgg_course.compare import Budget, Comparison, RecipeResult, Run
+from vgg_course.i18n import N_
 
 MAX_RECIPES = 16  # a spec read from a student's namespace is cut to this many recipes
 
@@ -139,14 +140,15 @@ def _q5(rng) -> list[dict]:
     q = QUICK["n_val"]
     quick = [_row("transfer_learning", [q - 1, q - 1], same_as=list(NAMES[1:3])),
              _row("full_finetune", [q - 5, q - 3]), _row("from_scratch", [20, 20])]
-    cases = [("a clear winner", "the photos, one recipe ahead", spec(n, 83, clear, baseline=146)),
-             ("a clear winner", "practice images, two seeds", spec(q, 20, quick, baseline=36)),
-             ("a tie with the best", "the photos, the runner-up close", spec(n, 83, near)),
-             ("a tie with the best", "a wide spread reaching the best", spec(n, 83, reach)),
-             ("a tie with the best", "less than one image apart", spec(n, 83, floor)),
-             ("failed recipes", "a failed recipe with the highest numbers",
+    cases = [("a clear winner", N_("the photos, one recipe ahead"),
+              spec(n, 83, clear, baseline=146)),
+             ("a clear winner", N_("practice images, two seeds"), spec(q, 20, quick, baseline=36)),
+             ("a tie with the best", N_("the photos, the runner-up close"), spec(n, 83, near)),
+             ("a tie with the best", N_("a wide spread reaching the best"), spec(n, 83, reach)),
+             ("a tie with the best", N_("less than one image apart"), spec(n, 83, floor)),
+             ("failed recipes", N_("a failed recipe with the highest numbers"),
               spec(n, 83, clear + [failed])),
-             ("failed recipes", "a failed recipe, and a tie", spec(n, 83, near + [failed]))]
+             ("failed recipes", N_("a failed recipe, and a tie"), spec(n, 83, near + [failed]))]
     return [{"part": p, "label": label, "comparison": s} for p, label, s in cases]
 
 
@@ -178,14 +180,16 @@ def _q7(rng) -> list[dict]:
     tl = _row("transfer_learning", _around(rng.randint(138, 146), 1))
     qtl = _row("transfer_learning", [38, 39])
     s = rng.randint(88, 100)
-    made = [("above 'always one class'", "the photos", n, 83, [_around(s, 3)]),
-            ("above 'always one class'", "practice images", q, 20, [[30, 34]]),
-            ("within or below it", "the photos, near the bees' share", n, 83, [_around(82, 2)]),
-            ("within or below it", "practice images, always one class", q, 20, [[20, 20]]),
-            ("within or below it", "the photos, below", n, 83, [_around(rng.randint(66, 72), 1)]),
-            ("within or below it", "the photos, less than one image above", n, 83, [[84, 84, 83]]),
-            ("no from scratch to read", "from scratch did not run", n, 83, []),
-            ("no from scratch to read", "from scratch failed", n, 83, [_around(s, 3)])]
+    made = [("above 'always one class'", N_("the photos"), n, 83, [_around(s, 3)]),
+            ("above 'always one class'", N_("practice images"), q, 20, [[30, 34]]),
+            ("within or below it", N_("the photos, near the bees' share"), n, 83, [_around(82, 2)]),
+            ("within or below it", N_("practice images, always one class"), q, 20, [[20, 20]]),
+            ("within or below it", N_("the photos, below"), n, 83,
+             [_around(rng.randint(66, 72), 1)]),
+            ("within or below it", N_("the photos, less than one image above"), n, 83,
+             [[84, 84, 83]]),
+            ("no from scratch to read", N_("from scratch did not run"), n, 83, []),
+            ("no from scratch to read", N_("from scratch failed"), n, 83, [_around(s, 3)])]
     cases = []
     for part, label, size, majority, scratch in made:
         rows = [qtl if size == q else tl]
@@ -212,13 +216,14 @@ def _q8(rng) -> list[dict]:
     quick = [_row("transfer_learning", [38, 39], same_as=list(NAMES[1:3]), **untrained),
              _row("full_finetune", [33, 35], **untrained), _row("from_scratch", [20, 20])]
     failed = _row("finetune_new_classifier", [base + 6] * 3, failure="diverged: NaN loss")
-    made = [("every trained recipe", "the photos", spec(n, 83, photos, baseline=base)),
-            ("every trained recipe", "training beats it", spec(n, 83, above, baseline=base - 3)),
-            ("every trained recipe", "practice images", spec(q, 20, quick, baseline=36)),
-            ("failed recipes left out", "a failed recipe",
+    made = [("every trained recipe", N_("the photos"), spec(n, 83, photos, baseline=base)),
+            ("every trained recipe", N_("training beats it"),
+             spec(n, 83, above, baseline=base - 3)),
+            ("every trained recipe", N_("practice images"), spec(q, 20, quick, baseline=36)),
+            ("failed recipes left out", N_("a failed recipe"),
              spec(n, 83, photos + [failed], baseline=base)),
-            ("no baseline", "random weights: no baseline", spec(n, 83, photos)),
-            ("no baseline", "practice images, no baseline", spec(q, 20, quick))]
+            ("no baseline", N_("random weights: no baseline"), spec(n, 83, photos)),
+            ("no baseline", N_("practice images, no baseline"), spec(q, 20, quick))]
     return [{"part": p, "label": label, "comparison": s} for p, label, s in made]
 
 

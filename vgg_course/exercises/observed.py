@@ -13,6 +13,7 @@ from torch import nn
 
 from vgg_course.exercises import integrity, zoo
 from vgg_course.exercises.answers import plain
+from vgg_course.i18n import _
 
 # The settings an optimizer's parameter group holds, compared in full.
 SETTINGS = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
@@ -56,13 +57,17 @@ def model_state(model: nn.Module, before: dict) -> dict:
 def state_problem(got: dict, want: dict) -> str | None:
     """What is wrong with a :func:`model_state` beside the expected one, flags aside."""
     if got["names"] != want["names"] or got["shapes"] != want["shapes"] or got["changed"]:
-        name = got["changed"][0] if got["changed"] else "a parameter"
-        return f"{name} was replaced, removed or changed: keep the model's layers and values"
+        if not got["changed"]:
+            return _("a parameter was replaced, removed or changed: keep the model's layers and "
+                     "values")
+        return _("{name} was replaced, removed or changed: keep the model's layers and "
+                 "values").format(name=got["changed"][0])
     if got["modules"] != want["modules"]:
-        return "layers of the model were replaced: keep the model's layers"
+        return _("layers of the model were replaced: keep the model's layers")
     if got["patched"]:
-        return f"{got['patched'][0]} was replaced on the model itself: keep its methods"
-    return None if got["finite"] else "some parameters are NaN or infinite"
+        return _("{name} was replaced on the model itself: keep its methods").format(
+            name=got["patched"][0])
+    return None if got["finite"] else _("some parameters are NaN or infinite")
 
 
 def class_name(obj: object) -> str:
@@ -103,14 +108,15 @@ def settings_problem(groups: list[dict], want: dict[str, dict], what: str, *,
         if got is None:
             if listed_only:
                 continue
-            return f"{name} is in no group"
+            return _("{name} is in no group").format(name=name)
         for key, value in settings.items():
             if isinstance(value, bool) or isinstance(got.get(key), bool):
                 same = got.get(key) is value
             else:
                 same = isinstance(got.get(key), (int, float)) and abs(got[key] - value) <= 1e-12
             if not same:
-                return f"{what} gets {key}={shown(got.get(key))}, not {shown(value)}"
+                return _("{what} gets {key}={got}, not {want}").format(
+                    what=_(what), key=key, got=shown(got.get(key)), want=shown(value))
     return None
 
 
@@ -135,7 +141,7 @@ def run_steps(model: nn.Module, optimizer, case: dict) -> dict[str, float]:
     labels = torch.randint(0, case["model"]["num_classes"], (2,), generator=gen)
     nn.Module.train(model, False)
     with torch.enable_grad():
-        for _ in range(OPTIMIZER_STEPS):
+        for _step in range(OPTIMIZER_STEPS):
             optimizer.zero_grad()
             loss = nn.functional.cross_entropy(nn.Module.__call__(model, images), labels)
             loss.backward()

@@ -17,6 +17,7 @@ from vgg_course.exercises.observed import same_table
 from vgg_course.exercises.predictions import Prediction, prediction_exercise
 from vgg_course.exercises.steps import STEPS, run_steps
 from vgg_course.exercises.transfer_learning import forged, head_observation
+from vgg_course.i18n import N_, _
 
 
 def _layers(model: nn.Module) -> list[list]:
@@ -59,32 +60,33 @@ def _q1_observe(fn, case: dict):
 
 def _q1_assess(case: dict, got) -> str | None:
     if got["changed"]:
-        return "the network was changed: find its head, leave the network as it is"
+        return _("the network was changed: find its head, leave the network as it is")
     value = got["value"]
     if not isinstance(value, str):
-        return (f"expected a module path (a str like 'a.b'), got {type_name(value)}: return "
-                "the layer's name, not the layer")
+        return _("expected a module path (a str like 'a.b'), got {type}: return "
+                 "the layer's name, not the layer").format(type=type_name(value))
     if got["module"] is None:
-        return f"{value!r} is not a module path of this network"
+        return _("{value!r} is not a module path of this network").format(value=value)
     if value == case["expected"]["value"]:
         return None
-    return f"{value!r} is a {got['module']}, but not the layer that makes the class scores"
+    return _("{value!r} is a {module}, but not the layer that makes the class scores").format(
+        value=value, module=got["module"])
 
 
 q1 = Exercise(
     id="other_networks.q1",
-    title="find the head of any network",
-    task=("Write `head_path(model)` that returns the dotted module path of the layer that "
-          "produces the class scores, e.g. `'classifier.6'` for VGG16 and `'fc'` for ResNet. "
-          "It is checked on VGG- and ResNet-shaped models, on SqueezeNet (whose head is a 1×1 "
-          "convolution) and on networks this notebook never shows, with heads of any name: "
-          "find it from the structure, not from a table of names."),
+    title=N_("find the head of any network"),
+    task=N_("Write `head_path(model)` that returns the dotted module path of the layer that "
+            "produces the class scores, e.g. `'classifier.6'` for VGG16 and `'fc'` for ResNet. "
+            "It is checked on VGG- and ResNet-shaped models, on SqueezeNet (whose head is a 1×1 "
+            "convolution) and on networks this notebook never shows, with heads of any name: "
+            "find it from the structure, not from a table of names."),
     answer="head_path",
     parts=(Part("VGG and ResNet"), Part("SqueezeNet (a conv head)"),
            Part("networks the task does not name")),
     make_cases=_q1_cases, observe=_q1_observe, assess=_q1_assess,
-    hint_text=("`model.named_modules()` walks every layer in order, with its dotted path; "
-               "the head is the last layer with weights: a `Linear` or a `Conv2d`."),
+    hint_text=N_("`model.named_modules()` walks every layer in order, with its dotted path; "
+                 "the head is the last layer with weights: a `Linear` or a `Conv2d`."),
 )
 
 
@@ -115,48 +117,51 @@ def _q2_assess(case: dict, got) -> str | None:
     if problem:
         return problem
     if got["returned"] == "another model" and not same_table(got["argument"], want["before"]):
-        return ("another model was returned, but the one passed in was changed too: "
-                "change the model and return it")
+        return _("another model was returned, but the one passed in was changed too: "
+                 "change the model and return it")
     params, classes = got["params"], dict(got["modules"])
     new = {n: v for n, v in params.items() if n.startswith("fc.")}
     old = {n: v for n, v in params.items() if not n.startswith("fc.")}
     if case["aspect"] == "fits":
         if sorted(new) != ["fc.bias", "fc.weight"] or classes.get("fc") != \
                 "torch.nn.modules.linear.Linear":
-            return "fc must be one nn.Linear layer with a weight and a bias"
+            return _("fc must be one nn.Linear layer with a weight and a bias")
         if new["fc.weight"][0] != [k, want["in_features"]] or got["out"] != [2, k]:
-            return (f"the new fc must map the features the network gives to {k} scores (read "
-                    "the width from the old fc: not every ResNet has 512)")
+            return _("the new fc must map the features the network gives to {k} scores (read "
+                     "the width from the old fc: not every ResNet has 512)").format(k=k)
         return None
     if sorted(params) != sorted(want["after"]):
-        return "layers other than fc were removed or added"
+        return _("layers other than fc were removed or added")
     if case["aspect"] == "trains":
         wrong = [n for n, v in params.items() if v[1] != want["after"][n][1]]
         if not wrong:
             return None
-        return f"{wrong[0]} is {'trainable' if params[wrong[0]][1] else 'frozen'}"
+        return (_("{name} is trainable") if params[wrong[0]][1] else
+                _("{name} is frozen")).format(name=wrong[0])
     changed = [n for n, v in old.items() if not (v[0] == want["before"][n][0] and
                                                  abs(v[2] - want["before"][n][2]) <= 1e-4)]
     if changed:
-        return f"{changed[0]} was re-created or changed: keep the pretrained layers"
+        return _("{name} was re-created or changed: keep the pretrained layers").format(
+            name=changed[0])
     others = [m for m in got["modules"] if m[0] != "fc" and not m[0].startswith("fc.")]
-    return None if others == want["modules"] else (
+    return None if others == want["modules"] else _(
         "layers other than fc were replaced or added: keep the pretrained layers")
 
 
 q2 = Exercise(
     id="other_networks.q2",
-    title="partial fine-tuning on a ResNet",
-    task=("ResNet has no `features` / `classifier` sections, so the section-based recipes do "
-          "not apply. Write `resnet_partial(model, num_classes)` that does partial fine-tuning "
-          "by hand: freeze everything, make `model.layer4` trainable, give the model a new "
-          "trainable `fc` for `num_classes` classes, and return the model. It is checked on "
-          "ResNets of other depths, with basic and bottleneck blocks."),
+    title=N_("partial fine-tuning on a ResNet"),
+    task=N_("ResNet has no `features` / `classifier` sections, so the section-based recipes do "
+            "not apply. Write `resnet_partial(model, num_classes)` that does partial fine-tuning "
+            "by hand: freeze everything, make `model.layer4` trainable, give the model a new "
+            "trainable `fc` for `num_classes` classes, and return the model. It is checked on "
+            "ResNets of other depths, with basic and bottleneck blocks."),
     answer="resnet_partial",
     parts=tuple(Part(name) for name in _Q2_ASPECTS.values()),
     make_cases=_q2_cases, observe=_q2_observe, assess=_q2_assess,
-    hint_text=("Three steps, in an order that matters: freeze all, unfreeze `layer4`, new "
-               "`fc` (a new layer is trainable). `model.fc.in_features` is the width to keep."),
+    hint_text=N_("Three steps, in an order that matters: freeze all, unfreeze `layer4`, new "
+                 "`fc` (a new layer is trainable). `model.fc.in_features` is the width to "
+                 "keep."),
 )
 
 
@@ -180,8 +185,8 @@ def _q3_cases(rng) -> list[dict]:
                                                          "layer3", "layer4"]}
     with_layer4 = dict(head_only, seed=rng.randrange(1000), frozen=head_only["frozen"][:-1])
     return [{"part": part, "aspect": aspect, "label": label, "model": spec, "batches": batches}
-            for spec, label in ((head_only, "a ResNet, only fc trains"),
-                                (with_layer4, "a ResNet, layer4 and fc train"))
+            for spec, label in ((head_only, N_("a ResNet, only fc trains")),
+                                (with_layer4, N_("a ResNet, layer4 and fc train")))
             for batches in [[rng.randrange(10_000) for _ in range(STEPS)]]
             for aspect, part in _Q3_ASPECTS.items()]
 
@@ -207,65 +212,80 @@ def _close(a, b) -> bool:
 def _q3_assess(case: dict, got) -> str | None:
     want = case["expected"]
     if got["patched"]:
-        return f"{got['patched'][0]} was replaced on the model: change modes, not methods"
+        return _("{name} was replaced on the model: change modes, not methods").format(
+            name=got["patched"][0])
     if not all(s["finite"] for s in got["states"]):
-        return "some parameters or statistics are NaN or infinite"
+        return _("some parameters or statistics are NaN or infinite")
     if len(got["states"]) != want["steps"] + 1 or any(
             sorted(g["params"]) != want["params"] or sorted(g["bn"]) != want["bn"]
             for g in got["states"]):
-        return "layers were added to or removed from the model"
+        return _("layers were added to or removed from the model")
     if case["aspect"] == "loss":
         for step, (loss, right) in enumerate(zip(got["losses"], want["losses"]), 1):
             if isinstance(loss, bool) or not isinstance(loss, (int, float)):
-                return f"expected the loss as a float, got {type_name(loss)}"
+                return _("expected the loss as a float, got {type}").format(type=type_name(loss))
             if not _close(loss, right):
-                return (f"step {step}: not the loss of this batch with trainable layers in "
-                        "training mode and frozen BatchNorm layers in eval mode")
+                return _("step {step}: not the loss of this batch with trainable layers in "
+                         "training mode and frozen BatchNorm layers in eval mode").format(
+                             step=step)
         return None
     frozen = set(want["frozen_bn"])
     if case["aspect"] == "frozen":
         for step, g in enumerate(got["states"][1:], 1):
             moved = [n for n in sorted(frozen) if g["bn"][n] != got["states"][0]["bn"][n]]
             if moved:
-                return (f"step {step}: {len(moved)} frozen BatchNorm layers changed their "
-                        "running statistics")
+                return _("step {step}: {n} frozen BatchNorm layers changed their "
+                         "running statistics").format(step=step, n=len(moved))
         return None
     for step, (g, w) in enumerate(zip(got["states"][1:], want["states"][1:]), 1):
         start = got["states"][step - 1]
         if g["params"] == start["params"]:
-            return f"step {step}: no parameter changed: no optimizer step happened"
+            return _("step {step}: no parameter changed: no optimizer step happened").format(
+                step=step)
         still = [n for n in sorted(set(g["bn"]) - frozen) if g["bn"][n] == start["bn"][n]]
         if still:
-            return (f"step {step}: {still[0]} trains, but did not update its statistics" + (
-                ": only frozen BatchNorm layers go to eval mode" if step == 1 else
-                ": the model was in eval mode after validation, and stayed so (model.train())"))
+            return (_("step {step}: {name} trains, but did not update its statistics: only "
+                      "frozen BatchNorm layers go to eval mode") if step == 1 else
+                    _("step {step}: {name} trains, but did not update its statistics: the "
+                      "model was in eval mode after validation, and stayed so (model.train())")
+                    ).format(step=step, name=still[0])
         off = [n for n in g["params"] if not _close(g["params"][n], w["params"][n])] + [
             n for n in g["bn"] if not all(_close(x, y) for x, y in zip(g["bn"][n], w["bn"][n]))]
         if off:
-            return (f"step {step}: {off[0]} is not what one SGD step on this batch gives" + (
-                "" if step == 1 else " (were the gradients of the step before cleared?)"))
+            return (_("step {step}: {name} is not what one SGD step on this batch gives")
+                    if step == 1 else
+                    _("step {step}: {name} is not what one SGD step on this batch gives (were "
+                      "the gradients of the step before cleared?)")).format(step=step, name=off[0])
     return None
 
 
 q3 = Exercise(
     id="other_networks.q3",
-    title="find the bug: BatchNorm in a frozen backbone",
-    task=("**Find the bug.** Transfer learning on a ResNet: the backbone is frozen, only `fc` "
-          "(and sometimes `layer4`) trains. With this training step, the validation accuracy "
-          "of the *frozen* backbone still drifts from epoch to epoch:\n\n"
-          f"```python\n{BUGGY_STEP}\n```\n\n"
-          "Write the fixed `train_step(model, images, labels, optimizer)`: frozen BatchNorm "
-          "layers must keep their running statistics (put them in eval mode), while trainable "
-          "layers, BatchNorm included, train as before. Return the loss as a float. It is "
-          "checked as the lab calls it: several steps on one model and one optimizer (SGD "
-          "with momentum), with a validation pass in between that leaves the model in eval "
-          "mode."),
+    title=N_("find the bug: BatchNorm in a frozen backbone"),
+    task=N_("**Find the bug.** Transfer learning on a ResNet: the backbone is frozen, only `fc` "
+            "(and sometimes `layer4`) trains. With this training step, the validation accuracy "
+            "of the *frozen* backbone still drifts from epoch to epoch:\n\n"
+            "```python\n"
+            "def train_step(model, images, labels, optimizer):\n"
+            "    model.train()\n"
+            "    loss = nn.functional.cross_entropy(model(images), labels)\n"
+            "    optimizer.zero_grad()\n"
+            "    loss.backward()\n"
+            "    optimizer.step()\n"
+            "    return loss.item()\n"
+            "```\n\n"  # BUGGY_STEP, written out: a task is one literal (translated whole)
+            "Write the fixed `train_step(model, images, labels, optimizer)`: frozen BatchNorm "
+            "layers must keep their running statistics (put them in eval mode), while trainable "
+            "layers, BatchNorm included, train as before. Return the loss as a float. It is "
+            "checked as the lab calls it: several steps on one model and one optimizer (SGD "
+            "with momentum), with a validation pass in between that leaves the model in eval "
+            "mode."),
     answer="train_step",
     parts=tuple(Part(name) for name in _Q3_ASPECTS.values()),
     make_cases=_q3_cases, observe=_q3_observe, assess=_q3_assess,
-    hint_text=("`requires_grad=False` stops gradients, not BatchNorm's running averages: those "
-               "are updated in the forward pass of a module in training mode. Find the "
-               "`nn.BatchNorm2d` modules whose parameters are all frozen."),
+    hint_text=N_("`requires_grad=False` stops gradients, not BatchNorm's running averages: "
+                 "those are updated in the forward pass of a module in training mode. Find the "
+                 "`nn.BatchNorm2d` modules whose parameters are all frozen."),
 )
 
 
@@ -273,18 +293,18 @@ q3 = Exercise(
 
 q4 = prediction_exercise(
     id="other_networks.q4",
-    title="predict the size of other heads",
-    task=("**Predict first, run later.** Transfer learning for **5** classes replaces the head "
-          "and trains only it. Predict the trainable parameters:\n\n"
-          "- `squeezenet`: on SqueezeNet 1.1, whose head is `Conv2d(512, 1000, kernel_size=1)`;\n"
-          "- `mobilenet`: on MobileNetV3-Small, whose head is `Linear(1024, 1000)`.\n\n"
-          "Run the check: it records your prediction. Then run the verify cell below it, "
-          "which shows your prediction beside what really happens."),
+    title=N_("predict the size of other heads"),
+    task=N_("**Predict first, run later.** Transfer learning for **5** classes replaces the head "
+            "and trains only it. Predict the trainable parameters:\n\n"
+            "- `squeezenet`: on SqueezeNet 1.1, whose head is `Conv2d(512, 1000, kernel_size=1)`;\n"
+            "- `mobilenet`: on MobileNetV3-Small, whose head is `Linear(1024, 1000)`.\n\n"
+            "Run the check: it records your prediction. Then run the verify cell below it, "
+            "which shows your prediction beside what really happens."),
     answer="predictions",
     predictions=(Prediction("squeezenet", "SqueezeNet 1.1"),
                  Prediction("mobilenet", "MobileNetV3-Small")),
-    hint_text=("A 1×1 convolution with `c_in` inputs and `k` outputs has `k * c_in * 1 * 1 + k` "
-               "parameters: exactly a Linear layer's count."),
+    hint_text=N_("A 1×1 convolution with `c_in` inputs and `k` outputs has "
+                 "`k * c_in * 1 * 1 + k` parameters: exactly a Linear layer's count."),
     verify=("# Verify (after the check): shapes only, on the meta device\n"
             "with torch.device(\"meta\"):\n"
             "    squeezenet = torchvision.models.squeezenet1_1(weights=None)\n"

@@ -22,6 +22,7 @@ from vgg_course import config
 from vgg_course.exercises.answers import field, is_int, plain, type_name
 from vgg_course.exercises.core import MISSING, Exercise, ExerciseFailed, Part, unset
 from vgg_course.exercises.verdicts import PartResult, Verdict
+from vgg_course.i18n import _
 
 _RECORDED: dict[str, dict[str, Any]] = {}  # exercise id -> the predictions check() recorded
 
@@ -93,8 +94,9 @@ class PredictionExercise(Exercise):
                 recorded[p.key] = value
         if answer is MISSING or unset(answer) or not (recorded or problems):
             _RECORDED.pop(self.id, None)
-            verdict = Verdict(self.id, self.title, "not attempted", message=(
-                f"Fill in `{self.answer}` in the cell above, run it, then run this cell again."),
+            verdict = Verdict(self.id, self.title, "not attempted", message=_(
+                "Fill in `{answer}` in the cell above, run it, then run this cell again.").format(
+                    answer=self.answer),
                 parts=tuple(PartResult(p.part, 1, False, "not attempted") for p in self.predictions),
                 points=self.points)
             if config.settings().strict:
@@ -102,12 +104,12 @@ class PredictionExercise(Exercise):
             return verdict
         _RECORDED[self.id] = recorded
         parts = tuple(PartResult(p.part, 1, False, "recorded" if p.key in recorded
-                                 else problems.get(p.part, "not answered yet"))
+                                 else problems.get(p.part, _("not answered yet")))
                       for p in self.predictions)
         complete = len(recorded) == len(self.predictions)
-        message = ("Recorded: now run the verify cell below; it shows what really happens "
-                   "beside your prediction." if complete else
-                   "Recorded what could be; fix the rest and run this cell again.")
+        message = (_("Recorded: now run the verify cell below; it shows what really happens "
+                     "beside your prediction.") if complete else
+                   _("Recorded what could be; fix the rest and run this cell again."))
         verdict = Verdict(self.id, self.title, "recorded" if complete else "failed",
                           parts=parts, message=message, points=self.points)
         if config.settings().strict and not complete:
@@ -140,10 +142,14 @@ class Reveal:
 
     def lines(self) -> list[str]:
         right = sum(r[3] for r in self.rows)
-        head = (f"Exercise {self.exercise}: {right} of {len(self.rows)} predictions right"
+        head = (_("Exercise {exercise}: {right} of {total} predictions right").format(
+                    exercise=self.exercise, right=right, total=len(self.rows))
                 if self.recorded else
-                f"Exercise {self.exercise}: no prediction recorded (run the check cell first)")
-        return [head, *[f"  {'✔' if ok else '✘'} {key}: you predicted {mine}, it is {real}"
+                _("Exercise {exercise}: no prediction recorded (run the check cell first)").format(
+                    exercise=self.exercise))
+        row = _("{key}: you predicted {mine}, it is {real}")
+        return [head, *["  {} {}".format("✔" if ok else "✘",
+                                         row.format(key=key, mine=mine, real=real))
                         for key, mine, real, ok in self.rows]]
 
     def __repr__(self) -> str:
@@ -154,19 +160,21 @@ class Reveal:
         rows = "".join(f"<tr><td>{'✔' if ok else '✘'}</td><td><code>{html.escape(k)}</code></td>"
                        f"<td>{html.escape(str(m))}</td><td>{html.escape(str(r))}</td></tr>"
                        for k, m, r, ok in self.rows)
-        return (f"<b>{html.escape(head)}</b><table><tr><th></th><th>prediction</th>"
-                f"<th>yours</th><th>what happens</th></tr>{rows}</table>")
+        titles = "".join(f"<th>{html.escape(t)}</th>"
+                         for t in (_("prediction"), _("yours"), _("what happens")))
+        return f"<b>{html.escape(head)}</b><table><tr><th></th>{titles}</tr>{rows}</table>"
 
 
 def _form_problem(p: Prediction, value: Any) -> str | None:
     """What is wrong with a prediction's form (never with its value)."""
     if p.kind == "int" and not is_int(value):
-        return f"expected a whole number (an int), got {type_name(value)}"
+        return _("expected a whole number (an int), got {type}").format(type=type_name(value))
     if p.kind == "name":
         if not isinstance(value, str):
-            return f"expected a name (a str), got {type_name(value)}"
+            return _("expected a name (a str), got {type}").format(type=type_name(value))
         if p.choices and value.strip().lower() not in [c.lower() for c in p.choices]:
-            return f"{value!r} is not one of the choices: {', '.join(p.choices)}"
+            return _("{value} is not one of the choices: {choices}").format(
+                value=repr(value), choices=", ".join(p.choices))
     return None
 
 
@@ -189,11 +197,12 @@ def prediction_exercise(*, id: str, title: str, task: str, answer: str,
             return problem
         expected = case.get("expected")
         if expected is None:
-            return "predictions are judged by your instructor's grader"
+            return _("predictions are judged by your instructor's grader")
         if normal(value) == normal(expected["value"]):
             return None
-        return expected["mistakes"].get(str(normal(value)), (
-            "that is not what happens: check your reasoning, then run the verify cell to see why"))
+        said = expected["mistakes"].get(str(normal(value)))
+        return _(said) if said is not None else _(
+            "that is not what happens: check your reasoning, then run the verify cell to see why")
 
     return PredictionExercise(id=id, title=title, task=task, answer=answer,
                               parts=tuple(Part(p.part) for p in predictions),

@@ -8,9 +8,12 @@ the instructor's ``bn_predictions`` and ``step_predictions`` hold what really ha
 from __future__ import annotations
 
 from vgg_course.exercises.predictions import Prediction, prediction_exercise
+from vgg_course.i18n import N_
 
 # --- q5 and q6: predict what training does -----------------------------------------------------
 
+# The small network's code: the verify cells use it, the tasks (one literal each, translated
+# whole) write it out where they say ``# _SMALL``.
 _SMALL = ("torch.manual_seed(0)\n"
           "model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),\n"
           "                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))\n"
@@ -19,25 +22,30 @@ _CHANGE = ("changes", "stays")
 
 q5 = prediction_exercise(
     id="fine_tuning.q5",
-    title="predict what a step does to frozen BatchNorm",
-    task=("**Predict first, run later.** A small network with BatchNorm, as in VGG16-BN or "
-          "ResNet:\n\n```python\n" + _SMALL + "model[:2].requires_grad_(False)  # the conv "
-          "and BatchNorm frozen\noptimizer = torch.optim.SGD(model[5].parameters(), lr=0.1)\n"
-          "model.train()\n```\n\nThen one training step on `images, labels` (forward, "
-          "cross-entropy, `backward()`, `optimizer.step()`). Predict, each `\"changes\"` or "
-          "`\"stays\"`:\n\n"
-          "- `running_mean`: the BatchNorm's `running_mean`;\n"
-          "- `bn_weight`: the BatchNorm's `weight` (its learnable scale);\n"
-          "- `after_eval`: the BatchNorm's `running_mean`, when `model[1].eval()` runs after "
-          "`model.train()` and before the step."),
+    title=N_("predict what a step does to frozen BatchNorm"),
+    task=N_("**Predict first, run later.** A small network with BatchNorm, as in VGG16-BN or "
+            "ResNet:\n\n```python\n"
+            "torch.manual_seed(0)\n"
+            "model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),\n"
+            "                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))\n"
+            "images, labels = torch.randn(8, 3, 16, 16), torch.randint(0, 2, (8,))\n"  # _SMALL
+            "model[:2].requires_grad_(False)  # the conv "
+            "and BatchNorm frozen\noptimizer = torch.optim.SGD(model[5].parameters(), lr=0.1)\n"
+            "model.train()\n```\n\nThen one training step on `images, labels` (forward, "
+            "cross-entropy, `backward()`, `optimizer.step()`). Predict, each `\"changes\"` or "
+            "`\"stays\"`:\n\n"
+            "- `running_mean`: the BatchNorm's `running_mean`;\n"
+            "- `bn_weight`: the BatchNorm's `weight` (its learnable scale);\n"
+            "- `after_eval`: the BatchNorm's `running_mean`, when `model[1].eval()` runs after "
+            "`model.train()` and before the step."),
     answer="bn_predictions",
     predictions=(Prediction("running_mean", "the running mean in train mode", kind="name",
                             choices=_CHANGE),
                  Prediction("bn_weight", "the frozen scale", kind="name", choices=_CHANGE),
                  Prediction("after_eval", "the running mean in eval mode", kind="name",
                             choices=_CHANGE)),
-    hint_text=("`requires_grad` decides what the optimizer can move; the mode (`train()` / "
-               "`eval()`) decides what a BatchNorm does in its forward pass."),
+    hint_text=N_("`requires_grad` decides what the optimizer can move; the mode (`train()` / "
+                 "`eval()`) decides what a BatchNorm does in its forward pass."),
     verify=("# Verify (after the check): one step, then compare with a copy from before\n"
             "import copy\n\n\n"
             "def one_step(bn_in_eval):\n"
@@ -62,18 +70,23 @@ q5 = prediction_exercise(
 
 q6 = prediction_exercise(
     id="fine_tuning.q6",
-    title="predict what one optimizer step moves",
-    task=("**Predict first, run later.** The same small network (no dropout), nothing "
-          "frozen yet:\n\n```python\n" + _SMALL + "model.eval()  # BatchNorm fixed: the "
-          "loss depends on the weights alone\n```\n\nPredict:\n\n"
-          "- `loss_after`: compared with the loss on `images, labels` before, the loss on the "
-          "same batch after one step of `torch.optim.SGD(model.parameters(), lr=0.01)`: "
-          "`\"lower\"`, `\"same\"` or `\"higher\"`;\n"
-          "- `frozen_in_optimizer`: the conv's weight, frozen (`model[0].requires_grad_(False)`) "
-          "*after* `torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, "
-          "weight_decay=0.01)` was built, over one step: `\"changes\"` or `\"stays\"`;\n"
-          "- `grad_after_zero_grad`: a trained parameter's `.grad` after "
-          "`optimizer.zero_grad()`: `\"None\"`, `\"zeros\"` or `\"values\"`."),
+    title=N_("predict what one optimizer step moves"),
+    task=N_("**Predict first, run later.** The same small network (no dropout), nothing "
+            "frozen yet:\n\n```python\n"
+            "torch.manual_seed(0)\n"
+            "model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),\n"
+            "                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))\n"
+            "images, labels = torch.randn(8, 3, 16, 16), torch.randint(0, 2, (8,))\n"  # _SMALL
+            "model.eval()  # BatchNorm fixed: the "
+            "loss depends on the weights alone\n```\n\nPredict:\n\n"
+            "- `loss_after`: compared with the loss on `images, labels` before, the loss on the "
+            "same batch after one step of `torch.optim.SGD(model.parameters(), lr=0.01)`: "
+            "`\"lower\"`, `\"same\"` or `\"higher\"`;\n"
+            "- `frozen_in_optimizer`: the conv's weight, frozen (`model[0].requires_grad_(False)`) "
+            "*after* `torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, "
+            "weight_decay=0.01)` was built, over one step: `\"changes\"` or `\"stays\"`;\n"
+            "- `grad_after_zero_grad`: a trained parameter's `.grad` after "
+            "`optimizer.zero_grad()`: `\"None\"`, `\"zeros\"` or `\"values\"`."),
     answer="step_predictions",
     predictions=(Prediction("loss_after", "the loss after a small step", kind="name",
                             choices=("lower", "same", "higher")),
@@ -81,9 +94,9 @@ q6 = prediction_exercise(
                             kind="name", choices=_CHANGE),
                  Prediction("grad_after_zero_grad", "the gradient after zero_grad", kind="name",
                             choices=("None", "zeros", "values"))),
-    hint_text=("A step goes against the gradient; a tensor with `requires_grad=False` gets no "
-               "`.grad`, and SGD skips a parameter whose `.grad` is None; `zero_grad()` has a "
-               "`set_to_none` argument: look up its default."),
+    hint_text=N_("A step goes against the gradient; a tensor with `requires_grad=False` gets no "
+                 "`.grad`, and SGD skips a parameter whose `.grad` is None; `zero_grad()` has a "
+                 "`set_to_none` argument: look up its default."),
     verify=("# Verify (after the check)\n"
             "def loss_of(model):\n"
             "    with torch.no_grad():\n"

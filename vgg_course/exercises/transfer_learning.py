@@ -10,24 +10,25 @@ from vgg_course.exercises.core import Exercise, Part
 from vgg_course.exercises.observed import class_name, param_table, same_table, values
 from vgg_course.exercises.pictures import case_weights, run_transform
 from vgg_course.exercises.predictions import Prediction, prediction_exercise
+from vgg_course.i18n import N_, _
 
 # --- q1: predict, then verify -----------------------------------------------------------
 
 q1 = prediction_exercise(
     id="transfer_learning.q1",
-    title="predict the cost of a new head",
-    task=("**Predict first, run later.** Transfer learning freezes everything and puts a new "
-          "output layer in place of the old one. Predict:\n\n"
-          "- `resnet_trainable`: trainable parameters after transfer learning on ResNet-18 "
-          "(its head is `fc = Linear(512, 1000)`) for **5** classes;\n"
-          "- `vgg_total`: the total number of parameters (trainable or not) of VGG16 "
-          "(138,357,544 with its 1000-class head `Linear(4096, 1000)`) after transfer "
-          "learning for **10** classes."),
+    title=N_("predict the cost of a new head"),
+    task=N_("**Predict first, run later.** Transfer learning freezes everything and puts a new "
+            "output layer in place of the old one. Predict:\n\n"
+            "- `resnet_trainable`: trainable parameters after transfer learning on ResNet-18 "
+            "(its head is `fc = Linear(512, 1000)`) for **5** classes;\n"
+            "- `vgg_total`: the total number of parameters (trainable or not) of VGG16 "
+            "(138,357,544 with its 1000-class head `Linear(4096, 1000)`) after transfer "
+            "learning for **10** classes."),
     answer="predictions",
     predictions=(Prediction("resnet_trainable", "ResNet-18, 5 classes"),
                  Prediction("vgg_total", "VGG16 total, 10 classes")),
-    hint_text=("A `Linear(n_in, k)` has `n_in * k` weights and `k` biases. The total is the "
-               "old total, minus the old head, plus the new one."),
+    hint_text=N_("A `Linear(n_in, k)` has `n_in * k` weights and `k` biases. The total is the "
+                 "old total, minus the old head, plus the new one."),
     verify=("# Verify (after the check): shapes only, on the meta device\n"
             "with torch.device(\"meta\"):\n"
             "    resnet = torchvision.models.resnet18(weights=None)\n"
@@ -91,12 +92,13 @@ def _q2_observe(fn, case: dict):
 def forged(got: dict) -> str | None:
     """What makes a :func:`head_observation` untrustworthy or wrong whatever the aspect."""
     if got["returned"] not in ("the argument", "another model"):
-        return f"the function returned {got['returned']}, not the model: return the model"
+        return _("the function returned {type}, not the model: return the model").format(
+            type=got["returned"])
     if got["patched"]:
-        return (f"{got['patched'][0]} was replaced on the model itself: change layers, "
-                "not methods")
+        return _("{name} was replaced on the model itself: change layers, "
+                 "not methods").format(name=got["patched"][0])
     if not got["finite"]:
-        return "some parameters are NaN or infinite"
+        return _("some parameters are NaN or infinite")
     return None
 
 
@@ -108,8 +110,8 @@ def assess_head(case: dict, got: dict, head: str) -> str | None:
     if problem:
         return problem
     if got["returned"] == "another model" and not same_table(got["argument"], want["before"]):
-        return ("another model was returned, but the one passed in was changed too: "
-                "change the model and return it")
+        return _("another model was returned, but the one passed in was changed too: "
+                 "change the model and return it")
     params, k = got["params"], case["num_classes"]
     new = {n: v for n, v in params.items() if n.startswith(head + ".")}
     old = {n: v for n, v in params.items() if not n.startswith(head + ".")}
@@ -118,29 +120,30 @@ def assess_head(case: dict, got: dict, head: str) -> str | None:
     if aspect == "fits":
         if sorted(new) != [f"{head}.bias", f"{head}.weight"] or classes.get(head) != \
                 "torch.nn.modules.linear.Linear":
-            return "the head must be one nn.Linear layer with a weight and a bias"
+            return _("the head must be one nn.Linear layer with a weight and a bias")
         if new[f"{head}.weight"][0][1:] != [want["in_features"]]:
-            return ("the new layer's in_features does not match what the layer before it "
-                    "gives (read it from the old head, do not hard-code 4096)")
+            return _("the new layer's in_features does not match what the layer before it "
+                     "gives (read it from the old head, do not hard-code 4096)")
         if new[f"{head}.weight"][0][0] != k or got["out"] != [2, k]:
-            return f"the model should give {k} scores per image"
+            return _("the model should give {k} scores per image").format(k=k)
         return None
     if aspect == "trains":
         if not new or not all(v[1] for v in new.values()):
-            return "the new head is frozen: nothing would train"
+            return _("the new head is frozen: nothing would train")
         if any(v[1] for v in old.values()):
             name = next(n for n, v in old.items() if v[1])
-            return f"{name} is trainable: only the new head should train"
+            return _("{name} is trainable: only the new head should train").format(name=name)
         return None
     before = {n: v for n, v in want["before"].items() if not n.startswith(head + ".")}
     if sorted(old) != sorted(before):
-        return "layers other than the head were removed or added"
+        return _("layers other than the head were removed or added")
     changed = [n for n, v in old.items()
                if v[0] != before[n][0] or abs(v[2] - before[n][2]) > 1e-4]
     if changed:
-        return f"{changed[0]} was re-created or changed: keep the pretrained layers"
+        return _("{name} was re-created or changed: keep the pretrained layers").format(
+            name=changed[0])
     others = [m for m in got["modules"] if m[0] != head and not m[0].startswith(head + ".")]
-    return None if others == want["modules"] else (
+    return None if others == want["modules"] else _(
         "layers other than the head were replaced or added: keep the pretrained layers")
 
 
@@ -150,18 +153,24 @@ def _q2_assess(case: dict, got) -> str | None:
 
 q2 = Exercise(
     id="transfer_learning.q2",
-    title="find the bug: a new head",
-    task=("**Find the bug.** This function should do transfer learning on any VGG-shaped "
-          "model: freeze everything, then a new output layer for `num_classes` that is the "
-          "only thing to train. It runs without an error on VGG16, yet it is wrong twice:\n\n"
-          f"```python\n{BUGGY_HEAD}\n```\n\n"
-          "Write the fixed `transfer_model(model, num_classes)` (return the model). It is "
-          "checked on VGG-shaped models whose hidden layers are not 4096 wide."),
+    title=N_("find the bug: a new head"),
+    task=N_("**Find the bug.** This function should do transfer learning on any VGG-shaped "
+            "model: freeze everything, then a new output layer for `num_classes` that is the "
+            "only thing to train. It runs without an error on VGG16, yet it is wrong twice:\n\n"
+            "```python\n"
+            "def transfer_model(model, num_classes):\n"
+            "    model.classifier[6] = nn.Linear(4096, num_classes)\n"
+            "    for param in model.parameters():\n"
+            "        param.requires_grad = False\n"
+            "    return model\n"
+            "```\n\n"  # BUGGY_HEAD, written out: a task is one literal (translated whole)
+            "Write the fixed `transfer_model(model, num_classes)` (return the model). It is "
+            "checked on VGG-shaped models whose hidden layers are not 4096 wide."),
     answer="transfer_model",
     parts=tuple(Part(name) for name in _ASPECTS.values()),
     make_cases=_q2_cases, observe=_q2_observe, assess=_q2_assess,
-    hint_text=("Which parameters does the loop freeze, given *when* it runs? And where does "
-               "4096 come from: could the model tell you instead?"),
+    hint_text=N_("Which parameters does the loop freeze, given *when* it runs? And where does "
+                 "4096 come from: could the model tell you instead?"),
 )
 
 
@@ -191,7 +200,7 @@ def _q3_cases(rng) -> list[dict]:
         for part in ("normalised as the weights say", "the requested size"):
             out.append({"part": part, "weights": weights, "image_size": size,
                         "image": [rng.randrange(10_000), *shape], "rng": rng.randrange(10_000),
-                        "label": ("weights with other statistics" if weights["kind"] == "case"
+                        "label": (N_("weights with other statistics") if weights["kind"] == "case"
                                   else weights["name"])})
     return out
 
@@ -216,42 +225,50 @@ def _pattern(pooled: list[list[float]]) -> list[float]:
 
 def _q3_assess(case: dict, got) -> str | None:
     if "shape" not in got:
-        return f"the transform returned a {got.get('type')}, not a tensor"
+        return _("the transform returned a {type}, not a tensor").format(type=got.get("type"))
     size, want = case["image_size"], case["expected"]
     if got["shape"] != [3, size, size]:
-        return (f"expected a (3, {size}, {size}) tensor for image_size={size}, "
-                f"got {tuple(got['shape'])}")
+        return _("expected a (3, {size}, {size}) tensor for image_size={size}, "
+                 "got {shape}").format(size=size, shape=tuple(got["shape"]))
     if not got["finite"]:
-        return "the tensor holds NaN or infinite values"
+        return _("the tensor holds NaN or infinite values")
     if got["spread"] > 1e-6:
-        return ("the same picture gave a different tensor each time: random augmentation "
-                "(random crops, flips, colour changes) has no place in evaluation")
+        return _("the same picture gave a different tensor each time: random augmentation "
+                 "(random crops, flips, colour changes) has no place in evaluation")
     if case["part"] == "the requested size":
-        return None if _close(_pattern(got["pooled"]), _pattern(want["pooled"]), 0.1) else (
+        return None if _close(_pattern(got["pooled"]), _pattern(want["pooled"]), 0.1) else _(
             "the picture is not resized (shorter side to image_size) then centre-cropped "
             "as in the code above: parts of it moved, were cut off or were stretched")
     if not (isinstance(got.get("flat"), list) and _close(got["flat"], want["flat"], 0.02)):
-        return ("the normalised values do not match these weights' mean and std "
-                "(they differ between weights: take them from the weights)")
+        return _("the normalised values do not match these weights' mean and std "
+                 "(they differ between weights: take them from the weights)")
     return None
 
 
 q3 = Exercise(
     id="transfer_learning.q3",
-    title="find the bug: preprocessing",
-    task=("**Find the bug.** Quick mode feeds the network smaller images than the weights "
-          "were trained on, so this function resizes to `image_size` itself. The images come "
-          "out the right size, but the model's accuracy is poor:\n\n"
-          f"```python\n{BUGGY_PREPROCESS}\n```\n\n"
-          "Write the fixed `eval_preprocess(weights, image_size)`: as above, the shorter side "
-          "resized to `image_size` and the centre cropped to `image_size` × `image_size`, "
-          "normalised exactly as the weights expect. It is checked with VGG16's weights and "
-          "with weights whose preprocessing uses other numbers, on pictures of any shape."),
+    title=N_("find the bug: preprocessing"),
+    task=N_("**Find the bug.** Quick mode feeds the network smaller images than the weights "
+            "were trained on, so this function resizes to `image_size` itself. The images come "
+            "out the right size, but the model's accuracy is poor:\n\n"
+            "```python\n"
+            "def eval_preprocess(weights, image_size):\n"
+            "    return transforms.Compose([\n"
+            "        transforms.Resize(image_size),\n"
+            "        transforms.CenterCrop(image_size),\n"
+            "        transforms.ToTensor(),\n"
+            "        transforms.Normalize(mean=[0.5, 0.5, 0.5], std=[0.5, 0.5, 0.5]),\n"
+            "    ])\n"
+            "```\n\n"  # BUGGY_PREPROCESS, written out: a task is one literal (translated whole)
+            "Write the fixed `eval_preprocess(weights, image_size)`: as above, the shorter side "
+            "resized to `image_size` and the centre cropped to `image_size` × `image_size`, "
+            "normalised exactly as the weights expect. It is checked with VGG16's weights and "
+            "with weights whose preprocessing uses other numbers, on pictures of any shape."),
     answer="eval_preprocess",
     parts=(Part("normalised as the weights say"), Part("the requested size")),
     make_cases=_q3_cases, observe=_q3_observe, assess=_q3_assess,
-    hint_text=("Where do the numbers in `Normalize` come from? `weights.transforms()` returns "
-               "the preprocessing the weights were trained with; print it."),
+    hint_text=N_("Where do the numbers in `Normalize` come from? `weights.transforms()` returns "
+                 "the preprocessing the weights were trained with; print it."),
 )
 
 EXERCISES = (q1, q2, q3)

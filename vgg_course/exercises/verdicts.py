@@ -10,6 +10,8 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
+from vgg_course.i18n import N_, _
+
 # One look for every exercise: the status decides the symbol and the colour.
 _STYLE = {
     "passed": ("✔", "#2e7d32", "#e8f5e9"),
@@ -18,6 +20,11 @@ _STYLE = {
     "not attempted": ("○", "#546e7a", "#eceff1"),
     "recorded": ("●", "#1565c0", "#e3f2fd"),  # a prediction, before its verify cell
 }
+
+# The words shown for a status, and for the part messages that are also data ("not checked",
+# "not attempted"): ``status`` and ``PartResult.message`` stay English (the gradebook's
+# values, compared in code); a verdict's lines translate them when shown.
+_SHOWN_WORDS = (N_("passed"), N_("partial"), N_("failed"), N_("not attempted"), N_("not checked"))
 
 
 @dataclass(frozen=True)
@@ -62,27 +69,31 @@ class Verdict:
 
     def lines(self) -> list[str]:
         symbol = _STYLE[self.status][0]
-        head = f"{symbol} Exercise {self.exercise} ({self.title}): {self.status}, {self.score}/{self.points}"
+        title = _(self.title)
+        head = _("Exercise {exercise} ({title}): {status}, {score}/{points}").format(
+            exercise=self.exercise, title=title, status=_(self.status), score=self.score,
+            points=self.points)
         if self.status == "recorded":
-            head = f"{symbol} Exercise {self.exercise} ({self.title}): your predictions are recorded"
-        out = [head]
+            head = _("Exercise {exercise} ({title}): your predictions are recorded").format(
+                exercise=self.exercise, title=title)
+        out = [f"{symbol} {head}"]
         if self.message:
-            out.append(f"  {self.message}")
+            out.append(f"  {_(self.message)}")
         if self.status != "not attempted" and (
                 len(self.parts) > 1 or (self.parts and not self.parts[0].passed)):
             for part in self.parts:
                 mark = "✔" if part.passed else "●" if part.message == "recorded" else "✘"
-                tag = " [hidden]" if part.hidden else ""
-                detail = "" if part.passed or part.message == "recorded" else f": {part.message}"
+                tag = " " + _("[hidden]") if part.hidden else ""
+                detail = "" if part.passed or part.message == "recorded" else f": {_(part.message)}"
                 score = "" if part.message == "recorded" else f" ({part.score}/{part.points})"
-                out.append(f"  {mark} {part.name}{tag}{score}{detail}")
+                out.append(f"  {mark} {_(part.name)}{tag}{score}{detail}")
         return out
 
     def __repr__(self) -> str:
         return "\n".join(self.lines())
 
     def _repr_html_(self) -> str:
-        _, colour, background = _STYLE[self.status]
+        _symbol, colour, background = _STYLE[self.status]
         head, *rest = self.lines()
         body = "".join(f"<div>{html.escape(line.strip())}</div>" for line in rest)
         return (f'<div style="border-left:6px solid {colour};background:{background};'
@@ -100,13 +111,14 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Text:
-    """A hint or a solution: markdown that displays in a cell."""
+    """A hint or a solution: markdown that displays in a cell (``kind``, ``"Hint"`` or
+    ``"Solution"``, is shown in the current language)."""
 
     kind: str
     text: str
 
     def __repr__(self) -> str:
-        return f"{self.kind}: {self.text}"
+        return f"{_(self.kind)}: {self.text}"
 
     def _repr_markdown_(self) -> str:
-        return f"**{self.kind}:** {self.text}"
+        return f"**{_(self.kind)}:** {self.text}"

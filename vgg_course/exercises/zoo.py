@@ -20,6 +20,7 @@ from torchvision.models.vgg import make_layers
 
 from vgg_course import models
 from vgg_course.exercises.answers import plain
+from vgg_course.i18n import N_
 from vgg_course.exercises.integrity import (  # noqa: F401  (zoo.snapshot, zoo.changes: the lessons' helpers use them)
     changes, named_parameters, patched_methods, requires_grad, shape, snapshot, walk)
 
@@ -129,7 +130,7 @@ def describe(spec: dict) -> str:
         kind = "bottleneck blocks" if spec.get("bottleneck") else "blocks"
         return f"a ResNet with {kind} {list(spec['layers'])}"
     if arch == "tinynet":
-        return "a small CNN that is neither VGG nor ResNet"
+        return N_("a small CNN that is neither VGG nor ResNet")
     return {"resnet18": "ResNet-18", "squeezenet1_1": "SqueezeNet 1.1",
             "mobilenet_v3_small": "MobileNetV3-Small", "efficientnet_b0": "EfficientNet-B0",
             "densenet121": "DenseNet-121", "vgg16": "VGG16", "vgg11_bn": "VGG11-BN"}[arch]

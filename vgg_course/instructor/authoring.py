@@ -32,32 +32,19 @@ lessons whose section changed (``scripts/regen_notebooks.py``).
 from __future__ import annotations
 
 import argparse
-import ast
-import copy
-import re
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vgg_course import workspace
-
-if TYPE_CHECKING:  # nbformat, colab and the exercises (torch) load where they are used:
-    from nbformat import NotebookNode  # `student-notebooks --help` answers at once
+from vgg_course.instructor import editions, languages
+# The stubbing itself lives in vgg_course.instructor.stubs; its names are public here too.
+from vgg_course.instructor.stubs import (CODE_STUB, TEXT_STUB, AuthoringError,  # noqa: F401
+                                         clear_solutions, student_version)
 
 # Public here too, from vgg_course.instructor.sections (loaded on first use, see __getattr__).
 _FROM_SECTIONS = ("add_exercises", "exercise_cells", "stamp_exercises")
-
-_BEGIN = re.compile(r"^(?P<indent>\s*)#+\s*BEGIN SOLUTION\s*$")
-_END = re.compile(r"^\s*#+\s*END SOLUTION\s*$")
-CODE_STUB = "# YOUR CODE HERE"
-TEXT_STUB = "YOUR ANSWER HERE"
-
-
-class AuthoringError(ValueError):
-    """A lesson notebook's solution markers are malformed."""
-
 
 def __getattr__(name: str) -> Any:
     """``add_exercises``, ``exercise_cells``, ``stamp_exercises``: the sections', on first use."""
@@ -65,96 +52,6 @@ def __getattr__(name: str) -> Any:
         from vgg_course.instructor import sections
         return getattr(sections, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _assigned_names(block: str) -> list[str]:
-    """Names a top-level block binds, outside any function or class it defines."""
-    names: list[str] = []
-
-    def visit(node: ast.AST) -> None:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            return
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id not in names:
-            names.append(node.id)
-        for child in ast.iter_child_nodes(node):
-            visit(child)
-
-    visit(ast.parse(textwrap.dedent(block)))
-    return names
-
-
-def _used_names(code: str) -> set[str]:
-    try:
-        tree = ast.parse(textwrap.dedent(code))
-    except SyntaxError:
-        return set()
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-
-
-def clear_solutions(source: str, *, markdown: bool = False, keep: tuple[str, ...] = ()) -> str:
-    """Replace every ``### BEGIN SOLUTION`` ... ``### END SOLUTION`` region by a stub.
-
-    Args:
-        source: a cell's source.
-        markdown: the cell is markdown (the stub is ``YOUR ANSWER HERE``).
-        keep: names a top-level stub must still define (the exercise's answer).
-
-    Raises:
-        AuthoringError: a region is not closed, or an END comes without a BEGIN.
-
-    Example:
-        >>> print(clear_solutions("x = 1\\n### BEGIN SOLUTION\\ny = x + 1\\n### END SOLUTION\\nprint(y)"))
-        x = 1
-        # YOUR CODE HERE
-        y = ...
-        print(y)
-    """
-    lines, out, i = source.splitlines(), [], 0
-    while i < len(lines):
-        begin = _BEGIN.match(lines[i])
-        if _END.match(lines[i]):
-            raise AuthoringError(f"line {i + 1}: END SOLUTION without BEGIN SOLUTION")
-        if not begin:
-            out.append(lines[i])
-            i += 1
-            continue
-        end = next((j for j in range(i + 1, len(lines)) if _END.match(lines[j])), None)
-        if end is None:
-            raise AuthoringError(f"line {i + 1}: BEGIN SOLUTION without END SOLUTION")
-        if any(_BEGIN.match(line) for line in lines[i + 1:end]):
-            raise AuthoringError(f"line {i + 1}: nested BEGIN SOLUTION")
-        indent, block = begin["indent"], "\n".join(lines[i + 1:end])
-        if markdown:
-            out.append(indent + TEXT_STUB)
-        elif indent:
-            out += [indent + CODE_STUB, indent + "raise NotImplementedError()"]
-        else:
-            later = _used_names("\n".join(lines[end + 1:]))
-            try:
-                bound = _assigned_names(block)
-            except SyntaxError as exc:
-                raise AuthoringError(f"line {i + 1}: the solution does not parse: {exc}") from exc
-            out += [CODE_STUB] + [f"{n} = ..." for n in bound if n in later or n in keep]
-        i = end + 1
-    return "\n".join(out)
-
-
-def student_version(nb: NotebookNode) -> NotebookNode:
-    """A copy of a solution notebook with solutions stubbed and all outputs cleared."""
-    nb = copy.deepcopy(nb)
-    for index, cell in enumerate(nb.cells):
-        answer = cell.metadata.get("vgg_course", {}).get("answer")
-        try:
-            cell.source = clear_solutions(cell.source, markdown=cell.cell_type == "markdown",
-                                          keep=(answer,) if answer else ())
-        except AuthoringError as exc:
-            raise AuthoringError(f"cell {index}: {exc}") from None
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-        cell.metadata.pop("execution", None)
-    nb.metadata.pop("widgets", None)
-    nb.metadata["vgg_course"] = {"student": True}
-    return nb
 
 
 # --- the command ----------------------------------------------------------------------
@@ -165,24 +62,30 @@ def lesson_notebooks(folder: Path | None = None) -> list[Path]:
                   .glob("[0-9][0-9]_*.ipynb"))
 
 
-def student_folder(lessons: Path | None = None) -> Path:
-    """Where the student notebooks of a lessons folder live: its ``student/``, each named by
-    ``vc.workspace.student_name`` (``03_freezing_student.ipynb``)."""
-    return (workspace.lessons_folder() if lessons is None else Path(lessons)) / "student"
+def student_folder(lessons: Path | None = None, lang: str = "en") -> Path:
+    """Where the student notebooks of a lessons folder's ``lang`` edition live:
+    ``<lang>/student/``, each named by ``vc.workspace.student_name``
+    (``03_freezing_student.ipynb``)."""
+    return (workspace.lessons_folder() if lessons is None else Path(lessons)) / lang / "student"
 
 
 def write_student_notebooks(lessons: list[Path] | None = None, *, out_dir: Path | None = None,
-                            check: bool = False) -> list[Path]:
-    """Generate the student notebooks; with ``check`` write nothing and return stale ones.
+                            check: bool = False, lang: str = "en") -> list[Path]:
+    """Generate the ``lang`` edition's student notebooks; with ``check`` write nothing and
+    return stale ones.
 
-    ``out_dir`` defaults to ``student/`` beside the kit's lessons.
+    ``out_dir`` defaults to ``<lang>/student/`` beside the kit's lessons.
     """
     import nbformat
 
-    out_dir = student_folder() if out_dir is None else Path(out_dir)
+
+
+    out_dir = student_folder(lang=lang) if out_dir is None else Path(out_dir)
     stale = []
     for lesson in lessons or lesson_notebooks():
-        text = nbformat.writes(student_version(nbformat.read(lesson, as_version=4))) + "\n"
+        student = student_version(languages.edition(nbformat.read(lesson, as_version=4), lang))
+        student.metadata["vgg_course"]["edition"] = lang
+        text = nbformat.writes(student) + "\n"
         target = out_dir / workspace.student_name(lesson.name)
         if target.exists() and target.read_text(encoding="utf-8") == text:
             continue
@@ -246,7 +149,7 @@ def sync(lessons: Path | None = None, *, execute: bool = True) -> list[Path]:
         name = path.stem.split("_", 1)[-1]
         if name in exercise_modules.MODULES and stamp_exercises(path):
             changed.append(path)
-    write_student_notebooks(notebooks, out_dir=student_folder(folder))
+    editions.write_editions(notebooks, lessons=folder)
     if execute and changed:
         script = folder.resolve().parent / "scripts" / "regen_notebooks.py"
         if not script.is_file():
@@ -276,7 +179,11 @@ def _cli(args: argparse.Namespace) -> int:
     try:
         lessons = args.notebooks or lesson_notebooks()
         changed = colab.stamp_lessons(lessons, check=args.check)  # the students' copies follow
-        changed += write_student_notebooks(lessons, out_dir=args.out, check=args.check)
+        if args.out is None:  # both editions of every lesson and their student copies
+            changed += editions.write_editions(lessons, lessons=Path(lessons[0]).parent,
+                                               check=args.check)
+        else:
+            changed += write_student_notebooks(lessons, out_dir=args.out, check=args.check)
     except (AuthoringError, OSError, ValueError, nbformat.ValidationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -293,7 +200,8 @@ def _cli(args: argparse.Namespace) -> int:
 
 def add_cli(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "student-notebooks", help="generate notebooks/student/ from the lesson notebooks",
+        "student-notebooks", help="generate notebooks/{en,ja}/ (lessons and student/) from the "
+                                  "bilingual lesson notebooks",
         description="Stamp the Colab install block for SOURCE in vgg_course/colab.py into "
                     "each lesson's first code cell (or remove it while SOURCE is unset; the "
                     "classroom release stamps its own, see 'release --colab-source'), then "
@@ -303,8 +211,8 @@ def add_cli(subparsers: argparse._SubParsersAction) -> None:
                         help="lesson notebooks (default: every NN_*.ipynb of the kit's "
                              "lessons, notebooks/ in the repository)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="where to write them (default: student/ beside the lessons, "
-                             "notebooks/student in the repository)")
+                        help="write only the student copies, here (default: both editions, "
+                             "notebooks/en/ and notebooks/ja/ with their student/)")
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a student notebook is out of date")
     parser.set_defaults(func=_cli)

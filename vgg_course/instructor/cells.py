@@ -35,7 +35,7 @@ def steps(nb: nbformat.NotebookNode, lesson: str) -> list[dict]:
         >>> from vgg_course.instructor import sections
         >>> nb = nbformat.v4.new_notebook(cells=sections.exercise_cells("03_freezing"))
         >>> [s.get("probe") or (s["cell"], s["kind"]) for s in steps(nb, "03_freezing")]
-        [(1, 'setup'), (3, 'own'), 'freezing.q1', (6, 'own'), 'freezing.q2', (9, 'own'), 'freezing.q3']
+        [(2, 'setup'), (5, 'own'), 'freezing.q1', (9, 'own'), 'freezing.q2', (13, 'own'), 'freezing.q3']
     """
     lesson_exercises = exercises.exercises(lesson)
     checks = {ex.check_source() for ex in lesson_exercises}

@@ -44,7 +44,7 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 
 from vgg_course import __version__, colab, exercises, workspace
-from vgg_course.instructor import authoring
+from vgg_course.instructor import authoring, editions
 
 PACKAGE = Path(__file__).resolve().parents[1]  # vgg_course/
 LEFT_OUT = ("exercises/instructor",)  # relative to the package: instructor-only material
@@ -185,9 +185,10 @@ def _stamp(text: str, old: str, new: str, where: Path) -> str:
     return text.replace(old, new)
 
 
-def _stage_package(staging: Path, student_notebooks: list[Path]) -> Path:
+def _stage_package(staging: Path, student_notebooks: list[Path] | dict[str, list[Path]]) -> Path:
     """A copy of the package and a pyproject without the instructor-only parts; its lessons
-    folder (``notebooks/``, installed as ``vgg_course.lessons``) holds only ``student/``."""
+    folder (``notebooks/``, installed as ``vgg_course.lessons``) holds only each edition's
+    ``<lang>/student/`` (a list of notebooks: the English edition's)."""
     target = staging / "vgg_course"
     skip = {PACKAGE / part for part in LEFT_OUT}
     shutil.copytree(PACKAGE, target, ignore=lambda folder, names: [
@@ -208,22 +209,29 @@ def _stage_package(staging: Path, student_notebooks: list[Path]) -> Path:
                            f'__version__ = "{STUDENT_VERSION}"', init), encoding="utf-8")
     (staging / "README.md").write_text(_PYPROJECT_README, encoding="utf-8")
     lessons = workspace.lessons_folder()
-    (staging / "notebooks" / "student").mkdir(parents=True)
+    by_lang = student_notebooks if isinstance(student_notebooks, dict) else {"en": student_notebooks}
+    (staging / "notebooks").mkdir(parents=True)
     for name in ("__init__.py", "sanitize.cfg"):
         shutil.copy2(lessons / name, staging / "notebooks" / name)
-    for notebook in student_notebooks:
-        shutil.copy2(notebook, staging / "notebooks" / "student" / notebook.name)
+    for lang, notebooks in by_lang.items():
+        (staging / "notebooks" / lang / "student").mkdir(parents=True)
+        shutil.copy2(lessons / "sanitize.cfg", staging / "notebooks" / lang / "sanitize.cfg")
+        for notebook in notebooks:
+            shutil.copy2(notebook, staging / "notebooks" / lang / "student" / notebook.name)
     return staging
 
 
-def build_wheel(out_dir: Path, student_notebooks: list[Path] | None = None) -> Path:
+def build_wheel(out_dir: Path,
+                student_notebooks: list[Path] | dict[str, list[Path]] | None = None) -> Path:
     """Build the student wheel into ``out_dir`` (offline) and return its path.
 
-    ``student_notebooks`` are the lessons it ships (default: the kit's ``student/`` ones).
+    ``student_notebooks`` are the lessons it ships, by edition (``{"ja": [...]}``; a list is
+    the English edition's; default: both of the kit's editions' ``student/``).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     if student_notebooks is None:
-        student_notebooks = sorted(authoring.student_folder().glob("[0-9][0-9]_*.ipynb"))
+        student_notebooks = {lang: sorted(authoring.student_folder(lang=lang).glob(
+            "[0-9][0-9]_*.ipynb")) for lang in RELEASE_LANGS}
     with tempfile.TemporaryDirectory(prefix="vgg-release-") as tmp:
         staging = _stage_package(Path(tmp) / "src", student_notebooks)
         result = subprocess.run(
@@ -242,9 +250,21 @@ def build_wheel(out_dir: Path, student_notebooks: list[Path] | None = None) -> P
     return wheels[-1]
 
 
+RELEASE_LANGS = ("en", "ja")
+
+
+def release_langs(lang: str) -> tuple[str, ...]:
+    """The editions ``--lang`` names: ``"en"``, ``"ja"`` or ``"both"``."""
+    if lang == "both":
+        return RELEASE_LANGS
+    if lang not in RELEASE_LANGS:
+        raise ValueError(f"unknown language {lang!r}; choose en, ja or both")
+    return (lang,)
+
+
 def write_release(out: Path, lessons: list[Path] | None = None, *,
                   colab_source: str | None = None, with_colab: bool = True,
-                  colab_repository: str | None = None) -> list[Path]:
+                  colab_repository: str | None = None, lang: str = "en") -> list[Path]:
     """Write the release into ``out`` (built aside first: nothing is written if it leaks).
 
     Args:
@@ -255,6 +275,9 @@ def write_release(out: Path, lessons: list[Path] | None = None, *,
         with_colab: ``False`` leaves the Colab block out of the notebooks.
         colab_repository: the GitHub URL the release is pushed to; the README then links
             each notebook in Colab (:func:`vgg_course.colab.colab_links`).
+        lang: the edition, ``"en"`` (notebooks in ``notebooks/``), ``"ja"`` (in
+            ``notebooks/ja/``: a kernel started there speaks Japanese) or ``"both"``
+            (``notebooks/en/`` and ``notebooks/ja/``).
 
     Raises:
         ValueError: no usable Colab source (see :func:`check_colab_source`), or links asked
@@ -272,16 +295,22 @@ def write_release(out: Path, lessons: list[Path] | None = None, *,
         colab.colab_links(colab_repository, [])  # a wrong URL stops the release before the build
     with tempfile.TemporaryDirectory(prefix="vgg-release-") as tmp:
         draft = Path(tmp) / "release"
-        notebooks = draft / "notebooks"
-        notebooks.mkdir(parents=True)
-        for lesson in lessons or authoring.lesson_notebooks():
-            student = authoring.student_version(nbformat.read(lesson, as_version=4))
-            first = colab.first_code_cell(student)
-            first.source = colab.stamped(first.source, source)
-            (notebooks / workspace.student_name(lesson.name)).write_text(
-                nbformat.writes(student) + "\n", encoding="utf-8")
-        build_wheel(draft / "wheel", sorted(notebooks.glob("*.ipynb")))
-        names = [f"notebooks/{p.name}" for p in sorted(notebooks.glob("*.ipynb"))]
+        langs = release_langs(lang)
+        folders = {x: draft / "notebooks" / ("" if langs == ("en",) else x) for x in langs}
+        for edition_lang, notebooks in folders.items():
+            notebooks.mkdir(parents=True, exist_ok=True)
+            for lesson in lessons or authoring.lesson_notebooks():
+                student = authoring.student_version(
+                    editions.edition(nbformat.read(lesson, as_version=4), edition_lang))
+                student.metadata["vgg_course"]["edition"] = edition_lang
+                first = colab.first_code_cell(student)
+                first.source = colab.stamped(first.source, source)
+                (notebooks / workspace.student_name(lesson.name)).write_text(
+                    nbformat.writes(student) + "\n", encoding="utf-8")
+        build_wheel(draft / "wheel", {x: sorted(folder.glob("*.ipynb"))
+                                      for x, folder in folders.items()})
+        names = [p.relative_to(draft).as_posix() for folder in folders.values()
+                 for p in sorted(folder.glob("*.ipynb"))]
         (draft / "README.md").write_text(_readme(source, colab_repository, names), encoding="utf-8")
         found = leaks(draft)
         if found:

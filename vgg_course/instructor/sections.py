@@ -16,6 +16,18 @@ import nbformat
 from nbformat import NotebookNode
 
 from vgg_course import exercises as exercise_modules
+from vgg_course.i18n import N_, in_lang
+from vgg_course.instructor import languages as editions
+
+SECTION = N_(
+    "## Exercises\n\n"
+    "Write your answer under each task, run it, then run the check: it tries your code on other "
+    "models and tables and says what is wrong, never the answer. **Predict**: commit to your "
+    "numbers first; the check records them and the verify cell shows what really happens. "
+    "**Find the bug**: fix the code shown. Stuck? `ex.q1.hint()`. Given up? `ex.q1.solution()` "
+    "(in a classroom release, solutions come from your instructor).")
+TASK = N_("### ✏️ Exercise {number} · {title} ({points})\n\n{task}")
+POINT, POINTS = N_("{n} point"), N_("{n} points")
 
 def _meta(role: str, exercise: str | None = None, **nbgrader: object) -> dict:
     meta: dict = {"vgg_course": {"role": role}}
@@ -28,36 +40,47 @@ def _meta(role: str, exercise: str | None = None, **nbgrader: object) -> dict:
     return meta
 
 
+def _prose(text: str, ja: str, metadata: dict) -> list[NotebookNode]:
+    """An English prose cell and its Japanese counterpart (see ``vc.instructor.editions``)."""
+    en = nbformat.v4.new_markdown_cell(text, metadata={**metadata, "tags": [editions.TAG["en"]]})
+    en.id = _stable_id(metadata, "en")
+    ja_cell = nbformat.v4.new_markdown_cell(ja, metadata=editions.pair_metadata(en))
+    ja_cell.id = _stable_id(metadata, "ja")
+    return [en, ja_cell]
+
+
+def _stable_id(metadata: dict, lang: str) -> str:
+    """A cell id that a re-stamp gives again (the pair's link survives a re-stamp)."""
+    meta = metadata["vgg_course"]
+    key = f"{meta['role']}:{meta.get('exercise', '')}:{lang}"
+    return editions.sha256(key)[:8]
+
+
+def task_text(number: int, ex, lang: str) -> str:
+    """An exercise's task cell in ``lang``: its number, title, points and statement."""
+    points = in_lang(lang, POINT if ex.points == 1 else POINTS).format(n=ex.points)
+    return in_lang(lang, TASK).format(number=number, title=in_lang(lang, ex.title),
+                                      points=points, task=in_lang(lang, ex.task))
+
+
 def exercise_cells(lesson: str) -> list[NotebookNode]:
     """The "Exercises" section for a lesson, solution version (a banner, an answer cell and
-    a check cell per exercise); the cells come from the lesson's exercise module."""
+    a check cell per exercise); the cells come from the lesson's exercise module. Prose
+    comes in pairs, English then Japanese (the master's form, see ``vc.instructor.editions``)."""
     module = exercise_modules.load(lesson)
     name = module.__name__.rsplit(".", 1)[-1]
     v4 = nbformat.v4
     cells = [
-        v4.new_markdown_cell(
-            "## Exercises\n\n"
-            "Each exercise has a task, a cell for your answer and a check cell right after "
-            "it. Write your answer, run it, then run the check: it runs your code on other "
-            "models and tables (other widths, other networks, shuffled rows) and tells you "
-            "what is right and what is not, without giving the answer away. In a **Predict** "
-            "exercise, commit to your numbers first: the check records your prediction, and "
-            "the verify cell after it shows what really happens beside it; your instructor's "
-            "grader marks it. Some exercises are **Find the "
-            "bug**: the task shows code with a mistake people really make; write the fixed "
-            "version. Stuck? `ex.q1.hint()`; given up? `ex.q1.solution()` (in a classroom "
-            "release, solutions come from your instructor).",
-            metadata=_meta("section")),
+        *_prose(SECTION, in_lang("ja", SECTION), _meta("section")),
         v4.new_code_cell(
             f"{exercise_modules.core.SETUP_IMPORTS}\n"
             f"from vgg_course.exercises import {name} as ex",
             metadata=_meta("setup", locked=True, solution=False)),
     ]
     for number, ex in enumerate(module.EXERCISES, start=1):
-        points = f"{ex.points} point{'s' if ex.points != 1 else ''}"
         cells += [
-            v4.new_markdown_cell(f"### ✏️ Exercise {number} · {ex.title} ({points})\n\n{ex.task}",
-                                 metadata=_meta("task", ex.id, locked=True, solution=False)),
+            *_prose(task_text(number, ex, "en"), task_text(number, ex, "ja"),
+                    _meta("task", ex.id, locked=True, solution=False)),
             v4.new_code_cell(ex.cell, metadata={
                 **_meta("answer", ex.id, locked=False, solution=True),
                 "vgg_course": {"role": "answer", "exercise": ex.id, "answer": ex.answer}}),
@@ -79,6 +102,10 @@ def _role(cell: NotebookNode) -> tuple[str | None, str | None]:
     return meta.get("role"), meta.get("exercise")
 
 
+def _key(cell: NotebookNode) -> tuple:
+    return _role(cell), cell.cell_type, editions.cell_lang(cell)
+
+
 def stamp_exercises(path: str | Path) -> bool:
     """Write the Exercises section into a lesson notebook; ``True`` when it changed.
 
@@ -95,12 +122,12 @@ def stamp_exercises(path: str | Path) -> bool:
     if [(c.cell_type, c.source, c.metadata) for c in old] == \
             [(c.cell_type, c.source, c.metadata) for c in new]:
         return False
-    earlier = {(_role(c), c.cell_type): c for c in old}
+    earlier = {_key(c): c for c in old}
     for cell in new:
-        same = earlier.get((_role(cell), cell.cell_type))
+        same = earlier.get(_key(cell))
         if same is None:
             continue
-        if "id" in same:  # the same exercise's cell: a diff shows only what changed
+        if "id" in same and cell.cell_type == "code":  # a diff shows only what changed
             cell.id = same.id
         if cell.cell_type == "code" and (same.source, same.metadata) == (cell.source, cell.metadata):
             cell.outputs, cell.execution_count = same.outputs, same.execution_count

@@ -209,7 +209,7 @@ def answer_cells(nb: nbformat.NotebookNode, lesson: str) -> dict[str, list[tuple
     Example:
         >>> nb = nbformat.v4.new_notebook(cells=sections.exercise_cells("03_freezing"))
         >>> [index for index, source in answer_cells(nb, "03_freezing")["freezing.q2"]]
-        [6]
+        [9]
     """
     owned: dict[str, list[tuple[int, str]]] = {e.id: [] for e in exercises.exercises(lesson)}
     current = None
