@@ -49,6 +49,11 @@ def test_the_header_gives_the_measured_time_of_the_stored_mode(path):
     assert found, f"{path.name}: the header has no measured '**Run time:**' sentence"
     assert (int(found[1]), int(found[2]), found[3]) == (round(run["seconds"]), run["cpus"], run["mode"])
     assert header.count("Run time") == 1, f"{path.name}: a second run-time sentence"
+    japanese = "".join(nb["cells"][1]["source"])  # the Japanese header says the same, in Japanese
+    assert "lang-ja" in nb["cells"][1]["metadata"].get("tags", [])
+    assert _regen().run_time_line_ja(run["mode"], run["seconds"]).replace(
+        str(_regen().CORES), str(run["cpus"]), 1) in japanese, path.name
+    assert japanese.count("実行時間") == 1
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
@@ -71,6 +76,11 @@ def test_notebook_00_and_the_readme_show_the_same_measured_table():
     for name, text in (("notebook 00", setup_text), ("README.md", readme)):
         assert f"{regen.RUN_TIMES_START}\n{table}\n{regen.RUN_TIMES_END}" in text, (
             f"{name}'s run-time table is not the measured one: run make notebooks")
+    table_ja = regen.run_time_table("ja")  # the Japanese cell of 00 and README.ja.md
+    readme_ja = (REPO / "README.ja.md").read_text(encoding="utf-8")
+    for name, text in (("notebook 00", setup_text), ("README.ja.md", readme_ja)):
+        assert f"{regen.RUN_TIMES_START}\n{table_ja}\n{regen.RUN_TIMES_END}" in text, (
+            f"{name}'s Japanese run-time table is not the measured one: run make notebooks")
 
 
 def test_the_header_sentence_is_replaced_not_added(tmp_path):
