@@ -285,3 +285,26 @@ def test_installing_either_build_replaces_the_other(built, tmp_path):
     out = install(self_study)  # and back: the solutions return
     assert "Successfully uninstalled vgg-course-0.1.0+student" in out, out
     assert which() == "0.1.0 True" and (kit / "exercises" / "instructor" / "freezing.py").is_file()
+
+
+def test_a_release_in_both_languages_hands_out_each_edition_in_its_folder(tmp_path, monkeypatch, built):
+    """`release --lang both`: notebooks/en/ and notebooks/ja/, the same exercises in each; in
+    Colab a Japanese notebook's first cell sets the language its folder gives elsewhere."""
+    monkeypatch.setattr(release, "build_wheel", _copy_of(built))
+    release.write_release(tmp_path / "out", colab_source=SOURCE, lang="both")
+    names = {lang: sorted(p.name for p in (tmp_path / "out" / "notebooks" / lang).glob("*.ipynb"))
+             for lang in ("en", "ja")}
+    assert names["en"] == names["ja"] == sorted(p.name for p in (built / "notebooks").glob("*.ipynb"))
+    for name in names["ja"]:
+        en = nbformat.read(tmp_path / "out" / "notebooks" / "en" / name, as_version=4)
+        ja = nbformat.read(tmp_path / "out" / "notebooks" / "ja" / name, as_version=4)
+        assert [c.metadata.get("nbgrader") for c in en.cells] == \
+            [c.metadata.get("nbgrader") for c in ja.cells]  # one assignment in either language
+        assert 'os.environ.setdefault("VGG_COURSE_LANG", "ja")' in colab.first_code_cell(ja).source
+        assert "VGG_COURSE_LANG" not in colab.first_code_cell(en).source
+        assert any("演習" in c.source for c in ja.cells if c.cell_type == "markdown") or \
+            not any("Exercise" in c.source for c in en.cells if c.cell_type == "markdown")
+    readme = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    assert "notebooks/ja/00_setup_check_student.ipynb" in readme
+    with pytest.raises(ValueError, match="en, ja or both"):
+        release.write_release(tmp_path / "bad", colab_source=SOURCE, lang="fr")

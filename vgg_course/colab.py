@@ -47,11 +47,13 @@ def is_placeholder(source: str | None) -> bool:
     return not (source or "").strip() or any(p in source for p in PLACEHOLDERS)
 
 
-def bootstrap_block(source: str) -> str:
+def bootstrap_block(source: str, lang: str | None = None) -> str:
     """The lines a first code cell starts with, ending before ``import vgg_course``.
 
     ``source`` is what follows ``pip install``: a wheel URL, a ``git+https://`` URL, or
-    pip arguments such as ``vgg-course==0.1.0+student --index-url URL``.
+    pip arguments such as ``vgg-course==0.1.0+student --index-url URL``. ``lang="ja"`` (a
+    release's Japanese notebooks): in Colab, where a kernel cannot see which edition's folder
+    its notebook came from, the block sets ``VGG_COURSE_LANG`` unless it is set already.
 
     Example:
         >>> block = bootstrap_block("https://example.org/vgg_course-0.1.0-py3-none-any.whl")
@@ -65,10 +67,13 @@ def bootstrap_block(source: str) -> str:
             f'    source = os.environ.get("{ENV}", {json.dumps(source)})\n'
             '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *source.split()],\n'
             "                   check=True)\n"
-            "    importlib.invalidate_caches()  # so this running kernel sees the new package\n")
+            "    importlib.invalidate_caches()  # so this running kernel sees the new package\n"
+            + (f'if "google.colab" in sys.modules:  # the edition\'s language\n'
+               f'    os.environ.setdefault("VGG_COURSE_LANG", {json.dumps(lang)})\n'
+               if lang and lang != "en" else ""))
 
 
-def stamped(cell_source: str, source: str | None = SOURCE) -> str:
+def stamped(cell_source: str, source: str | None = SOURCE, lang: str | None = None) -> str:
     """``cell_source`` (a first code cell) with the block for ``source`` in front of its
     ``import vgg_course as vc``; an older block there is replaced, and ``source=None``
     removes it.
@@ -93,7 +98,7 @@ def stamped(cell_source: str, source: str | None = SOURCE) -> str:
         return cell_source[start:]
     if is_placeholder(source):
         raise ValueError(f"{source!r} is a placeholder, not where the kit is published")
-    return bootstrap_block(source) + cell_source[start:]
+    return bootstrap_block(source, lang) + cell_source[start:]
 
 
 def first_code_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:

@@ -64,9 +64,9 @@ It replaces any other build of the kit in that environment (the self-study build
 {base}, is the one with the solutions); `python -c "import vgg_course; print(vgg_course.__version__)"`
 says which one is installed.
 
-Then open the notebooks in `notebooks/` in order, starting with `00_setup_check_student.ipynb`
-(the kit carries the same notebooks: `python -m vgg_course lessons my-course` copies them
-into `my-course/student/`, and never overwrites one you have changed).
+Then open the notebooks in order, starting with {first}
+(the kit carries the same notebooks: `python -m vgg_course lessons my-course{lang_option}` copies
+them into `my-course/student/`, and never overwrites one you have changed).
 Each exercise has a check cell: run it as often as you like, it tells you what is right
 and what is not. `ex.q1.hint()` gives a nudge; solutions come from your instructor.
 {colab}"""
@@ -174,7 +174,12 @@ def _readme(source: str | None, repository: str | None, notebooks: list[str]) ->
             push=(f" The links open `notebooks/` at {repository}: push this folder there." if links
                   else " For one-click links, push this folder to GitHub and release again with "
                        "`--colab-links https://github.com/ORG/REPO`."))
-    return _README.format(version=STUDENT_VERSION, base=__version__, colab=part)
+    firsts = [n for n in notebooks if n.endswith("/00_setup_check_student.ipynb")] or notebooks[:1]
+    first = " or ".join(f"`{n}`" for n in firsts)  # one per edition: `notebooks/ja/...` 日本語
+    langs = {n.split("/")[1] for n in notebooks if n.count("/") == 2}
+    lang_option = " --lang ja" if langs == {"ja"} else " [--lang ja]" if "ja" in langs else ""
+    return _README.format(version=STUDENT_VERSION, base=__version__, colab=part, first=first,
+                          lang_option=lang_option)
 
 
 def _stamp(text: str, old: str, new: str, where: Path) -> str:
@@ -304,7 +309,7 @@ def write_release(out: Path, lessons: list[Path] | None = None, *,
                     editions.edition(nbformat.read(lesson, as_version=4), edition_lang))
                 student.metadata["vgg_course"]["edition"] = edition_lang
                 first = colab.first_code_cell(student)
-                first.source = colab.stamped(first.source, source)
+                first.source = colab.stamped(first.source, source, lang=edition_lang)
                 (notebooks / workspace.student_name(lesson.name)).write_text(
                     nbformat.writes(student) + "\n", encoding="utf-8")
         build_wheel(draft / "wheel", {x: sorted(folder.glob("*.ipynb"))
