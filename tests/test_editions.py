@@ -145,3 +145,14 @@ def test_lessons_dest_lang_ja_copies_the_japanese_edition(tmp_path):
     assert config.edition_lang(tmp_path / "course", tmp_path / "course") == "ja"
     with pytest.raises(ValueError, match="unknown language"):
         workspace.copy_lessons(tmp_path / "other", lang="fr")
+
+
+def test_the_japanese_readme_has_the_same_two_commands_and_lists_every_lesson():
+    text = (ROOT / "README.ja.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "```bash\nmake lab LANG=ja\n```" in text and "```bash\nmake test\n```" in text
+    assert "```bash\nmake lab\n```" in readme and "```bash\nmake test\n```" in readme
+    assert "README.ja.md" in readme and "(README.md)" in text  # each links the other
+    for master in MASTERS:
+        row = next((line for line in text.splitlines() if f"`{master.stem}`" in line), "")
+        assert JAPANESE.search(row), f"README.ja.md does not list {master.stem} in Japanese"
