@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -177,3 +178,30 @@ def test_the_printed_url_is_lesson_00_and_the_kits_files_are_hidden(monkeypatch)
     monkeypatch.setattr(course.subprocess, "call", lambda cmd, cwd, env=None: called.append((cmd, cwd)) or 0)
     assert course.main(["lab"]) == 0
     assert called == [(course.lab_command(Path("py")), course.REPO)]
+
+
+def test_make_lab_lang_ja_opens_the_japanese_edition_and_a_japanese_shell_locale_does_not(monkeypatch):
+    """`make lab LANG=ja` asks for the Japanese edition; LANG=ja_JP.UTF-8 in the shell (a
+    Japanese laptop) is the C library's locale, not a request, and leaves `make lab` as it is."""
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("no make here")
+    def dry(*args: str, env_lang: str | None = None) -> str:
+        env = {k: v for k, v in os.environ.items() if k not in ("LANG", "MAKEFLAGS")}
+        if env_lang:
+            env["LANG"] = env_lang
+        return subprocess.run(["make", "-n", "-C", str(REPO), *args], capture_output=True,
+                              text=True, env=env, check=True).stdout
+    assert "lab --venv .venv" in dry("lab", "LANG=ja") and "--lang ja" in dry("lab", "LANG=ja")
+    assert "--lang" not in dry("lab") and "--lang" not in dry("lab", env_lang="ja_JP.UTF-8")
+    called = []
+    monkeypatch.setattr(course, "setup", lambda env, kind, cpu=False, lang="en": called.append(
+        (kind, lang)) or Path("py"))
+    monkeypatch.setattr(course.subprocess, "call", lambda cmd, cwd, env=None: called.append(
+        (cmd, env.get("LANG"))) or 0)
+    monkeypatch.setenv("LANG", "ja")  # what make puts into the environment for LANG=ja
+    assert course.main(["lab", "--lang", "ja"]) == 0
+    assert called[0] == ("lab-ja", "ja")
+    assert called[1] == (course.lab_command(Path("py"), "ja"), None)  # no bare LANG=ja for Jupyter
