@@ -10,14 +10,15 @@ from torch import nn
 
 from vgg_course.exercises.lab_tables import edge_table, pair_table, q3_hits, random_table
 from vgg_course.exercises.parts import Hidden, Part
+from vgg_course.i18n import N_
 
 MISTAKES = {
     "q4": {
-        "fewest": {"finetune_new_classifier": "a new classifier is three layers, not one",
-                   "finetune_pretrained_classifier": "the classifier has three layers to train"},
-        "same_as_full": {"partial_finetune": "partial fine-tuning leaves conv1 to conv4 frozen"},
-        "conv5": {7_077_888: "each conv also has 512 biases",
-                  2_359_808: "conv5 has three convolutions"},
+        "fewest": {"finetune_new_classifier": N_("a new classifier is three layers, not one"),
+                   "finetune_pretrained_classifier": N_("the classifier has three layers to train")},
+        "same_as_full": {"partial_finetune": N_("partial fine-tuning leaves conv1 to conv4 frozen")},
+        "conv5": {7_077_888: N_("each conv also has 512 biases"),
+                  2_359_808: N_("conv5 has three convolutions")},
     },
 }
 

@@ -8,30 +8,31 @@ from torch import nn
 from vgg_course.exercises import zoo
 from vgg_course.exercises.observed import model_state, run_steps, snapshot
 from vgg_course.exercises.parts import Hidden, Part
+from vgg_course.i18n import N_
 
 MISTAKES = {
     "q4": {
-        "sgd_momentum": {8: "momentum keeps one more number per parameter",
-                         4: "training also stores a gradient per parameter"},
-        "adamw": {12: "AdamW keeps two running averages per parameter",
-                  8: "and the gradient, and the optimizer's state?"},
-        "frozen": {0: "a frozen weight is still used in the forward pass",
-                   8: "a frozen parameter gets no gradient"},
+        "sgd_momentum": {8: N_("momentum keeps one more number per parameter"),
+                         4: N_("training also stores a gradient per parameter")},
+        "adamw": {12: N_("AdamW keeps two running averages per parameter"),
+                  8: N_("and the gradient, and the optimizer's state?")},
+        "frozen": {0: N_("a frozen weight is still used in the forward pass"),
+                   8: N_("a frozen parameter gets no gradient")},
     },
     "q5": {
-        "running_mean": {"stays": "requires_grad freezes what the optimizer moves; in train "
-                                  "mode BatchNorm still updates its running statistics"},
-        "bn_weight": {"changes": "a parameter with requires_grad=False gets no gradient"},
-        "after_eval": {"changes": "in eval mode BatchNorm uses its running statistics and "
-                                  "leaves them as they are"},
+        "running_mean": {"stays": N_("requires_grad freezes what the optimizer moves; in train "
+                                  "mode BatchNorm still updates its running statistics")},
+        "bn_weight": {"changes": N_("a parameter with requires_grad=False gets no gradient")},
+        "after_eval": {"changes": N_("in eval mode BatchNorm uses its running statistics and "
+                                  "leaves them as they are")},
     },
     "q6": {
-        "loss_after": {"higher": "a small step against the gradient lowers the loss on that batch",
-                       "same": "the step moved the weights: the loss moved too"},
-        "frozen_in_optimizer": {"changes": "a frozen tensor gets no .grad, and SGD skips a "
-                                           "parameter without one, weight decay and momentum too"},
-        "grad_after_zero_grad": {"zeros": "zero_grad() sets the gradients to None by default "
-                                          "(set_to_none=True)"},
+        "loss_after": {"higher": N_("a small step against the gradient lowers the loss on that batch"),
+                       "same": N_("the step moved the weights: the loss moved too")},
+        "frozen_in_optimizer": {"changes": N_("a frozen tensor gets no .grad, and SGD skips a "
+                                           "parameter without one, weight decay and momentum too")},
+        "grad_after_zero_grad": {"zeros": N_("zero_grad() sets the gradients to None by default "
+                                          "(set_to_none=True)")},
     },
 }
 

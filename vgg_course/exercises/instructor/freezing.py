@@ -6,6 +6,7 @@ from torch import nn
 
 from vgg_course.exercises import zoo
 from vgg_course.exercises.parts import Hidden, Part
+from vgg_course.i18n import N_
 
 # freezing.q1
 def freeze_features(model: nn.Module) -> None:
@@ -65,13 +66,13 @@ HIDDEN = {
 # --- what each case should give (reference code: instructor only) -------------------------
 
 MISTAKES = {"q3": {
-    "trainable": {12917: "conv5 is after conv4: it stays trainable",
-                  27467: "that counts the frozen blocks too",
-                  19792: "each conv and Linear layer also has a bias, one per output"},
-    "first_conv_grad": {"zeros": "autograd does not fill gradients for tensors that do not "
-                                 "require one"},
-    "tensors_with_grad": {32: "a frozen parameter gets no gradient at all",
-                          6: "each layer has a weight AND a bias tensor"},
+    "trainable": {12917: N_("conv5 is after conv4: it stays trainable"),
+                  27467: N_("that counts the frozen blocks too"),
+                  19792: N_("each conv and Linear layer also has a bias, one per output")},
+    "first_conv_grad": {"zeros": N_("autograd does not fill gradients for tensors that do not "
+                                 "require one")},
+    "tensors_with_grad": {32: N_("a frozen parameter gets no gradient at all"),
+                          6: N_("each layer has a weight AND a bias tensor")},
 }}
 
 

@@ -13,12 +13,13 @@ from torch import nn
 from vgg_course.exercises import steps, zoo
 from vgg_course.exercises.observed import class_name, param_table
 from vgg_course.exercises.parts import Hidden, Part
+from vgg_course.i18n import N_
 
 MISTAKES = {
     "q4": {
-        "squeezenet": {23_045: "a 1x1 kernel has one weight per input channel",
-                       2_560: "the new conv has biases too"},
-        "mobilenet": {5_120: "the new layer has biases too"},
+        "squeezenet": {23_045: N_("a 1x1 kernel has one weight per input channel"),
+                       2_560: N_("the new conv has biases too")},
+        "mobilenet": {5_120: N_("the new layer has biases too")},
     },
 }
 

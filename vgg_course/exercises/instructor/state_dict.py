@@ -6,6 +6,7 @@ from torch import nn
 
 from vgg_course.exercises import zoo
 from vgg_course.exercises.parts import Hidden, Part
+from vgg_course.i18n import N_
 
 # state_dict.q1
 def predictions() -> dict[str, object]:
@@ -60,15 +61,15 @@ HIDDEN = {
 
 MISTAKES = {"q1": {
     "state_dict_entries": {
-        38: "that counts parameters only: a BatchNorm layer also saves its buffers",
-        22: "a BatchNorm layer saves tensors too: a weight, a bias and three buffers",
-        54: "close: BatchNorm saves three buffers, num_batches_tracked included",
-        46: "a BatchNorm layer's weight and bias are in the state_dict too",
+        38: N_("that counts parameters only: a BatchNorm layer also saves its buffers"),
+        22: N_("a BatchNorm layer saves tensors too: a weight, a bias and three buffers"),
+        54: N_("close: BatchNorm saves three buffers, num_batches_tracked included"),
+        46: N_("a BatchNorm layer's weight and bias are in the state_dict too"),
     },
     "parameters": {
-        62: "running statistics are buffers, not parameters",
-        22: "a BatchNorm layer has learnable parameters too (a scale and a shift)",
-        19: "each conv and Linear layer has a weight AND a bias tensor",
+        62: N_("running statistics are buffers, not parameters"),
+        22: N_("a BatchNorm layer has learnable parameters too (a scale and a shift)"),
+        19: N_("each conv and Linear layer has a weight AND a bias tensor"),
     },
 }}
 

@@ -8,15 +8,16 @@ from vgg_course.exercises import zoo
 from vgg_course.exercises.observed import class_name, param_table
 from vgg_course.exercises.pictures import case_weights, run_transform
 from vgg_course.exercises.parts import Hidden, Part
+from vgg_course.i18n import N_
 
 MISTAKES = {
     "q1": {
-        "resnet_trainable": {2560: "the new layer has biases too",
-                             20485: "ResNet-18's head sees 512 features, not VGG's 4096"},
-        "vgg_total": {138_357_544: ("the old 1000-class head is gone: its parameters no "
-                                    "longer count"),
-                      134_268_738: "that is the total for 2 classes",
-                      40_970: "that is the trainable part; the question is the total"},
+        "resnet_trainable": {2560: N_("the new layer has biases too"),
+                             20485: N_("ResNet-18's head sees 512 features, not VGG's 4096")},
+        "vgg_total": {138_357_544: (N_("the old 1000-class head is gone: its parameters no "
+                                    "longer count")),
+                      134_268_738: N_("that is the total for 2 classes"),
+                      40_970: N_("that is the trainable part; the question is the total")},
     },
 }
 
