@@ -33,3 +33,11 @@ def test_an_empty_table_is_its_header_and_a_ragged_row_is_refused():
     assert tables.Table(["a", "bb"], []).text() == "a  bb"
     with pytest.raises(ValueError, match="row 0 has 1 cells, the header 2"):
         tables.Table(["a", "b"], [["only one"]])
+
+
+def test_japanese_cells_line_up_in_the_text_form():
+    from vgg_course.tables import Table, display_width
+
+    lines = Table(["分割", "合計"], [["train", "244"], ["検証", "153"]], right={1}).text().splitlines()
+    assert lines == ["分割   合計", "train   244", "検証    153"]
+    assert len({display_width(line) for line in lines}) == 1  # every row as wide on screen

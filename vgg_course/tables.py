@@ -10,8 +10,25 @@ a table only aligns them, right-aligned for the columns in ``right``.
 from __future__ import annotations
 
 import html
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal or a notebook's text output: two for a wide
+    (East Asian) character such as 分 or ア, one for the rest.
+
+    Example:
+        >>> display_width("split"), display_width("分割")
+        (5, 4)
+    """
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    fill = " " * max(width - display_width(text), 0)
+    return fill + text if right else text + fill
 
 
 @dataclass(frozen=True)
@@ -53,13 +70,14 @@ class Table:
         for i, row in enumerate(rows):
             if len(row) != len(header):
                 raise ValueError(f"row {i} has {len(row)} cells, the header {len(header)}")
-        widths = tuple(max(len(r[i]) for r in (header, *rows)) for i in range(len(header)))
+        widths = tuple(max(display_width(r[i]) for r in (header, *rows))
+                       for i in range(len(header)))
         for name, value in (("header", header), ("rows", rows), ("right", frozenset(self.right)),
                             ("bold", frozenset(self.bold)), ("widths", widths)):
             object.__setattr__(self, name, value)
 
     def _line(self, cells: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if i in self.right else c.ljust(w)
+        return "  ".join(_pad(c, w, i in self.right)
                          for i, (c, w) in enumerate(zip(cells, self.widths))).rstrip()
 
     def text(self) -> str:
