@@ -52,7 +52,7 @@ def _stored_output(cells: list[dict], marker: str) -> str:
 
 
 def _mode(cells: list[dict]) -> str:
-    banner = _text(cells[1])
+    banner = _text(next(c for c in cells if c["cell_type"] == "code"))  # the first code cell
     return "quick" if banner.startswith("QUICK MODE") else "real" if banner.startswith("REAL MODE") else "other"
 
 

@@ -11,6 +11,9 @@ lesson also runs, in a fresh kernel, in the other modes a class meets:
   torchvision's file format, under torchvision's file name); the kit accepts it only because
   the test names its SHA-256 through the test-only hook ``VGG_COURSE_TEST_WEIGHTS_SHA256``.
 
+Practice mode runs the Japanese edition (``notebooks/ja/``: its kernel speaks Japanese), so every
+lesson also runs once with every message of the kit in Japanese.
+
 So that VGG16 trains in seconds on a CPU, the photos are a small subset of the real ones
 (4 training and 2 validation photos per class). A lesson passes when every cell runs without
 an error and its banner names the mode; what the text says is built from the run's numbers.
@@ -30,8 +33,9 @@ REPO = Path(__file__).resolve().parents[1]
 LESSONS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SHARED_PHOTOS = REPO.parent / "shared" / "datasets" / "hymenoptera_data"
 MODES = ("quick", "real", "practice", "vgg16")
-BANNER = {"quick": "QUICK MODE", "real": "REAL MODE", "practice": "PRACTICE MODE",
+BANNER = {"quick": "QUICK MODE", "real": "REAL MODE", "practice": "練習モード",
           "vgg16": "Full mode"}
+EDITION = {"practice": "ja"}  # the edition a mode runs (else the master, in English)
 PER_CLASS = {"train": 4, "val": 2}  # 07 picks 8 training photos
 
 
@@ -118,13 +122,17 @@ def test_every_lesson_runs_to_the_end_in_every_mode(path, mode, tmp_path, few_ph
     work = tmp_path / "course"
     work.mkdir()
     (work / "vgg-course.json").write_text("{}")
-    shutil.copy(path, work / path.name)
-    nb = nbformat.read(work / path.name, as_version=4)
+    lang = EDITION.get(mode)
+    folder = work / lang if lang else work
+    folder.mkdir(exist_ok=True)
+    shutil.copy(path.parent / lang / path.name if lang else path, folder / path.name)
+    nb = nbformat.read(folder / path.name, as_version=4)
     client = NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(work)}})
+                            resources={"metadata": {"path": str(folder)}})
     client.execute(env=_env(mode, work, few_photos, stand_in))  # CellExecutionError: the cell
+    first_code = next(c for c in nb.cells if c.cell_type == "code")
     banner = "".join(o.get("text", "") + "".join(o.get("data", {}).get("text/plain", ""))
-                     for o in nb.cells[1].outputs)
+                     for o in first_code.outputs)
     assert BANNER[mode] in banner, f"{path.name} in {mode} mode: banner {banner!r}"
     for cell in nb.cells:
         for out in cell.get("outputs", []):
