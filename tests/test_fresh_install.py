@@ -33,8 +33,9 @@ def test_the_wheel_installed_elsewhere_copies_the_lessons_and_runs_one_from_ther
     done = subprocess.run([str(python), "-m", "vgg_course", "lessons", str(dest)], cwd=work,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert (dest / "06_comparison_lab.ipynb").read_bytes() == (
-        kit / "lessons" / "06_comparison_lab.ipynb").read_bytes()
+    same = (dest / "06_comparison_lab.ipynb").read_bytes() == (
+        kit / "lessons" / "en" / "06_comparison_lab.ipynb").read_bytes()
+    assert same, "lessons DEST copies the English edition by default"
     assert (dest / "student" / "06_comparison_lab_student.ipynb").is_file() and (dest / "vgg-course.json").is_file()
     # every lesson's student copy is there, under a name (a JupyterLab tab title) of its own
     lessons = sorted(p.name for p in dest.glob("[0-9][0-9]_*.ipynb"))
